@@ -1,0 +1,38 @@
+# slotblock — `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help run test lint fmt migrate clean
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## migrate the embedded database, create the demo data, serve on $(HOST):$(PORT)
+	$(BIN)/slotblock serve --demo --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)  ## ruff (format check + lint) and mypy --strict on src/
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+test: lint  ## lint, then the whole suite (PostgreSQL tests too where a server answers)
+	$(BIN)/pytest
+
+fmt: $(STAMP)  ## format and fix what ruff can
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+migrate: $(STAMP)  ## create or upgrade the database schema
+	$(BIN)/slotblock migrate
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

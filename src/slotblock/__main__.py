@@ -1,0 +1,3 @@
+from slotblock.cli import main
+
+main()

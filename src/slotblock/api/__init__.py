@@ -1,0 +1,1 @@
+"""HTTP only: routes, request/response shapes, error mapping, the auth dependency."""

@@ -1,0 +1,58 @@
+"""The composition root: `create_app(settings)` wires store, services and routes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from slotblock import __version__
+from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api.auth import Services
+from slotblock.config import Settings
+from slotblock.service.admin import AdminService
+from slotblock.service.blocks import BlockService
+from slotblock.service.calendars import CalendarService
+from slotblock.store import Store, open_store
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def build_services(
+    store: Store, settings: Settings, clock: Callable[[], int] = wall_clock_ms
+) -> Services:
+    return Services(
+        store=store,
+        blocks=BlockService(store, settings, clock),
+        calendars=CalendarService(store, clock),
+        admin=AdminService(store, clock),
+    )
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The ASGI app. The database must already be migrated (`slotblock migrate`/`serve`)."""
+    owned = store is None
+    the_store = store or open_store(settings.database_url, pool_size=settings.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await the_store.dispose()
+
+    app = FastAPI(
+        title="slotblock — Calendars blocked-slots API",
+        version=__version__,
+        description="A self-hosted server of the LeadConnector Calendars blocked-slots API.",
+        lifespan=lifespan,
+    )
+    app.state.services = build_services(the_store, settings)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(blocked_slots.router)
+    app.include_router(calendars.router)
+    return app

@@ -1,0 +1,48 @@
+"""The dependencies every route shares: the services, and the authenticated caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from slotblock.model import Principal
+from slotblock.service.admin import AdminService
+from slotblock.service.auth import authenticate
+from slotblock.service.blocks import BlockService
+from slotblock.service.calendars import CalendarService
+from slotblock.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    blocks: BlockService
+    calendars: CalendarService
+    admin: AdminService
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def caller(request: Request) -> Principal:
+    """The principal of the `Authorization` and `Version` headers (401 otherwise)."""
+    return await authenticate(
+        services(request).store,
+        request.headers.get("authorization"),
+        request.headers.get("version"),
+    )
+
+
+Caller = Annotated[Principal, Depends(caller)]
+Svc = Annotated[Services, Depends(services)]
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    """Encode once, with orjson, and skip FastAPI's jsonable_encoder."""
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")

@@ -1,0 +1,109 @@
+"""Routes of blocked slots: query, create, edit, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from starlette.responses import Response
+
+from slotblock.api.auth import Caller, Svc, json_response
+from slotblock.api.schemas import (
+    BlockedSlotsQuery,
+    BlockSlotBody,
+    CalendarEventDTO,
+    DeleteBody,
+    DeleteEventSuccessfulResponseDto,
+    ErrorDTO,
+    GetCalendarEventsSuccessfulResponseDTO,
+    event_json,
+)
+from slotblock.service.blocks import BlockInput, WindowQuery
+
+router = APIRouter(tags=["Calendar Events"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorDTO} for code in (400, 401, 403, 404, 422)
+}
+EVENT_ID = "Event id, or instance id `<masterEventId>_<originalStartMillis>_<durationSeconds>`"
+
+
+def _input(body: BlockSlotBody) -> BlockInput:
+    return BlockInput(
+        location_id=body.locationId,
+        calendar_id=body.calendarId,
+        assigned_user_id=body.assignedUserId,
+        start_ms=body.startTime,
+        end_ms=body.endTime,
+        rrule=body.rrule,
+        title=body.title,
+        description=body.description,
+        notes=body.notes,
+        address=body.address,
+    )
+
+
+@router.get(
+    "/calendars/blocked-slots",
+    operation_id="get-blocked-slots",
+    summary="Get Blocked Slots",
+    responses={200: {"model": GetCalendarEventsSuccessfulResponseDTO}, **ERRORS},
+)
+async def get_blocked_slots(
+    q: Annotated[BlockedSlotsQuery, Query()], who: Caller, svc: Svc
+) -> Response:
+    events = await svc.blocks.query(
+        who,
+        WindowQuery(
+            location_id=q.locationId,
+            start_ms=int(q.startTime),
+            end_ms=int(q.endTime),
+            calendar_id=q.calendarId,
+            user_id=q.userId,
+            group_id=q.groupId,
+        ),
+    )
+    timezone = who.location.timezone
+    return json_response({"events": [event_json(e, timezone) for e in events]})
+
+
+@router.post(
+    "/calendars/events/block-slots",
+    operation_id="create-block-slot",
+    summary="Create Block Slot",
+    status_code=201,
+    responses={201: {"model": CalendarEventDTO}, **ERRORS},
+)
+async def create_block_slot(body: BlockSlotBody, who: Caller, svc: Svc) -> Response:
+    event = await svc.blocks.create(who, _input(body))
+    return json_response(event_json(event, who.location.timezone), 201)
+
+
+@router.put(
+    "/calendars/events/block-slots/{eventId}",
+    operation_id="edit-block-slot",
+    summary="Update Block Slot",
+    status_code=201,
+    responses={201: {"model": CalendarEventDTO}, **ERRORS},
+)
+async def edit_block_slot(eventId: str, body: BlockSlotBody, who: Caller, svc: Svc) -> Response:
+    event = await svc.blocks.edit(who, eventId, _input(body))
+    return json_response(event_json(event, who.location.timezone), 201)
+
+
+@router.delete(
+    "/calendars/events/{eventId}",
+    operation_id="delete-event",
+    summary="Delete Event",
+    status_code=201,
+    responses={201: {"model": DeleteEventSuccessfulResponseDto}, **ERRORS},
+)
+async def delete_event(
+    eventId: str,
+    who: Caller,
+    svc: Svc,
+    body: Annotated[DeleteBody | None, Body()] = None,
+) -> Response:
+    """The body may be absent or `{}` (the spec requires one); anything else is refused."""
+    del body
+    await svc.blocks.delete(who, eventId)
+    return json_response({"succeeded": True}, 201)

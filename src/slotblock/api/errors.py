@@ -1,0 +1,111 @@
+"""The official error body (`{"statusCode", "message", "error"}`, NestJS style) for every
+failure, and the translation of domain and validation errors into it."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from slotblock import errors
+
+STATUS: dict[type[errors.SlotblockError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unprocessable: 422,
+}
+_LIST_STATUSES = frozenset({400, 422})  # class-validator style: every problem at once
+
+
+def error_response(
+    status: int, messages: list[str] | str, headers: dict[str, str] | None = None
+) -> Response:
+    """The official error body; 400 and 422 carry an array of messages, others a string."""
+    if isinstance(messages, list) and status not in _LIST_STATUSES:
+        messages = "; ".join(messages)
+    body = {"statusCode": status, "message": messages, "error": HTTPStatus(status).phrase}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def status_of(exc: errors.SlotblockError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def validation_messages(errs: Any) -> list[str]:
+    """class-validator-like sentences for pydantic's errors, one per problem."""
+    return list(dict.fromkeys(_sentence(err) for err in errs))
+
+
+_FIXED = {
+    "extra_forbidden": "property {name} should not exist",
+    "missing": "{name} should not be empty",
+    "json_invalid": "body is not valid JSON",
+    "string_type": "{name} must be a string",
+    "string_sub_type": "{name} must be a string",
+    "bool_type": "{name} must be a boolean value",
+    "bool_parsing": "{name} must be a boolean value",
+    "list_type": "{name} must be an array",
+    "model_type": "{name} must be an object",
+    "model_attributes_type": "{name} must be an object",
+    "dict_type": "{name} must be an object",
+    "string_too_short": "{name} should not be empty",
+    "string_too_long": "{name} must be shorter than or equal to {max_length} characters",
+    "literal_error": "{name} must be one of the following values: {expected}",
+}
+
+
+def _sentence(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    name = ".".join(loc) or "body"
+    kind = str(err.get("type", ""))
+    ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    if kind in _FIXED:
+        return _FIXED[kind].format(name=name, **ctx)
+    if kind.startswith(("int_", "float_")):
+        return f"{name} must be a number"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] in ("startTime", "endTime"):
+        return f"{name} must be epoch milliseconds as a decimal string"
+    if kind == "value_error":
+        return f"{name} {str(err.get('msg', '')).removeprefix('Value error, ')}"
+    return f"{name} is invalid"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every failure the official shape."""
+
+    async def domain(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.SlotblockError)
+        status = status_of(exc)
+        return error_response(
+            status, list(exc.messages) if status in _LIST_STATUSES else exc.message
+        )
+
+    async def invalid(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(400, validation_messages(exc.errors()))
+
+    async def http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = "Cannot find that route" if exc.status_code == 404 else str(exc.detail)
+        return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+    async def crash(_: Request, __: Exception) -> Response:
+        return error_response(500, "Internal server error")
+
+    app.add_exception_handler(errors.SlotblockError, domain)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(HTTPException, http)
+    app.add_exception_handler(Exception, crash)

@@ -1,0 +1,306 @@
+"""Request and response shapes of the official contract, and the encoders of responses.
+
+Request models forbid unknown properties (`property X should not exist`, as the platform
+answers). Responses are built as plain dicts and encoded once with orjson; the response
+models here only document them in /openapi.json.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from slotblock.isotime import format_ms, parse_iso, zone
+from slotblock.model import Calendar, Event, Group
+
+CONTACT_ID = ""
+APPOINTMENT_STATUS = "confirmed"
+
+
+def _iso_ms(value: object) -> int:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise ValueError("must be a valid ISO 8601 date string with an offset") from exc
+
+
+IsoTime = Annotated[int, BeforeValidator(_iso_ms), Field(json_schema_extra={"type": "string"})]
+MillisString = Annotated[str, Field(pattern=r"^-?\d{1,15}$", max_length=16)]
+Text = Annotated[str, Field(max_length=10_000)]
+IdText = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query strings: every value arrives as text, unknown names are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BlockedSlotsQuery(Query):
+    """`GET /calendars/blocked-slots` query."""
+
+    locationId: IdText
+    userId: IdText | None = None
+    calendarId: IdText | None = None
+    groupId: IdText | None = None
+    startTime: MillisString
+    endTime: MillisString
+
+
+class BlockSlotBody(Strict):
+    """`BlockSlotCreateRequestDTO` / `BlockSlotEditRequestDTO`, with slotblock's optional
+    extensions `rrule`, `description`, `notes` and `address`."""
+
+    locationId: IdText
+    calendarId: IdText | None = None
+    assignedUserId: IdText | None = None
+    title: Text | None = None
+    startTime: IsoTime | None = None
+    endTime: IsoTime | None = None
+    rrule: (
+        Annotated[str, Field(max_length=4096)] | list[Annotated[str, Field(max_length=4096)]] | None
+    ) = None
+    description: Text | None = None
+    notes: Text | None = None
+    address: Text | None = None
+
+
+class DeleteBody(Strict):
+    """`DeleteAppointmentSchema`: an empty object."""
+
+
+# --- calendars and groups ----------------------------------------------------------------
+
+CALENDAR_TYPES = (
+    "round_robin",
+    "event",
+    "class_booking",
+    "collective",
+    "service_booking",
+    "personal",
+)
+
+# The official CalendarCreateDTO / CalendarUpdateDTO properties slotblock keeps as given.
+CALENDAR_PASSTHROUGH = [
+    "notifications",
+    "eventType",
+    "widgetSlug",
+    "widgetType",
+    "eventTitle",
+    "eventColor",
+    "meetingLocation",
+    "locationConfigurations",
+    "slotDuration",
+    "slotDurationUnit",
+    "slotInterval",
+    "slotIntervalUnit",
+    "slotBuffer",
+    "slotBufferUnit",
+    "preBuffer",
+    "preBufferUnit",
+    "appoinmentPerSlot",
+    "appoinmentPerDay",
+    "allowBookingAfter",
+    "allowBookingAfterUnit",
+    "allowBookingFor",
+    "allowBookingForUnit",
+    "openHours",
+    "enableRecurring",
+    "recurring",
+    "formId",
+    "stickyContact",
+    "isLivePaymentMode",
+    "autoConfirm",
+    "shouldSendAlertEmailsToAssignedMember",
+    "alertEmail",
+    "googleInvitationEmails",
+    "allowReschedule",
+    "allowCancellation",
+    "shouldAssignContactToTeamMember",
+    "shouldSkipAssigningContactForExisting",
+    "notes",
+    "pixelId",
+    "formSubmitType",
+    "formSubmitRedirectURL",
+    "formSubmitThanksMessage",
+    "availabilityType",
+    "availabilities",
+    "guestType",
+    "consentLabel",
+    "calendarCoverImage",
+    "lookBusyConfig",
+]
+
+
+class TeamMember(Strict):
+    userId: IdText
+    priority: float | None = None
+    meetingLocationType: str | None = None
+    meetingLocation: str | None = None
+    isPrimary: bool | None = None
+    locationConfigurations: list[Any] | None = None
+
+
+_Passthrough: Any = create_model(
+    "CalendarPassthrough",
+    __config__=ConfigDict(extra="forbid", strict=True),
+    **{name: (Any, None) for name in CALENDAR_PASSTHROUGH},  # type: ignore[call-overload]
+)
+
+
+class CalendarUpdateBody(_Passthrough):
+    """`CalendarUpdateDTO`."""
+
+    name: Text | None = None
+    description: Text | None = None
+    groupId: Annotated[str, Field(max_length=64)] | None = None
+    isActive: bool | None = None
+    slug: Text | None = None
+    teamMembers: list[TeamMember] | None = None
+
+
+class CalendarCreateBody(CalendarUpdateBody):
+    """`CalendarCreateDTO`."""
+
+    locationId: IdText
+    name: Annotated[str, Field(min_length=1, max_length=10_000)]
+    calendarType: Literal[CALENDAR_TYPES] | None = None  # type: ignore[valid-type]
+
+
+class GroupUpdateBody(Strict):
+    """`GroupUpdateDTO`."""
+
+    name: Text
+    description: Text
+    slug: Text
+
+
+class GroupCreateBody(GroupUpdateBody):
+    """`GroupCreateDTO`."""
+
+    locationId: IdText
+    isActive: bool | None = None
+
+
+class CalendarsQuery(Query):
+    locationId: IdText
+    groupId: IdText | None = None
+    showDrafted: bool | None = None
+
+
+class LocationQuery(Query):
+    locationId: IdText
+
+
+# --- response documentation --------------------------------------------------------------
+
+
+class CalendarEventDTO(BaseModel):
+    id: str
+    title: str
+    calendarId: str
+    locationId: str
+    contactId: str
+    groupId: str
+    appointmentStatus: str
+    assignedUserId: str
+    users: list[str]
+    notes: str
+    description: str
+    address: str
+    isRecurring: bool
+    rrule: str | None = None
+    deleted: bool
+    startTime: str
+    endTime: str
+    dateAdded: str
+    dateUpdated: str
+    assignedResources: list[str]
+    masterEventId: str | None = None
+    originalStartTime: str | None = None
+
+
+class GetCalendarEventsSuccessfulResponseDTO(BaseModel):
+    events: list[CalendarEventDTO]
+
+
+class DeleteEventSuccessfulResponseDto(BaseModel):
+    succeeded: bool
+
+
+class ErrorDTO(BaseModel):
+    statusCode: int
+    message: str | list[str]
+    error: str
+
+
+# --- encoders ----------------------------------------------------------------------------
+
+
+def event_json(event: Event, timezone: str) -> dict[str, Any]:
+    """One `CalendarEventDTO` (a block, a series, or one instance of a series)."""
+    block = event.block
+    tz = zone(timezone)
+    user = block.assigned_user_id or ""
+    out: dict[str, Any] = {
+        "id": event.id,
+        "title": event.text("title"),
+        "calendarId": block.calendar_id or "",
+        "locationId": block.location_id,
+        "contactId": CONTACT_ID,
+        "groupId": block.group_id or "",
+        "appointmentStatus": APPOINTMENT_STATUS,
+        "assignedUserId": user,
+        "users": [user] if user else [],
+        "notes": event.text("notes"),
+        "description": event.text("description"),
+        "address": event.text("address"),
+        "isRecurring": block.rrule is not None,
+        "deleted": False,
+        "startTime": format_ms(event.start_ms, tz),
+        "endTime": format_ms(event.end_ms, tz),
+        "dateAdded": format_ms(block.created_ms, tz),
+        "dateUpdated": format_ms(block.updated_ms, tz),
+        "assignedResources": [],
+    }
+    if block.rrule is not None:
+        out["rrule"] = block.rrule
+    if event.original_start_ms is not None:
+        out["masterEventId"] = block.id
+        out["originalStartTime"] = format_ms(event.original_start_ms, tz)
+    return out
+
+
+def calendar_json(calendar: Calendar) -> dict[str, Any]:
+    """`CalendarDTO`: the stored fields, then the rest of the official body as given."""
+    return {
+        **calendar.extra,
+        "id": calendar.id,
+        "locationId": calendar.location_id,
+        "name": calendar.name,
+        "description": calendar.description,
+        "groupId": calendar.group_id or "",
+        "isActive": calendar.is_active,
+        "calendarType": calendar.calendar_type,
+        "slug": calendar.slug,
+        "teamMembers": [dict(member) for member in calendar.team_members],
+    }
+
+
+def group_json(group: Group) -> dict[str, Any]:
+    """`GroupDTO`."""
+    return {
+        "id": group.id,
+        "locationId": group.location_id,
+        "name": group.name,
+        "description": group.description,
+        "slug": group.slug,
+        "isActive": group.is_active,
+    }

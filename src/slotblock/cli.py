@@ -1,0 +1,242 @@
+"""The `slotblock` command. Each `create` prints only the new id (`token create` only the
+token) on stdout; everything else goes to stderr. Bad input: one line, exit status 1."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from slotblock.api.app import build_services, create_app
+from slotblock.api.auth import Services
+from slotblock.config import Settings
+from slotblock.errors import SlotblockError
+from slotblock.service import demo
+from slotblock.service.calendars import CalendarInput, GroupInput
+from slotblock.store import open_store
+from slotblock.store.migrate import upgrade
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="slotblock: the Calendars blocked-slots API, self-hosted.", no_args_is_help=True
+)
+location_app = typer.Typer(help="Locations (sub-accounts).", no_args_is_help=True)
+user_app = typer.Typer(help="Users of a location.", no_args_is_help=True)
+group_app = typer.Typer(help="Calendar groups.", no_args_is_help=True)
+calendar_app = typer.Typer(help="Calendars.", no_args_is_help=True)
+token_app = typer.Typer(help="Private-integration tokens.", no_args_is_help=True)
+for sub, name in (
+    (location_app, "location"),
+    (user_app, "user"),
+    (group_app, "group"),
+    (calendar_app, "calendar"),
+    (token_app, "token"),
+):
+    app.add_typer(sub, name=name)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Default: SLOTBLOCK_DATABASE_URL, else data/slotblock.db."),
+]
+LocationOpt = Annotated[str, typer.Option("--location", help="Location id.")]
+IdOpt = Annotated[str | None, typer.Option("--id", help="Choose the id (default: random).")]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"database_url": database_url}) if database_url else settings
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _run(
+    database_url: str | None, work: Callable[[Services], Awaitable[T]], *, migrate: bool = True
+) -> T:
+    """Run `work` against a migrated store, turning every expected failure into one line."""
+    settings = _settings(database_url)
+
+    async def main() -> T:
+        store = open_store(settings.database_url, pool_size=2)
+        try:
+            if migrate:
+                await upgrade(store)
+            return await work(build_services(store, settings))
+        finally:
+            await store.dispose()
+
+    try:
+        return asyncio.run(main())
+    except SlotblockError as exc:
+        raise _fail(exc.message) from None
+    except (ValueError, OSError) as exc:
+        raise _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    except Exception as exc:  # noqa: BLE001 - e.g. the database refused the connection
+        raise _fail(
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the database schema."""
+    _run(database_url, _noop)
+    typer.echo("database is up to date", err=True)
+
+
+async def _noop(_: Services) -> None:
+    return None
+
+
+@app.command("demo")
+def demo_command(database_url: DatabaseUrl = None) -> None:
+    """Create the demo data (idempotent) and print a new demo token."""
+    token = _run(database_url, _demo_token)
+    typer.echo(token)
+
+
+async def _demo_token(svc: Services) -> str:
+    created = await demo.ensure_demo(svc.admin, svc.calendars, svc.blocks)
+    print("demo data created" if created else "demo data already present", file=sys.stderr)
+    token, _ = await svc.admin.create_token(demo.LOCATION_ID, name="demo")
+    return token
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    database_url: DatabaseUrl = None,
+    with_demo: Annotated[
+        bool, typer.Option("--demo", help="Create demo data, print a token and a curl.")
+    ] = False,
+) -> None:
+    """Migrate the database, then serve the API."""
+    settings = _settings(database_url)
+    token = _run(database_url, _demo_token if with_demo else _noop)
+    if token:
+        _print_demo(host, port, token)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def _print_demo(host: str, port: int, token: str) -> None:
+    base = f"http://{host}:{port}"
+    start, end = demo.SEED_WINDOW
+    typer.echo(
+        f"\nslotblock is serving on {base} (docs: {base}/docs)\n"
+        f"demo token: {token}\n\n"
+        f"curl -s '{base}/calendars/blocked-slots?locationId={demo.LOCATION_ID}"
+        f"&calendarId={demo.CALENDAR_ID}&startTime={start}&endTime={end}' \\\n"
+        f"  -H 'Authorization: Bearer {token}' -H 'Version: 2021-07-28'\n",
+        err=True,
+    )
+
+
+@location_app.command("create")
+def location_create(
+    name: Annotated[str, typer.Option("--name")],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA zone, e.g. Asia/Kolkata.")],
+    id: IdOpt = None,  # noqa: A002
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a location; print its id."""
+
+    async def work(s: Services) -> str:
+        return (await s.admin.create_location(name, timezone, id)).id
+
+    typer.echo(_run(database_url, work))
+
+
+@user_app.command("create")
+def user_create(
+    location: LocationOpt,
+    name: Annotated[str, typer.Option("--name")],
+    email: Annotated[str, typer.Option("--email")] = "",
+    id: IdOpt = None,  # noqa: A002
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user; print its id."""
+    typer.echo(_run(database_url, lambda s: s.admin.create_user(location, name, email, id)))
+
+
+@group_app.command("create")
+def group_create(
+    location: LocationOpt,
+    name: Annotated[str, typer.Option("--name")],
+    id: IdOpt = None,  # noqa: A002
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a calendar group; print its id."""
+
+    async def work(s: Services) -> str:
+        await s.admin.location(location)
+        return (await s.calendars.add_group(location, GroupInput(name=name, id=id))).id
+
+    typer.echo(_run(database_url, work))
+
+
+@calendar_app.command("create")
+def calendar_create(
+    location: LocationOpt,
+    name: Annotated[str, typer.Option("--name")],
+    group: Annotated[str | None, typer.Option("--group", help="Group id.")] = None,
+    team_member: Annotated[
+        list[str] | None, typer.Option("--team-member", help="User id; repeatable.")
+    ] = None,
+    id: IdOpt = None,  # noqa: A002
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a calendar; print its id."""
+    members = tuple({"userId": user} for user in team_member or ())
+
+    async def work(s: Services) -> str:
+        await s.admin.location(location)
+        body = CalendarInput(name=name, group_id=group, team_members=members, id=id)
+        return (await s.calendars.add_calendar(location, body)).id
+
+    typer.echo(_run(database_url, work))
+
+
+@token_app.command("create")
+def token_create(
+    location: LocationOpt,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="Repeatable; default: all.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name")] = "",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token; print it (it is shown only this once)."""
+
+    async def work(s: Services) -> str:
+        token, info = await s.admin.create_token(location, scope or (), name)
+        print(f"token id: {info.id}", file=sys.stderr)
+        return token
+
+    typer.echo(_run(database_url, work))
+
+
+@token_app.command("list")
+def token_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's tokens (id, state, name, scopes), one per line."""
+    for info in _run(database_url, lambda s: s.admin.list_tokens(location)):
+        state = "revoked" if info.revoked_ms else "active"
+        typer.echo(f"{info.id}\t{state}\t{info.name}\t{' '.join(info.scopes)}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, database_url: DatabaseUrl = None) -> None:
+    """Revoke a token by its id."""
+    _run(database_url, lambda s: s.admin.revoke_token(token_id))
+    typer.echo(f"revoked {token_id}", err=True)
+
+
+def main() -> None:
+    app()

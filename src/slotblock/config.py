@@ -1,0 +1,25 @@
+"""The one typed settings object, read once (SLOTBLOCK_ environment prefix) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'slotblock.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune. Each field is also `SLOTBLOCK_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="SLOTBLOCK_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path or postgresql://user@host/db; the async driver is chosen.",
+    )
+    max_window_days: int = Field(366, ge=1, description="Longest query window, in days.")
+    max_events: int = Field(10_000, ge=1, description="Most events one query may return.")
+    max_count: int = Field(1_000, ge=1, description="Largest COUNT a recurring block may have.")
+    pool_size: int = Field(10, ge=1, description="Database connections per process.")

@@ -1,0 +1,1 @@
+"""The use cases: validation beyond shape, tenancy, series and instance rules."""

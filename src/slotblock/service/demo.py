@@ -1,0 +1,76 @@
+"""The demo data: the example ids of the blocked-slots documentation page, so that its
+example request (locationId, calendarId/userId/groupId, startTime 1680373800000, endTime
+1680978599999) returns events for each filter, and series that reach every later week."""
+
+from __future__ import annotations
+
+from slotblock.errors import NotFound
+from slotblock.isotime import parse_iso
+from slotblock.model import SCOPES, Principal
+from slotblock.service.admin import AdminService
+from slotblock.service.blocks import BlockInput, BlockService
+from slotblock.service.calendars import CalendarInput, CalendarService, GroupInput
+
+LOCATION_ID = "0007BWpSzSwfiuSl0tR2"
+TIMEZONE = "Asia/Kolkata"
+USER_ID = "CVokAlI8fgw4WYWoCtQz"
+GROUP_ID = "ocQHyuzHvysMo5N5VsXc"
+CALENDAR_ID = "BqTwX8QFwXzpegMve9EQ"
+SEED_WINDOW = (1680373800000, 1680978599999)
+
+_BLOCKS = (
+    ("calendar", "Lunch break", "2023-04-03T13:00:00+05:30", "2023-04-03T14:00:00+05:30", None),
+    ("user", "Dentist", "2023-04-04T10:00:00+05:30", "2023-04-04T12:00:00+05:30", None),
+    (
+        "calendar",
+        "Weekly planning",
+        "2023-04-03T09:30:00+05:30",
+        "2023-04-03T10:00:00+05:30",
+        "RRULE:FREQ=WEEKLY;BYDAY=MO",
+    ),
+    (
+        "user",
+        "Focus time",
+        "2023-04-03T08:00:00+05:30",
+        "2023-04-03T08:30:00+05:30",
+        "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    ),
+)
+
+
+async def ensure_demo(
+    admin: AdminService, calendars: CalendarService, blocks: BlockService
+) -> bool:
+    """Create the demo location and its data unless it exists; True when it was created."""
+    try:
+        await admin.location(LOCATION_ID)
+        return False
+    except NotFound:
+        pass
+    location = await admin.create_location("Demo location", TIMEZONE, LOCATION_ID)
+    await admin.create_user(LOCATION_ID, "Demo user", "demo@example.com", USER_ID)
+    await calendars.add_group(
+        LOCATION_ID, GroupInput(name="Demo group", description="Demo", slug="demo", id=GROUP_ID)
+    )
+    members = ({"userId": USER_ID, "priority": 0.5, "isPrimary": True},)
+    await calendars.add_calendar(
+        LOCATION_ID,
+        CalendarInput(
+            name="Demo calendar", group_id=GROUP_ID, team_members=members, id=CALENDAR_ID
+        ),
+    )
+    principal = Principal("demo", location, frozenset(SCOPES))
+    for owner, title, start, end, rrule in _BLOCKS:
+        await blocks.create(
+            principal,
+            BlockInput(
+                location_id=LOCATION_ID,
+                calendar_id=CALENDAR_ID if owner == "calendar" else None,
+                assigned_user_id=USER_ID if owner == "user" else None,
+                title=title,
+                start_ms=parse_iso(start),
+                end_ms=parse_iso(end),
+                rrule=rrule,
+            ),
+        )
+    return True

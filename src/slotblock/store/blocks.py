@@ -1,0 +1,209 @@
+"""Queries for blocks (one-off blocks and series masters, with their overrides)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from slotblock.isotime import MAX_MS
+from slotblock.model import Block, Override
+from slotblock.store.tables import SHORT_SPAN_MS, blocks, calendars, groups, users
+
+_COLUMNS = (*blocks.c, calendars.c.group_id)
+_JOIN = blocks.outerjoin(
+    calendars,
+    sa.and_(
+        calendars.c.location_id == blocks.c.location_id,
+        calendars.c.id == blocks.c.calendar_id,
+    ),
+)
+
+
+def _block(row: Any) -> Block:
+    return Block(
+        location_id=row.location_id,
+        id=row.id,
+        calendar_id=row.calendar_id,
+        assigned_user_id=row.assigned_user_id,
+        title=row.title,
+        description=row.description,
+        notes=row.notes,
+        address=row.address,
+        start_ms=row.start_ms,
+        end_ms=row.end_ms,
+        timezone=row.timezone,
+        rrule=row.rrule,
+        last_start_ms=row.last_start_ms,
+        overrides=tuple(
+            Override(item["o"], item["s"], item["e"], item.get("f", {})) for item in row.overrides
+        ),
+        created_ms=row.created_ms,
+        updated_ms=row.updated_ms,
+        group_id=row.group_id,
+    )
+
+
+def _values(block: Block) -> dict[str, Any]:
+    """The row of a block, with the candidate-selection bounds derived from it."""
+    recurring = block.rrule is not None
+    starts = [block.start_ms, *(o.start_ms for o in block.overrides)]
+    if recurring:
+        last = block.last_start_ms
+        ends = [MAX_MS if last is None else last + block.duration_ms]
+    else:
+        ends = [block.end_ms]
+    ends += [o.end_ms for o in block.overrides]
+    return {
+        "location_id": block.location_id,
+        "id": block.id,
+        "calendar_id": block.calendar_id,
+        "assigned_user_id": block.assigned_user_id,
+        "title": block.title,
+        "description": block.description,
+        "notes": block.notes,
+        "address": block.address,
+        "start_ms": block.start_ms,
+        "end_ms": block.end_ms,
+        "long_span": recurring or block.duration_ms > SHORT_SPAN_MS,
+        "bound_start_ms": min(starts),
+        "bound_end_ms": min(MAX_MS, max(ends)),
+        "timezone": block.timezone,
+        "rrule": block.rrule,
+        "last_start_ms": block.last_start_ms,
+        "overrides": [
+            {"o": o.original_start_ms, "s": o.start_ms, "e": o.end_ms, "f": o.fields}
+            for o in sorted(block.overrides, key=lambda o: o.original_start_ms)
+        ],
+        "created_ms": block.created_ms,
+        "updated_ms": block.updated_ms,
+    }
+
+
+async def insert_block(conn: AsyncConnection, block: Block) -> None:
+    await conn.execute(blocks.insert().values(**_values(block), version=1))
+
+
+async def get_block(
+    conn: AsyncConnection, location_id: str, block_id: str
+) -> tuple[Block, int] | None:
+    """The block and its version, or None."""
+    query = (
+        sa.select(*_COLUMNS, blocks.c.version)
+        .select_from(_JOIN)
+        .where(blocks.c.location_id == location_id, blocks.c.id == block_id)
+    )
+    row = (await conn.execute(query)).one_or_none()
+    return (_block(row), row.version) if row else None
+
+
+async def replace_block(conn: AsyncConnection, block: Block, version: int) -> bool:
+    """Write `block` over the stored one if it is still at `version`; False if it moved on."""
+    result = await conn.execute(
+        blocks.update()
+        .where(
+            blocks.c.location_id == block.location_id,
+            blocks.c.id == block.id,
+            blocks.c.version == version,
+        )
+        .values(**_values(block), version=version + 1)
+    )
+    return result.rowcount == 1
+
+
+async def delete_block(conn: AsyncConnection, location_id: str, block_id: str) -> bool:
+    result = await conn.execute(
+        blocks.delete().where(blocks.c.location_id == location_id, blocks.c.id == block_id)
+    )
+    return result.rowcount == 1
+
+
+async def calendar_has_blocks(conn: AsyncConnection, location_id: str, calendar_id: str) -> bool:
+    query = sa.select(blocks.c.id).where(
+        blocks.c.location_id == location_id, blocks.c.calendar_id == calendar_id
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+def window_query(
+    location_id: str,
+    start_ms: int,
+    end_ms: int,
+    *,
+    calendar_id: str | None = None,
+    user_id: str | None = None,
+    group_id: str | None = None,
+) -> sa.CompoundSelect[Any]:
+    """One statement selecting every block that can overlap [start_ms, end_ms).
+
+    Two index range scans, UNION ALL: short one-off blocks by start (bounded below by
+    SHORT_SPAN_MS), and long blocks and series by their stored bounds.
+    """
+    scope = [blocks.c.location_id == location_id]
+    if calendar_id is not None:
+        scope.append(blocks.c.calendar_id == calendar_id)
+    if user_id is not None:
+        scope.append(blocks.c.assigned_user_id == user_id)
+    if group_id is not None:
+        in_group = sa.select(calendars.c.id).where(
+            calendars.c.location_id == location_id, calendars.c.group_id == group_id
+        )
+        scope.append(blocks.c.calendar_id.in_(in_group))
+    short = (
+        sa.select(*_COLUMNS)
+        .select_from(_JOIN)
+        .where(
+            *scope,
+            blocks.c.long_span.is_(False),
+            blocks.c.start_ms > start_ms - SHORT_SPAN_MS,
+            blocks.c.start_ms < end_ms,
+            blocks.c.end_ms > start_ms,
+        )
+    )
+    long = (
+        sa.select(*_COLUMNS)
+        .select_from(_JOIN)
+        .where(
+            *scope,
+            blocks.c.long_span.is_(True),
+            blocks.c.bound_end_ms > start_ms,
+            blocks.c.bound_start_ms < end_ms,
+        )
+    )
+    return sa.union_all(short, long)
+
+
+async def blocks_in_window(
+    conn: AsyncConnection,
+    location_id: str,
+    start_ms: int,
+    end_ms: int,
+    **filters: str | None,
+) -> list[Block]:
+    rows = await conn.execute(window_query(location_id, start_ms, end_ms, **filters))
+    return [_block(row) for row in rows]
+
+
+async def filter_targets_exist(
+    conn: AsyncConnection,
+    location_id: str,
+    *,
+    calendar_id: str | None,
+    user_id: str | None,
+    group_id: str | None,
+) -> list[str]:
+    """The names of the filter targets that are not in the location."""
+    missing = []
+    checks = (
+        ("calendarId", calendar_id, calendars),
+        ("userId", user_id, users),
+        ("groupId", group_id, groups),
+    )
+    for name, value, table in checks:
+        if value is None:
+            continue
+        query = sa.select(table.c.id).where(table.c.location_id == location_id, table.c.id == value)
+        if (await conn.execute(query)).first() is None:
+            missing.append(name)
+    return missing

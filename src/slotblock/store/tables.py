@@ -1,0 +1,168 @@
+"""The schema. Every table and index leads with `location_id`, the distribution key.
+
+Blocks keep both their own times and the bounds that candidate selection uses:
+
+* `start_ms`/`end_ms`: the block, or the first occurrence of a series (DTSTART).
+* `long_span`: false for a one-off block of at most SHORT_SPAN_MS; such a block overlaps
+  a window [a, b) only if a - SHORT_SPAN_MS < start_ms < b, a bounded index range.
+* `bound_start_ms`/`bound_end_ms`: for long blocks and every series, the earliest start and
+  latest end of anything the row can produce (moved instances included; an endless series
+  has bound_end_ms = isotime.MAX_MS), selected through an index on bound_end_ms.
+* `version`: bumped by every write, so that a read-modify-write of a series (its
+  overrides and EXDATEs) is an optimistic compare-and-set on any backend.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SHORT_SPAN_MS = 86_400_000
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = sa.String(64)
+Ms = sa.BigInteger
+
+locations = sa.Table(
+    "locations",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("slug", sa.Text, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+)
+
+calendars = sa.Table(
+    "calendars",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("group_id", Id, nullable=True),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("calendar_type", sa.String(32), nullable=False),
+    sa.Column("slug", sa.Text, nullable=False),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.ForeignKeyConstraint(["location_id", "group_id"], ["groups.location_id", "groups.id"]),
+    sa.Index(None, "location_id", "group_id"),
+)
+
+calendar_members = sa.Table(
+    "calendar_members",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("calendar_id", Id, primary_key=True),
+    sa.Column("user_id", Id, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["location_id", "calendar_id"],
+        ["calendars.location_id", "calendars.id"],
+        ondelete="CASCADE",
+    ),
+    sa.ForeignKeyConstraint(["location_id", "user_id"], ["users.location_id", "users.id"]),
+    sa.Index(None, "location_id", "user_id"),
+)
+
+blocks = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("calendar_id", Id, nullable=True),
+    sa.Column("assigned_user_id", Id, nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("start_ms", Ms, nullable=False),
+    sa.Column("end_ms", Ms, nullable=False),
+    sa.Column("long_span", sa.Boolean, nullable=False),
+    sa.Column("bound_start_ms", Ms, nullable=False),
+    sa.Column("bound_end_ms", Ms, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("rrule", sa.Text, nullable=True),
+    sa.Column("last_start_ms", Ms, nullable=True),
+    sa.Column("overrides", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["location_id", "calendar_id"], ["calendars.location_id", "calendars.id"]
+    ),
+    sa.ForeignKeyConstraint(["location_id", "assigned_user_id"], ["users.location_id", "users.id"]),
+    sa.Index(
+        "ix_blocks_calendar_start",
+        "location_id",
+        "calendar_id",
+        "long_span",
+        "start_ms",
+    ),
+    sa.Index(
+        "ix_blocks_calendar_bound",
+        "location_id",
+        "calendar_id",
+        "long_span",
+        "bound_end_ms",
+    ),
+    sa.Index(
+        "ix_blocks_user_start",
+        "location_id",
+        "assigned_user_id",
+        "long_span",
+        "start_ms",
+    ),
+    sa.Index(
+        "ix_blocks_user_bound",
+        "location_id",
+        "assigned_user_id",
+        "long_span",
+        "bound_end_ms",
+    ),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("revoked_ms", Ms, nullable=True),
+    sa.Index(None, "location_id"),
+)

@@ -1,0 +1,37 @@
+"""Identifiers and private-integration tokens. Pure: randomness comes from `secrets`.
+
+Ids are 20 random base62 characters, like the platform's (`BqTwX8QFwXzpegMve9EQ`).
+Tokens are `pit-` followed by 40 base62 characters; only their SHA-256 is ever stored and
+looked up (by an index on the hash, so no comparison of secrets happens in Python): with
+~238 bits of entropy a token cannot be guessed, so a salted slow hash adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+
+ALPHABET = string.digits + string.ascii_letters
+ID_LENGTH = 20
+TOKEN_PREFIX = "pit-"
+
+
+def new_id() -> str:
+    """A fresh 20-character base62 id."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+
+
+def is_id(value: str) -> bool:
+    """True when `value` could be an id (1–64 base62 characters)."""
+    return 0 < len(value) <= 64 and all(c in ALPHABET for c in value)
+
+
+def new_token() -> str:
+    """A fresh private-integration token, shown once and never stored in clear."""
+    return TOKEN_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(40))
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 under which a token is stored and looked up."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
