@@ -177,17 +177,16 @@ def occurrences(series: Series, lo_ms: int, hi_ms: int, limit: int) -> list[int]
     tz = series.tz
     wall_lo = _wall(lo_ms, tz) - timedelta(days=1)
     wall_hi = _wall(hi_ms, tz) + timedelta(days=1)
-    found: list[int] = []
+    found: set[int] = set()  # a set: two wall times can meet in one instant (a skipped day)
     for wall in _walk(series.rule, _wall(series.start_ms, tz), wall_lo):
         if wall > wall_hi:
             break
         instant = _instant(wall, tz)
         if lo_ms <= instant <= hi_ms and instant not in series.rule.exdates:
-            found.append(instant)
+            found.add(instant)
             if len(found) > limit:
                 raise TooManyInstances(f"more than {limit} instances in the window")
-    found.sort()
-    return found
+    return sorted(found)
 
 
 def overlapping(series: Series, window_start: int, window_end: int, limit: int) -> list[int]:

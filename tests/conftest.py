@@ -1,0 +1,196 @@
+"""Shared fixtures: one database per test, on SQLite and on PostgreSQL.
+
+Each backend is migrated once into a template (a file, or a PostgreSQL template database)
+and every test gets a fresh copy, so no test sees another's data. PostgreSQL tests use the
+server at SLOTBLOCK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
+outside CI they skip when no server answers, in CI (CI=true) they fail instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from slotblock.api.app import build_services, create_app
+from slotblock.api.auth import Services
+from slotblock.config import Settings
+from slotblock.model import SCOPES
+from slotblock.service.calendars import CalendarInput, GroupInput
+from slotblock.store import Store, open_store
+from slotblock.store.migrate import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_URL = os.environ.get(
+    "SLOTBLOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every `async def` test runs on anyio's asyncio runner."""
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pg_url(database: str) -> str:
+    return sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+async def _pg_admin() -> asyncpg.Connection:
+    url = sa.make_url(PG_URL)
+    return await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database or "postgres",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+async def pg_template() -> AsyncIterator[str]:
+    """A migrated template database on the PostgreSQL server."""
+    try:
+        admin = await _pg_admin()
+    except (OSError, asyncpg.PostgresError) as exc:
+        if IN_CI:
+            pytest.fail(f"CI needs PostgreSQL at {PG_URL}: {exc}")
+        pytest.skip(f"no PostgreSQL server answers at {PG_URL} ({exc})")
+    name = f"slotblock_tmpl_{secrets.token_hex(4)}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    store = open_store(pg_url(name))
+    await upgrade(store)
+    await store.dispose()
+    try:
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = open_store(f"sqlite:///{path}")
+    await upgrade(store)
+    async with store.begin() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await store.dispose()
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database of each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copy(template, tmp_path / "test.db")
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"slotblock_test_{secrets.token_hex(6)}"
+    admin = await _pg_admin()
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    try:
+        yield pg_url(name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, pool_size=2)
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    the_store = open_store(settings.database_url, pool_size=2)
+    yield the_store
+    await the_store.dispose()
+
+
+class Clock:
+    """A settable clock, so that dateAdded/dateUpdated are predictable."""
+
+    def __init__(self, now_ms: int = 1_700_000_000_000) -> None:
+        self.now_ms = now_ms
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def services(store: Store, settings: Settings, clock: Clock) -> Services:
+    return build_services(store, settings, clock)
+
+
+@dataclass
+class Tenant:
+    """One location with a user, a group, a calendar in it, and an all-scopes token."""
+
+    location_id: str
+    timezone: str
+    user_id: str
+    group_id: str
+    calendar_id: str
+    token: str
+
+    def headers(self, version: str = "2021-07-28") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Version": version}
+
+
+async def make_tenant(services: Services, timezone: str = "Asia/Kolkata") -> Tenant:
+    location = await services.admin.create_location("Test location", timezone)
+    user = await services.admin.create_user(location.id, "Test user", "u@example.com")
+    group = await services.calendars.add_group(location.id, GroupInput(name="Group"))
+    calendar = await services.calendars.add_calendar(
+        location.id,
+        CalendarInput(name="Calendar", group_id=group.id, team_members=({"userId": user},)),
+    )
+    token, _ = await services.admin.create_token(location.id, SCOPES, "test")
+    return Tenant(location.id, timezone, user, group.id, calendar.id, token)
+
+
+@pytest.fixture
+async def tenant(services: Services) -> Tenant:
+    return await make_tenant(services)
+
+
+@pytest.fixture
+async def other(services: Services) -> Tenant:
+    """A second location, for tenancy tests."""
+    return await make_tenant(services, "America/New_York")
+
+
+@pytest.fixture
+async def client(settings: Settings, store: Store, services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, store)
+    app.state.services = services
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://slotblock") as the_client:
+        yield the_client
+
+
+@pytest.fixture
+def make_tenant_fn(services: Services) -> Callable[..., Any]:
+    return lambda tz="Asia/Kolkata": make_tenant(services, tz)
