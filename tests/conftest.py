@@ -8,11 +8,11 @@ outside CI they skip when no server answers, in CI (CI=true) they fail instead.
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,13 +37,6 @@ PG_URL = os.environ.get(
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every `async def` test runs on anyio's asyncio runner."""
-    for item in items:
-        if inspect.iscoroutinefunction(getattr(item, "function", None)):
-            item.add_marker(pytest.mark.anyio)
-
-
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
@@ -61,40 +54,48 @@ async def _pg_admin() -> asyncpg.Connection:
     )  # fmt: skip
 
 
+async def _pg_execute(*statements: str) -> None:
+    admin = await _pg_admin()
+    try:
+        for statement in statements:
+            await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+async def _migrate(url: str) -> None:
+    store = open_store(url)
+    await upgrade(store)
+    await store.dispose()
+
+
 @pytest.fixture(scope="session")
-async def pg_template() -> AsyncIterator[str]:
+def pg_template() -> Iterator[str]:
     """A migrated template database on the PostgreSQL server."""
     try:
-        admin = await _pg_admin()
+        asyncio.run(_pg_execute("SELECT 1"))
     except (OSError, asyncpg.PostgresError) as exc:
         if IN_CI:
             pytest.fail(f"CI needs PostgreSQL at {PG_URL}: {exc}")
         pytest.skip(f"no PostgreSQL server answers at {PG_URL} ({exc})")
     name = f"slotblock_tmpl_{secrets.token_hex(4)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    store = open_store(pg_url(name))
-    await upgrade(store)
-    await store.dispose()
+    asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
     try:
+        asyncio.run(_migrate(pg_url(name)))
         yield name
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
-async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    store = open_store(f"sqlite:///{path}")
-    await upgrade(store)
-    async with store.begin() as conn:
-        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    await store.dispose()
+    asyncio.run(_migrate(f"sqlite:///{path}"))
     return path
 
 
 @pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of each backend."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
@@ -103,13 +104,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     template_name: str = request.getfixturevalue("pg_template")
     name = f"slotblock_test_{secrets.token_hex(6)}"
-    admin = await _pg_admin()
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    asyncio.run(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
     try:
         yield pg_url(name)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -183,7 +182,9 @@ async def other(services: Services) -> Tenant:
 
 
 @pytest.fixture
-async def client(settings: Settings, store: Store, services: Services) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    settings: Settings, store: Store, services: Services
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, store)
     app.state.services = services
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

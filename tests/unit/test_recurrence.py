@@ -14,9 +14,7 @@ H = 3_600_000
 def series(rule: str, start: str, tz: str, hours: float = 1, max_count: int = 1000) -> rec.Series:
     start_ms = parse_iso(start)
     parsed = rec.parse_rule(rule, start_ms=start_ms, zone_name=tz, max_count=max_count)
-    return rec.Series(
-        start_ms, int(hours * H), tz, parsed, rec.last_start(parsed, start_ms, tz)
-    )
+    return rec.Series(start_ms, int(hours * H), tz, parsed, rec.last_start(parsed, start_ms, tz))
 
 
 def local(ser: rec.Series, window: tuple[str, str], limit: int = 10_000) -> list[str]:
@@ -87,7 +85,9 @@ DST_CASES = [
 
 
 @pytest.mark.parametrize(("tz", "rule", "start", "window", "expected"), DST_CASES)
-def test_dst_edges(tz: str, rule: str, start: str, window: tuple[str, str], expected: list[str]) -> None:
+def test_dst_edges(
+    tz: str, rule: str, start: str, window: tuple[str, str], expected: list[str]
+) -> None:
     assert local(series(rule, start, tz), window) == expected
 
 
@@ -153,7 +153,9 @@ def test_exdate_forms() -> None:
 
 
 def test_rrule_as_list_of_lines_and_without_prefix() -> None:
-    a = series(["RRULE:FREQ=DAILY;COUNT=2", "EXDATE:20240102T100000Z"], "2024-01-01T10:00:00Z", "UTC")
+    a = series(
+        ["RRULE:FREQ=DAILY;COUNT=2", "EXDATE:20240102T100000Z"], "2024-01-01T10:00:00Z", "UTC"
+    )
     b = series("FREQ=DAILY;COUNT=2\nEXDATE:20240102T100000Z", "2024-01-01T10:00:00Z", "UTC")
     assert a.rule == b.rule
 
@@ -196,7 +198,9 @@ def test_refused_rules(rule: str, message: str) -> None:
 def test_too_many_instances() -> None:
     ser = series("FREQ=HOURLY", "2024-01-01T00:00:00Z", "UTC", hours=0.5)
     with pytest.raises(rec.TooManyInstances):
-        rec.overlapping(ser, parse_iso("2024-01-01T00:00:00Z"), parse_iso("2024-02-01T00:00:00Z"), 100)
+        rec.overlapping(
+            ser, parse_iso("2024-01-01T00:00:00Z"), parse_iso("2024-02-01T00:00:00Z"), 100
+        )
 
 
 def test_is_occurrence() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -34,9 +35,13 @@ def cases(draw: st.DrawFn) -> tuple[rec.Series, int, int]:
         parts.append(f"COUNT={draw(st.integers(1, 40))}")
     elif end_kind == "until":
         until = wall + timedelta(days=draw(st.integers(0, 2000)))
-        parts.append("UNTIL=" + until.replace(tzinfo=zone(tz)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+        parts.append(
+            "UNTIL=" + until.replace(tzinfo=zone(tz)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        )
     rule = rec.parse_rule(";".join(parts), start_ms=start_ms, zone_name=tz, max_count=1000)
-    firsts = rec.occurrences(rec.Series(start_ms, 1, tz, rule, None), start_ms, start_ms + 400 * rec.DAY_MS, 10_000)
+    firsts = rec.occurrences(
+        rec.Series(start_ms, 1, tz, rule, None), start_ms, start_ms + 400 * rec.DAY_MS, 10_000
+    )
     excluded = draw(st.sets(st.sampled_from(firsts), max_size=3)) if firsts else set()
     rule = rule.excluding(*excluded)
     duration = draw(st.sampled_from([15, 60, 90, 24 * 60, 3 * 24 * 60])) * 60_000
@@ -89,7 +94,7 @@ def test_tiled_windows_return_each_instance_once(
     edges = sorted({window_start, window_end, *(window_start + span * c // 10_001 for c in cuts)})
     whole = rec.overlapping(series, window_start, window_end, 100_000)
     starting = []
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in itertools.pairwise(edges):
         tile = rec.overlapping(series, lo, hi, 100_000)
         assert tile == [s for s in whole if s < hi and s + series.duration_ms > lo]
         starting += [s for s in tile if lo <= s < hi]
