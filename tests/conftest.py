@@ -22,11 +22,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from slotblock.api.app import build_services, create_app
-from slotblock.api.auth import Services
+from slotblock.api.app import create_app
 from slotblock.config import Settings
 from slotblock.model import SCOPES
 from slotblock.service.calendars import CalendarInput, GroupInput
+from slotblock.service.container import Services, build_services
 from slotblock.store import Store, open_store
 from slotblock.store.migrate import upgrade
 

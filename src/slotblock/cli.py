@@ -9,14 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-import uvicorn
 
-from slotblock.api.app import build_services, create_app
-from slotblock.api.auth import Services
 from slotblock.config import Settings
 from slotblock.errors import SlotblockError
 from slotblock.service import demo
 from slotblock.service.calendars import CalendarInput, GroupInput
+from slotblock.service.container import Services, build_services
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 
@@ -119,6 +117,11 @@ def serve(
     ] = False,
 ) -> None:
     """Migrate the database, then serve the API."""
+    # Imported here so that the other commands start without loading the web stack.
+    import uvicorn  # noqa: PLC0415
+
+    from slotblock.api.app import create_app  # noqa: PLC0415
+
     settings = _settings(database_url)
     token = _run(database_url, _demo_token if with_demo else _noop)
     if token:

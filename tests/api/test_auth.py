@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from slotblock.api.auth import Services
+from slotblock.service.container import Services
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.anyio

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock.api.auth import Services
 from slotblock.config import Settings
+from slotblock.service.container import Services
 from tests.api.calls import SEED_END, SEED_START, blocked, create, ids
 from tests.conftest import Tenant
 

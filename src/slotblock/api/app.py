@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from slotblock import __version__
 from slotblock.api import blocked_slots, calendars, errors, health
-from slotblock.api.auth import Services
 from slotblock.config import Settings
-from slotblock.service.admin import AdminService
-from slotblock.service.blocks import BlockService
-from slotblock.service.calendars import CalendarService
+from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def build_services(
-    store: Store, settings: Settings, clock: Callable[[], int] = wall_clock_ms
-) -> Services:
-    return Services(
-        store=store,
-        blocks=BlockService(store, settings, clock),
-        calendars=CalendarService(store, clock),
-        admin=AdminService(store, clock),
-    )
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:

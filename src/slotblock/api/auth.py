@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -10,19 +9,8 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from slotblock.model import Principal
-from slotblock.service.admin import AdminService
 from slotblock.service.auth import authenticate
-from slotblock.service.blocks import BlockService
-from slotblock.service.calendars import CalendarService
-from slotblock.store import Store
-
-
-@dataclass(frozen=True)
-class Services:
-    store: Store
-    blocks: BlockService
-    calendars: CalendarService
-    admin: AdminService
+from slotblock.service.container import Services
 
 
 def services(request: Request) -> Services:

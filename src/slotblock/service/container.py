@@ -1,0 +1,36 @@
+"""All use cases over one store, built once per process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slotblock.config import Settings
+from slotblock.service.admin import AdminService
+from slotblock.service.blocks import BlockService
+from slotblock.service.calendars import CalendarService
+from slotblock.store import Store
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    blocks: BlockService
+    calendars: CalendarService
+    admin: AdminService
+
+
+def build_services(
+    store: Store, settings: Settings, clock: Callable[[], int] = wall_clock_ms
+) -> Services:
+    return Services(
+        store=store,
+        blocks=BlockService(store, settings, clock),
+        calendars=CalendarService(store, clock),
+        admin=AdminService(store, clock),
+    )
