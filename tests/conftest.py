@@ -1,7 +1,8 @@
 """Shared fixtures: one database per test, on SQLite and on PostgreSQL.
 
-Each backend is migrated once into a template (a file, or a PostgreSQL template database)
-and every test gets a fresh copy, so no test sees another's data. PostgreSQL tests use the
+SQLite is migrated once into a template file that every test copies; PostgreSQL is migrated
+once into a throwaway database (dropped at the end) that is emptied before every test. No
+test sees another's data. PostgreSQL tests use the
 server at SLOTBLOCK_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 outside CI they skip when no server answers, in CI (CI=true) they fail instead.
 """
@@ -29,6 +30,7 @@ from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services
 from slotblock.store import Store, open_store
 from slotblock.store.migrate import upgrade
+from slotblock.store.tables import metadata
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get(
@@ -46,16 +48,16 @@ def pg_url(database: str) -> str:
     return sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
 
 
-async def _pg_admin() -> asyncpg.Connection:
+async def _pg_admin(database: str | None = None) -> asyncpg.Connection:
     url = sa.make_url(PG_URL)
     return await asyncpg.connect(
         host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-        database=url.database or "postgres",
+        database=database or url.database or "postgres",
     )  # fmt: skip
 
 
-async def _pg_execute(*statements: str) -> None:
-    admin = await _pg_admin()
+async def _pg_execute(*statements: str, database: str | None = None) -> None:
+    admin = await _pg_admin(database)
     try:
         for statement in statements:
             await admin.execute(statement)
@@ -71,14 +73,14 @@ async def _migrate(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    """A migrated template database on the PostgreSQL server."""
+    """A migrated database on the PostgreSQL server, for this session only."""
     try:
         asyncio.run(_pg_execute("SELECT 1"))
     except (OSError, asyncpg.PostgresError) as exc:
         if IN_CI:
             pytest.fail(f"CI needs PostgreSQL at {PG_URL}: {exc}")
         pytest.skip(f"no PostgreSQL server answers at {PG_URL} ({exc})")
-    name = f"slotblock_tmpl_{secrets.token_hex(4)}"
+    name = f"slotblock_test_{secrets.token_hex(4)}"
     asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
     try:
         asyncio.run(_migrate(pg_url(name)))
@@ -102,13 +104,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(template, tmp_path / "test.db")
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    template_name: str = request.getfixturevalue("pg_template")
-    name = f"slotblock_test_{secrets.token_hex(6)}"
-    asyncio.run(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    try:
-        yield pg_url(name)
-    finally:
-        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    name: str = request.getfixturevalue("pg_template")
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    asyncio.run(_pg_execute(f"TRUNCATE {tables} CASCADE", database=name))
+    yield pg_url(name)
 
 
 @pytest.fixture

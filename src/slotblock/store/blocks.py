@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,7 +83,13 @@ def _values(block: Block) -> dict[str, Any]:
 
 
 async def insert_block(conn: AsyncConnection, block: Block) -> None:
-    await conn.execute(blocks.insert().values(**_values(block), version=1))
+    await insert_blocks(conn, [block])
+
+
+async def insert_blocks(conn: AsyncConnection, many: Sequence[Block]) -> None:
+    """Insert blocks in one executemany (bulk loads use it too)."""
+    if many:
+        await conn.execute(blocks.insert(), [{**_values(b), "version": 1} for b in many])
 
 
 async def get_block(
