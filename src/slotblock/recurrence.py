@@ -325,8 +325,9 @@ def _wall(ms: int, tz: ZoneInfo) -> datetime:
 
 
 def _instant(wall: datetime, tz: ZoneInfo) -> int:
-    """Epoch ms of a wall time: fold=0 (gap → forward by the gap; overlap → first)."""
-    return to_ms(wall.replace(tzinfo=tz, fold=0))
+    """Epoch ms of a wall time (whole seconds): fold=0, so a time in a gap moves forward by
+    the gap and an ambiguous time is its first occurrence."""
+    return int(wall.replace(tzinfo=tz, fold=0).timestamp()) * 1000
 
 
 def _explicit_parts(rule: Rule, start: datetime) -> list[tuple[str, str]]:
@@ -390,10 +391,16 @@ def _walk(rule: Rule, start: datetime, target: datetime) -> Iterator[datetime]:
     else:
         parts = _explicit_parts(rule, start)
         anchor = _shift(rule.freq, start, whole)
-    text = "RRULE:" + ";".join(f"{k}={v}" for k, v in parts)
-    walker = rrulestr(text, dtstart=anchor, cache=False)
-    assert isinstance(walker, rrule)
-    return iter(walker)
+    return iter(_parsed("RRULE:" + ";".join(f"{k}={v}" for k, v in parts)).replace(dtstart=anchor))
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> rrule:
+    """dateutil's parse of an RRULE line, done once per distinct line (re-anchored with
+    `replace`): parsing the text costs more than expanding a month of it."""
+    result = rrulestr(text, dtstart=datetime(2000, 1, 1), cache=False)  # noqa: DTZ001
+    assert isinstance(result, rrule)
+    return result
 
 
 def _utc_stamp(ms: int) -> str:
