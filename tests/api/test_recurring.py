@@ -288,3 +288,23 @@ async def test_infinite_series_far_in_the_future(client: httpx.AsyncClient, tena
     found = await events(client, tenant, start, start + WEEK)
     assert len(found) == 1 and found[0]["startTime"] == "2099-06-01T09:30:00+05:30"
     assert found[0]["id"].startswith(master["id"] + "_")
+
+
+async def test_exdate_on_a_moved_instance(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    master = await weekly(client, tenant)
+    second = f"{master['id']}_{MS + WEEK}_1800"
+    await edit(
+        client,
+        tenant,
+        second,
+        startTime="2023-04-12T09:30:00+05:30",
+        endTime="2023-04-12T10:00:00+05:30",
+    )
+    exdate = "20230410T040000Z"  # the second occurrence's original start
+    response = await edit(
+        client, tenant, master["id"], rrule=f"RRULE:FREQ=WEEKLY;BYDAY=MO\nEXDATE:{exdate}"
+    )
+    assert response.status_code == 201
+    found = await april(client, tenant)
+    assert second not in [e["id"] for e in found]
+    assert len(found) == 3
