@@ -194,3 +194,31 @@ async def client(
 @pytest.fixture
 def make_tenant_fn(services: Services) -> Callable[..., Any]:
     return lambda tz="Asia/Kolkata": make_tenant(services, tz)
+
+
+async def snapshot(store: Store) -> dict[str, list[tuple[str, ...]]]:
+    """Every stored row, as text, table by table: to prove a refused request changed nothing."""
+    out = {}
+    async with store.read() as conn:
+        for table in metadata.sorted_tables:
+            rows = await conn.execute(sa.select(table))
+            out[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
+    return out
+
+
+async def seed_tenants(url: str, zones: tuple[str, ...] = ("Asia/Kolkata",)) -> list[Tenant]:
+    """Tenants created through a short-lived store (for tests that serve the app elsewhere)."""
+    the_store = open_store(url, pool_size=1)
+    try:
+        services = build_services(the_store, Settings(database_url=url))
+        return [await make_tenant(services, tz) for tz in zones]
+    finally:
+        await the_store.dispose()
+
+
+async def snapshot_url(url: str) -> dict[str, list[tuple[str, ...]]]:
+    the_store = open_store(url, pool_size=1)
+    try:
+        return await snapshot(the_store)
+    finally:
+        await the_store.dispose()

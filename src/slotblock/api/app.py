@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from slotblock import __version__
 from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api.limits import RequestLimits
 from slotblock.config import Settings
 from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
@@ -36,4 +37,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(blocked_slots.router)
     app.include_router(calendars.router)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
     return app

@@ -64,6 +64,7 @@ _FIXED = {
     "string_too_short": "{name} should not be empty",
     "string_too_long": "{name} must be shorter than or equal to {max_length} characters",
     "literal_error": "{name} must be one of the following values: {expected}",
+    "finite_number": "{name} must be a finite number",
 }
 
 

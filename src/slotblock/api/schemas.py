@@ -7,9 +7,17 @@ models here only document them in /openapi.json.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+)
 
 from slotblock.isotime import format_ms, parse_iso, zone
 from slotblock.model import Calendar, Event, Group
@@ -18,23 +26,67 @@ CONTACT_ID = ""
 APPOINTMENT_STATUS = "confirmed"
 
 
+EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
+LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
+MAX_DEPTH = 16
+
+
 def _iso_ms(value: object) -> int:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     try:
-        return parse_iso(value)
+        ms = parse_iso(value)
     except ValueError as exc:
         raise ValueError("must be a valid ISO 8601 date string with an offset") from exc
+    if not EARLIEST_MS <= ms < LATEST_MS:
+        raise ValueError("must be between 1900-01-01 and 2999-12-31")
+    return ms
 
 
+def _clean(value: str) -> str:
+    """Text a database can store: valid Unicode (no lone surrogates) and no NUL."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return _plain_json(value, 0)
+
+
+def _plain_json(value: Any, depth: int) -> Any:
+    """A passed-through value must be JSON a database can store: finite numbers, bounded
+    nesting (NaN/Infinity are not JSON, and PostgreSQL refuses them)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, str):
+        _clean(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _clean(key)
+            _plain_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _plain_json(item, depth + 1)
+    return value
+
+
+PlainJSON = Annotated[Any, AfterValidator(_plain)]
 IsoTime = Annotated[int, BeforeValidator(_iso_ms), Field(json_schema_extra={"type": "string"})]
 MillisString = Annotated[str, Field(pattern=r"^-?\d{1,15}$", max_length=16)]
-Text = Annotated[str, Field(max_length=10_000)]
-IdText = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=10_000), AfterValidator(_clean)]
+IdText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_clean)]
+RuleText = Annotated[str, Field(max_length=4096), AfterValidator(_clean)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Query(BaseModel):
@@ -64,9 +116,7 @@ class BlockSlotBody(Strict):
     title: Text | None = None
     startTime: IsoTime | None = None
     endTime: IsoTime | None = None
-    rrule: (
-        Annotated[str, Field(max_length=4096)] | list[Annotated[str, Field(max_length=4096)]] | None
-    ) = None
+    rrule: RuleText | list[RuleText] | None = None
     description: Text | None = None
     notes: Text | None = None
     address: Text | None = None
@@ -142,16 +192,16 @@ CALENDAR_PASSTHROUGH = [
 class TeamMember(Strict):
     userId: IdText
     priority: float | None = None
-    meetingLocationType: str | None = None
-    meetingLocation: str | None = None
+    meetingLocationType: Text | None = None
+    meetingLocation: Text | None = None
     isPrimary: bool | None = None
-    locationConfigurations: list[Any] | None = None
+    locationConfigurations: list[PlainJSON] | None = None
 
 
 _Passthrough: Any = create_model(
     "CalendarPassthrough",
-    __config__=ConfigDict(extra="forbid", strict=True),
-    **{name: (Any, None) for name in CALENDAR_PASSTHROUGH},  # type: ignore[call-overload]
+    __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False),
+    **{name: (PlainJSON | None, None) for name in CALENDAR_PASSTHROUGH},  # type: ignore[call-overload]
 )
 
 
@@ -160,7 +210,7 @@ class CalendarUpdateBody(_Passthrough):
 
     name: Text | None = None
     description: Text | None = None
-    groupId: Annotated[str, Field(max_length=64)] | None = None
+    groupId: Annotated[str, Field(max_length=64), AfterValidator(_clean)] | None = None
     isActive: bool | None = None
     slug: Text | None = None
     teamMembers: list[TeamMember] | None = None
@@ -170,7 +220,7 @@ class CalendarCreateBody(CalendarUpdateBody):
     """`CalendarCreateDTO`."""
 
     locationId: IdText
-    name: Annotated[str, Field(min_length=1, max_length=10_000)]
+    name: Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_clean)]
     calendarType: Literal[CALENDAR_TYPES] | None = None  # type: ignore[valid-type]
 
 

@@ -23,7 +23,7 @@ from slotblock.recurrence import RecurrenceError, Series
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
-from slotblock.tokens import new_id
+from slotblock.tokens import is_id, new_id
 
 READ = "calendars/events.readonly"
 WRITE = "calendars/events.write"
@@ -287,6 +287,8 @@ class BlockService:
 def parse_event_id(event_id: str) -> tuple[str, int | None]:
     """(block id, original start of the instance or None). 404 for a malformed id."""
     parts = event_id.split("_")
+    if not is_id(parts[0]):
+        raise NotFound("Event not found")
     if len(parts) == 1:
         return event_id, None
     if len(parts) == 3 and all(p.lstrip("-").isdigit() for p in parts[1:]) and len(parts[1]) < 17:

@@ -14,7 +14,7 @@ from slotblock.model import Calendar, Group, JSONObject, Principal
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
-from slotblock.tokens import new_id
+from slotblock.tokens import is_id, new_id
 
 T = TypeVar("T")
 CAL_READ, CAL_WRITE = "calendars.readonly", "calendars.write"
@@ -190,14 +190,16 @@ class CalendarService:
 
 
 async def _calendar(conn: AsyncConnection, location_id: str, calendar_id: str) -> Calendar:
-    found = await directory.get_calendar(conn, location_id, calendar_id)
+    found = (
+        await directory.get_calendar(conn, location_id, calendar_id) if is_id(calendar_id) else None
+    )
     if found is None:
         raise NotFound("Calendar not found")
     return found
 
 
 async def _group(conn: AsyncConnection, location_id: str, group_id: str) -> Group:
-    found = await directory.get_group(conn, location_id, group_id)
+    found = await directory.get_group(conn, location_id, group_id) if is_id(group_id) else None
     if found is None:
         raise NotFound("Group not found")
     return found
