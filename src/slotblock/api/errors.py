@@ -23,6 +23,8 @@ STATUS: dict[type[errors.SlotblockError], int] = {
     errors.Unprocessable: 422,
 }
 _LIST_STATUSES = frozenset({400, 422})  # class-validator style: every problem at once
+# NestJS's phrases, fixed here so that they do not change with Python's http module.
+PHRASES = {413: "Payload Too Large", 422: "Unprocessable Entity"}
 
 
 def error_response(
@@ -31,7 +33,8 @@ def error_response(
     """The official error body; 400 and 422 carry an array of messages, others a string."""
     if isinstance(messages, list) and status not in _LIST_STATUSES:
         messages = "; ".join(messages)
-    body = {"statusCode": status, "message": messages, "error": HTTPStatus(status).phrase}
+    phrase = PHRASES.get(status) or HTTPStatus(status).phrase
+    body = {"statusCode": status, "message": messages, "error": phrase}
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )

@@ -9,10 +9,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotblock.api.errors import error_response
 
 
-class BodyTooLarge(Exception):
-    """Raised inside `receive` when the body passes the limit."""
-
-
 class RequestLimits:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
         self.app = app
@@ -32,27 +28,27 @@ class RequestLimits:
         if not declared.isdigit() or int(declared) > self.max_body:
             await self._too_large(scope, receive, send)
             return
-        started = False
         seen = 0
+        refused = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            # Past the limit: answer 413 now, tell the app the client has gone, drop its reply.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
-                raise BodyTooLarge
+                refused = True
+                await self._too_large(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
-            if not started:
-                await self._too_large(scope, receive, send)
+        await self.app(scope, counted_receive, guarded_send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body is larger than {self.max_body} bytes"
