@@ -1,56 +1,20 @@
 """The served OpenAPI document against the official contract, and error bodies for
 requests no route takes.
 
-The official documents are read where they lie: SLOTBLOCK_SPEC_DIR, else
-../shared/spec/leadconnector beside the repository. Without them these tests skip
-(outside CI) with the reason; in CI they must run.
+The official documents are read where they lie (tests/spec.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, Tenant
+from tests.conftest import Tenant
+from tests.spec import IMPLEMENTED, official
 
 pytestmark = pytest.mark.anyio
-
-SPEC_DIR = Path(
-    os.environ.get(
-        "SLOTBLOCK_SPEC_DIR",
-        Path(__file__).resolve().parents[3] / "shared" / "spec" / "leadconnector",
-    )
-)
-IMPLEMENTED = {
-    "get-blocked-slots",
-    "create-block-slot",
-    "edit-block-slot",
-    "delete-event",
-    "get-calendars",
-    "create-calendar",
-    "get-calendar",
-    "update-calendar",
-    "delete-calendar",
-    "get-groups",
-    "create-calendar-group",
-    "edit-group",
-    "delete-group",
-}
-
-
-def official(version: str) -> dict[str, Any]:
-    path = SPEC_DIR / version / "apps" / "calendars.json"
-    if not path.exists():
-        if IN_CI:
-            pytest.fail(f"CI needs the official spec at {path}")
-        pytest.skip(f"the official spec is not at {path} (set SLOTBLOCK_SPEC_DIR)")
-    document: dict[str, Any] = json.loads(path.read_text())
-    return document
 
 
 def operations(document: dict[str, Any]) -> dict[str, tuple[str, str, set[str]]]:
