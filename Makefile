@@ -24,7 +24,14 @@ lint: $(STAMP)  ## ruff (format check + lint) and mypy --strict on src/
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
 
-test: lint  ## lint, then the whole suite (PostgreSQL tests too where a server answers)
+JS_DIR := tests/conformance/js
+JS_SDK := $(JS_DIR)/node_modules/.installed
+$(JS_SDK): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is not installed: the JavaScript SDK test will skip"; fi
+
+test: lint $(JS_SDK)  ## lint, then the whole suite (PostgreSQL tests too where a server answers)
 	$(BIN)/pytest
 
 fmt: $(STAMP)  ## format and fix what ruff can
@@ -35,4 +42,4 @@ migrate: $(STAMP)  ## create or upgrade the database schema
 	$(BIN)/slotblock migrate
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(JS_DIR)/node_modules
