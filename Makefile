@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint fmt migrate clean
+.PHONY: help run test lint fmt bench migrate clean
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
@@ -20,8 +21,8 @@ run: $(STAMP)  ## migrate the embedded database, create the demo data, serve on 
 	$(BIN)/slotblock serve --demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)  ## ruff (format check + lint) and mypy --strict on src/
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
 JS_DIR := tests/conformance/js
@@ -35,8 +36,15 @@ test: lint $(JS_SDK)  ## lint, then the whole suite (PostgreSQL tests too where 
 	$(BIN)/pytest
 
 fmt: $(STAMP)  ## format and fix what ruff can
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP) $(BENCH_STAMP)  ## the benchmark (minutes): writes bench/RESULTS.md
+	$(BIN)/python -m bench.run
+
+$(BENCH_STAMP): pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 migrate: $(STAMP)  ## create or upgrade the database schema
 	$(BIN)/slotblock migrate

@@ -46,7 +46,9 @@ def dateutil_between(series: list[rec.Series]) -> int:
     return total
 
 
-def median_ms(work: Callable[[list[rec.Series]], int], series: list[rec.Series], repeats: int) -> float:
+def median_ms(
+    work: Callable[[list[rec.Series]], int], series: list[rec.Series], repeats: int
+) -> float:
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
@@ -65,13 +67,21 @@ def main() -> None:
     rows = [
         ("slotblock, series started this month", median_ms(ours, fresh, args.repeats)),
         ("slotblock, series started 3 years earlier", median_ms(ours, aged, args.repeats)),
-        ("dateutil between(), started this month", median_ms(dateutil_between, fresh, args.repeats)),
-        ("dateutil between(), started 3 years earlier", median_ms(dateutil_between, aged, args.repeats)),
+        (
+            "dateutil between(), started this month",
+            median_ms(dateutil_between, fresh, args.repeats),
+        ),
+        (
+            "dateutil between(), started 3 years earlier",
+            median_ms(dateutil_between, aged, args.repeats),
+        ),
     ]
     print(f"{args.series} series, 31-day window, median of {args.repeats}")
     for name, ms in rows:
         print(f"  {name:<48} {ms:8.1f} ms")
-    print(f"  aged/fresh: slotblock {rows[1][1] / rows[0][1]:.2f}x, dateutil {rows[3][1] / rows[2][1]:.2f}x")
+    print(
+        f"  aged/fresh: slotblock {rows[1][1] / rows[0][1]:.2f}x, dateutil {rows[3][1] / rows[2][1]:.2f}x"
+    )
     print(f"  dateutil/slotblock on aged series: {rows[3][1] / rows[1][1]:.1f}x")
 
 

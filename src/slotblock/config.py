@@ -23,5 +23,8 @@ class Settings(BaseSettings):
     max_events: int = Field(10_000, ge=1, description="Most events one query may return.")
     max_count: int = Field(1_000, ge=1, description="Largest COUNT a recurring block may have.")
     pool_size: int = Field(10, ge=1, description="Database connections per process.")
+    token_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a node trusts a token it has checked (0: never)."
+    )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
     max_header_bytes: int = Field(16_384, ge=1024, description="Largest request headers (431).")

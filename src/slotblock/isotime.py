@@ -37,6 +37,7 @@ def from_ms(ms: int, tz: ZoneInfo) -> datetime:
     return (EPOCH + timedelta(milliseconds=ms)).astimezone(tz)
 
 
+@lru_cache(maxsize=65_536)
 def format_ms(ms: int, tz: ZoneInfo) -> str:
     """`2023-09-25T16:00:00+05:30`: seconds precision, the zone's offset at that instant."""
     return from_ms(ms - ms % 1000, tz).isoformat(timespec="seconds")

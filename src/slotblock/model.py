@@ -101,6 +101,7 @@ class Block:
     created_ms: int
     updated_ms: int
     group_id: str | None = None  # the calendar's group, filled in by queries
+    version: int = 0  # bumped by every write (store), so (id, version) names one content
 
     @property
     def duration_ms(self) -> int:

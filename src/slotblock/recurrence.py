@@ -384,7 +384,7 @@ def _shift(freq: str, start: datetime, periods: int) -> datetime:
 def _walk(rule: Rule, start: datetime, target: datetime) -> Iterator[datetime]:
     """The rule's wall-clock occurrences, beginning at or before `target` when it is after
     `start`; occurrences before `target` may be skipped (never ones at or after it)."""
-    whole = max(0, _periods(rule.freq, start, target) // rule.interval - 1) * rule.interval
+    whole = max(0, _periods(rule.freq, start, target) // rule.interval) * rule.interval
     if whole == 0:
         parts = [(k, v) for k, v in rule.parts if k not in ("COUNT", "UNTIL")]
         anchor = start

@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from slotblock.errors import Unauthenticated
+from slotblock.service.auth import Authenticator
 from slotblock.service.container import Services
+from slotblock.store import Store
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.anyio
@@ -94,3 +97,21 @@ async def test_other_location_is_forbidden(
 async def test_auth_is_checked_before_the_query(client: httpx.AsyncClient) -> None:
     response = await client.get("/calendars/blocked-slots?bogus=1", headers={"Version": "v3"})
     assert response.status_code == 401
+
+
+async def test_token_cache_bounds_revocation(
+    services: Services, store: Store, tenant: Tenant
+) -> None:
+    now = [100.0]
+    cached = Authenticator(store, ttl=5, clock=lambda: now[0])
+    uncached = Authenticator(store, ttl=0)
+    header = f"Bearer {tenant.token}"
+    assert (await cached.authenticate(header, "v3")).location.id == tenant.location_id
+    [info] = await services.admin.list_tokens(tenant.location_id)
+    await services.admin.revoke_token(info.id)
+    with pytest.raises(Unauthenticated):
+        await uncached.authenticate(header, "v3")
+    assert (await cached.authenticate(header, "v3")).token_id == info.id  # within the TTL
+    now[0] += 5
+    with pytest.raises(Unauthenticated):
+        await cached.authenticate(header, "v3")

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from slotblock.model import Principal
-from slotblock.service.auth import authenticate
 from slotblock.service.container import Services
 
 
@@ -20,10 +19,9 @@ def services(request: Request) -> Services:
 
 async def caller(request: Request) -> Principal:
     """The principal of the `Authorization` and `Version` headers (401 otherwise)."""
-    return await authenticate(
-        services(request).store,
-        request.headers.get("authorization"),
-        request.headers.get("version"),
+    headers = request.headers
+    return await services(request).auth.authenticate(
+        headers.get("authorization"), headers.get("version")
     )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from slotblock.errors import Forbidden, ScopeMissing, Unauthenticated
 from slotblock.model import Principal
 from slotblock.store import Store
 from slotblock.store import tokens as token_store
 from slotblock.tokens import hash_token
 
+_CACHE_LIMIT = 10_000
 VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3"})
 
 NO_TOKEN = "Invalid token: access token is invalid"
@@ -34,17 +38,42 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def authenticate(store: Store, authorization: str | None, version: str | None) -> Principal:
-    """The principal behind the request's headers, or Unauthenticated."""
-    check_version(version)
-    token = bearer_token(authorization)
-    digest = hash_token(token)
-    async with store.read() as conn:
-        found = await token_store.find_active(conn, digest)
-    if found is None:
-        raise Unauthenticated(BAD_TOKEN)
-    info, location = found
-    return Principal(token_id=info.id, location=location, scopes=frozenset(info.scopes))
+class Authenticator:
+    """Turns request headers into a principal, remembering live tokens for `ttl` seconds.
+
+    The cache saves the token lookup on the hot path; its price is that a revoked token
+    keeps working for at most `ttl` seconds on a node that saw it just before (0 disables).
+    Unknown tokens are never cached, so a new token works at once.
+    """
+
+    def __init__(
+        self, store: Store, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+        self._live: dict[str, tuple[float, Principal]] = {}
+
+    async def authenticate(self, authorization: str | None, version: str | None) -> Principal:
+        """The principal behind the request's headers, or Unauthenticated."""
+        check_version(version)
+        digest = hash_token(bearer_token(authorization))
+        now = self.clock()
+        cached = self._live.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.store.read() as conn:
+            found = await token_store.find_active(conn, digest)
+        if found is None:
+            self._live.pop(digest, None)
+            raise Unauthenticated(BAD_TOKEN)
+        info, location = found
+        principal = Principal(token_id=info.id, location=location, scopes=frozenset(info.scopes))
+        if self.ttl > 0:
+            if len(self._live) >= _CACHE_LIMIT:
+                self._live.clear()
+            self._live[digest] = (now + self.ttl, principal)
+        return principal
 
 
 def require_scope(principal: Principal, scope: str) -> None:

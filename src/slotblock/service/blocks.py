@@ -9,6 +9,7 @@ occurrences of the new series.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,6 +30,7 @@ READ = "calendars/events.readonly"
 WRITE = "calendars/events.write"
 TEXT_FIELDS = ("title", "description", "notes", "address")
 _RETRIES = 5
+_EXPANSION_CACHE_EVENTS = 100_000  # instances kept per process, least recently used out
 _MISSING = {
     "calendarId": "Calendar not found",
     "userId": "User not found",
@@ -72,6 +74,10 @@ class BlockService:
         self.store = store
         self.settings = settings
         self.clock = clock
+        # A series' instances in a window depend only on its stored version and the window:
+        # booking pages ask for the same weeks again and again, so remember the last ones.
+        self._expanded: OrderedDict[tuple[str, str, int, int, int], list[Event]] = OrderedDict()
+        self._cached_events = 0
 
     # --- query ---------------------------------------------------------------------------
 
@@ -118,12 +124,27 @@ class BlockService:
             events = [master_event(block)]
         else:
             try:
-                events = instances(block, start, end, room)
+                events = self._instances(block, start, end)
             except recurrence.TooManyInstances as exc:
                 raise too_many from exc
         if len(events) > room:
             raise too_many
         return events
+
+    def _instances(self, block: Block, start: int, end: int) -> list[Event]:
+        key = (block.location_id, block.id, block.version, start, end)
+        found = self._expanded.get(key)
+        if found is None:
+            found = instances(block, start, end, self.settings.max_events)
+            self._expanded[key] = found
+            self._cached_events += len(found)
+            while self._cached_events > _EXPANSION_CACHE_EVENTS:
+                self._cached_events -= len(self._expanded.popitem(last=False)[1])
+        else:
+            self._expanded.move_to_end(key)
+        if found and found[0].block.group_id != block.group_id:  # the calendar changed group
+            found = [replace(e, block=block) for e in found]
+        return found
 
     # --- create --------------------------------------------------------------------------
 

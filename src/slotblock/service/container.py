@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from slotblock.config import Settings
 from slotblock.service.admin import AdminService
+from slotblock.service.auth import Authenticator
 from slotblock.service.blocks import BlockService
 from slotblock.service.calendars import CalendarService
 from slotblock.store import Store
@@ -23,6 +24,7 @@ class Services:
     blocks: BlockService
     calendars: CalendarService
     admin: AdminService
+    auth: Authenticator
 
 
 def build_services(
@@ -33,4 +35,5 @@ def build_services(
         blocks=BlockService(store, settings, clock),
         calendars=CalendarService(store, clock),
         admin=AdminService(store, clock),
+        auth=Authenticator(store, settings.token_cache_seconds),
     )

@@ -12,7 +12,7 @@ from slotblock.isotime import MAX_MS
 from slotblock.model import Block, Override
 from slotblock.store.tables import SHORT_SPAN_MS, blocks, calendars, groups, users
 
-_COLUMNS = (*blocks.c, calendars.c.group_id)
+_COLUMNS = (*blocks.c, calendars.c.group_id)  # blocks.c includes version
 _JOIN = blocks.outerjoin(
     calendars,
     sa.and_(
@@ -43,6 +43,7 @@ def _block(row: Any) -> Block:
         created_ms=row.created_ms,
         updated_ms=row.updated_ms,
         group_id=row.group_id,
+        version=row.version,
     )
 
 
@@ -97,7 +98,7 @@ async def get_block(
 ) -> tuple[Block, int] | None:
     """The block and its version, or None."""
     query = (
-        sa.select(*_COLUMNS, blocks.c.version)
+        sa.select(*_COLUMNS)
         .select_from(_JOIN)
         .where(blocks.c.location_id == location_id, blocks.c.id == block_id)
     )
