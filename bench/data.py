@@ -14,6 +14,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
+
+import icalendar
 
 from slotblock import recurrence
 from slotblock.isotime import from_ms, to_ms, zone
@@ -160,7 +163,7 @@ def ics(block: Block) -> str:
             "END:VEVENT",
         ]
 
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//slotblock//bench//EN"]
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//slotblock//bench//EN", _vtimezone(tz)]
     rule_lines = (block.rrule or "").split("\n") if block.rrule else []
     lines += event(block.start_ms, block.end_ms, rule_lines)
     for o in block.overrides:
@@ -169,6 +172,13 @@ def ics(block: Block) -> str:
         )
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"
+
+
+@lru_cache(maxsize=16)
+def _vtimezone(tz: str) -> str:
+    """The VTIMEZONE a TZID needs (RFC 5545 §3.6.5), from the IANA data."""
+    text: str = icalendar.Timezone.from_tzid(tz).to_ical().decode().strip()
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 def one_calendar(count: int, now_ms: int, seed: int = 1) -> tuple[Tenant, list[Block]]:
