@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -134,39 +135,32 @@ async def calendar_has_blocks(conn: AsyncConnection, location_id: str, calendar_
     return (await conn.execute(query.limit(1))).first() is not None
 
 
-def window_query(
-    location_id: str,
-    start_ms: int,
-    end_ms: int,
-    *,
-    calendar_id: str | None = None,
-    user_id: str | None = None,
-    group_id: str | None = None,
-) -> sa.CompoundSelect[Any]:
-    """One statement selecting every block that can overlap [start_ms, end_ms).
-
-    Two index range scans, UNION ALL: short one-off blocks by start (bounded below by
-    SHORT_SPAN_MS), and long blocks and series by their stored bounds.
-    """
-    scope = [blocks.c.location_id == location_id]
-    if calendar_id is not None:
-        scope.append(blocks.c.calendar_id == calendar_id)
-    if user_id is not None:
-        scope.append(blocks.c.assigned_user_id == user_id)
-    if group_id is not None:
+@lru_cache(maxsize=8)
+def _window_statement(by_calendar: bool, by_user: bool, by_group: bool) -> sa.CompoundSelect[Any]:
+    """The window statement for one combination of filters, built once (building a
+    statement costs more than running it), with bound parameters for every value."""
+    location: sa.BindParameter[str] = sa.bindparam("location_id")
+    scope = [blocks.c.location_id == location]
+    if by_calendar:
+        scope.append(blocks.c.calendar_id == sa.bindparam("calendar_id"))
+    if by_user:
+        scope.append(blocks.c.assigned_user_id == sa.bindparam("user_id"))
+    if by_group:
         in_group = sa.select(calendars.c.id).where(
-            calendars.c.location_id == location_id, calendars.c.group_id == group_id
+            calendars.c.location_id == location, calendars.c.group_id == sa.bindparam("group_id")
         )
         scope.append(blocks.c.calendar_id.in_(in_group))
+    start: sa.BindParameter[int] = sa.bindparam("start_ms")
+    end: sa.BindParameter[int] = sa.bindparam("end_ms")
     short = (
         sa.select(*_COLUMNS)
         .select_from(_JOIN)
         .where(
             *scope,
             blocks.c.long_span.is_(False),
-            blocks.c.start_ms > start_ms - SHORT_SPAN_MS,
-            blocks.c.start_ms < end_ms,
-            blocks.c.end_ms > start_ms,
+            blocks.c.start_ms > sa.bindparam("short_from"),
+            blocks.c.start_ms < end,
+            blocks.c.end_ms > start,
         )
     )
     long = (
@@ -175,11 +169,37 @@ def window_query(
         .where(
             *scope,
             blocks.c.long_span.is_(True),
-            blocks.c.bound_end_ms > start_ms,
-            blocks.c.bound_start_ms < end_ms,
+            blocks.c.bound_end_ms > start,
+            blocks.c.bound_start_ms < end,
         )
     )
     return sa.union_all(short, long)
+
+
+def _window_params(
+    location_id: str, start_ms: int, end_ms: int, filters: dict[str, str | None]
+) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
+    statement = _window_statement(
+        filters.get("calendar_id") is not None,
+        filters.get("user_id") is not None,
+        filters.get("group_id") is not None,
+    )
+    params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+    params |= {"location_id": location_id, "start_ms": start_ms, "end_ms": end_ms}
+    params["short_from"] = start_ms - SHORT_SPAN_MS
+    return statement, params
+
+
+def window_query(
+    location_id: str, start_ms: int, end_ms: int, **filters: str | None
+) -> sa.CompoundSelect[Any]:
+    """One statement selecting every block that can overlap [start_ms, end_ms).
+
+    Two index range scans, UNION ALL: short one-off blocks by start (bounded below by
+    SHORT_SPAN_MS), and long blocks and series by their stored bounds.
+    """
+    statement, params = _window_params(location_id, start_ms, end_ms, filters)
+    return statement.params(**params)
 
 
 async def blocks_in_window(
@@ -189,7 +209,8 @@ async def blocks_in_window(
     end_ms: int,
     **filters: str | None,
 ) -> list[Block]:
-    rows = await conn.execute(window_query(location_id, start_ms, end_ms, **filters))
+    statement, params = _window_params(location_id, start_ms, end_ms, filters)
+    rows = await conn.execute(statement, params)
     return [_block(row) for row in rows]
 
 
