@@ -32,6 +32,17 @@ async def april(client: httpx.AsyncClient, t: Tenant) -> list[dict[str, Any]]:
     return await events(client, t, *APRIL)
 
 
+async def series_with_moved_second(
+    client: httpx.AsyncClient, t: Tenant
+) -> tuple[dict[str, Any], str]:
+    """A weekly series whose second instance moved from Monday to Wednesday."""
+    master = await weekly(client, t)
+    second = f"{master['id']}_{MS + WEEK}_1800"
+    start, end = "2023-04-12T09:30:00+05:30", "2023-04-12T10:00:00+05:30"
+    assert (await edit(client, t, second, startTime=start, endTime=end)).status_code == 201
+    return master, second
+
+
 async def test_instances_of_a_series(client: httpx.AsyncClient, tenant: Tenant) -> None:
     master = await weekly(client, tenant)
     assert master["isRecurring"] is True
@@ -136,15 +147,7 @@ async def test_delete_one_instance(client: httpx.AsyncClient, tenant: Tenant) ->
 
 
 async def test_delete_a_moved_instance(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    master = await weekly(client, tenant)
-    second = f"{master['id']}_{MS + WEEK}_1800"
-    await edit(
-        client,
-        tenant,
-        second,
-        startTime="2023-04-12T09:30:00+05:30",
-        endTime="2023-04-12T10:00:00+05:30",
-    )
+    _, second = await series_with_moved_second(client, tenant)
     assert (await delete(client, tenant, second)).status_code == 201
     assert second not in [e["id"] for e in await april(client, tenant)]
 
@@ -291,15 +294,7 @@ async def test_infinite_series_far_in_the_future(client: httpx.AsyncClient, tena
 
 
 async def test_exdate_on_a_moved_instance(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    master = await weekly(client, tenant)
-    second = f"{master['id']}_{MS + WEEK}_1800"
-    await edit(
-        client,
-        tenant,
-        second,
-        startTime="2023-04-12T09:30:00+05:30",
-        endTime="2023-04-12T10:00:00+05:30",
-    )
+    master, second = await series_with_moved_second(client, tenant)
     exdate = "20230410T040000Z"  # the second occurrence's original start
     response = await edit(
         client, tenant, master["id"], rrule=f"RRULE:FREQ=WEEKLY;BYDAY=MO\nEXDATE:{exdate}"

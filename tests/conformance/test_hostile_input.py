@@ -52,6 +52,17 @@ FIELDS = (
 )
 
 
+def good_body(t: Tenant, **changes: Any) -> dict[str, Any]:
+    """A block body slotblock accepts, with `changes` on top."""
+    body = {"locationId": t.location_id, "calendarId": t.calendar_id}
+    return {
+        **body,
+        "startTime": "2024-01-01T10:00:00Z",
+        "endTime": "2024-01-01T11:00:00Z",
+        **changes,
+    }
+
+
 class World:
     def __init__(self, client: httpx.Client, url: str, tenant: Tenant) -> None:
         self.client = client
@@ -164,13 +175,7 @@ def test_random_block_bodies(world: World, body: dict[str, Any]) -> None:
 @given(field=st.sampled_from(FIELDS), value=json_values | iso_times)
 def test_one_bad_field_in_a_good_body(world: World, field: str, value: Any) -> None:
     t = world.tenant
-    body = {
-        "locationId": t.location_id,
-        "calendarId": t.calendar_id,
-        "startTime": "2024-01-01T10:00:00Z",
-        "endTime": "2024-01-01T11:00:00Z",
-        field: value,
-    }
+    body = good_body(t, **{field: value})
     headers = {**t.headers(), "Content-Type": "application/json"}
     world.refused_changes_nothing(
         "POST", "/calendars/events/block-slots", content=json.dumps(body), headers=headers
@@ -208,13 +213,7 @@ def test_one_bad_field_in_a_good_body(world: World, field: str, value: Any) -> N
 )
 def test_random_rules(world: World, rule: Any) -> None:
     t = world.tenant
-    body = {
-        "locationId": t.location_id,
-        "calendarId": t.calendar_id,
-        "startTime": "2024-01-01T10:00:00Z",
-        "endTime": "2024-01-01T11:00:00Z",
-        "rrule": rule,
-    }
+    body = good_body(t, rrule=rule)
     world.refused_changes_nothing("POST", "/calendars/events/block-slots", json=body)
     world.send(
         "GET",
