@@ -170,13 +170,26 @@ async def test_calendar_group_change_moves_its_blocks(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     await create(client, tenant, startTime="2023-04-03T10:00:00Z", endTime="2023-04-03T11:00:00Z")
+    await create(
+        client,
+        tenant,
+        startTime="2023-04-04T10:00:00Z",
+        endTime="2023-04-04T11:00:00Z",
+        rrule="FREQ=DAILY",
+    )
+    before = await events(
+        client, tenant, groupId=tenant.group_id
+    )  # the series' expansion is cached
+    assert {e["groupId"] for e in before} == {tenant.group_id}
     group = (await new_group(client, tenant)).json()["group"]
     await client.put(
         f"/calendars/{tenant.calendar_id}", json={"groupId": group["id"]}, headers=tenant.headers()
     )
     assert await events(client, tenant, groupId=tenant.group_id) == []
-    [moved] = await events(client, tenant, groupId=group["id"])
-    assert moved["groupId"] == group["id"]
+    moved = await events(client, tenant, groupId=group["id"])
+    assert len(moved) == len(before) and {e["groupId"] for e in moved} == {group["id"]}
+    mine = await events(client, tenant)
+    assert {e["groupId"] for e in mine} == {group["id"]}
 
 
 async def test_foreign_calendars_and_groups_are_not_found(

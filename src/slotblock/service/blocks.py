@@ -76,7 +76,7 @@ class BlockService:
         self.clock = clock
         # A series' instances in a window depend only on its stored version and the window:
         # booking pages ask for the same weeks again and again, so remember the last ones.
-        self._expanded: OrderedDict[tuple[str, str, int, int, int], list[Event]] = OrderedDict()
+        self._expanded: OrderedDict[tuple[object, ...], list[Event]] = OrderedDict()
         self._cached_events = 0
 
     # --- query ---------------------------------------------------------------------------
@@ -132,7 +132,8 @@ class BlockService:
         return events
 
     def _instances(self, block: Block, start: int, end: int) -> list[Event]:
-        key = (block.location_id, block.id, block.version, start, end)
+        # The calendar's group is joined in, not stored: it belongs in the key too.
+        key = (block.location_id, block.id, block.version, block.group_id, start, end)
         found = self._expanded.get(key)
         if found is None:
             found = instances(block, start, end, self.settings.max_events)
@@ -142,8 +143,6 @@ class BlockService:
                 self._cached_events -= len(self._expanded.popitem(last=False)[1])
         else:
             self._expanded.move_to_end(key)
-        if found and found[0].block.group_id != block.group_id:  # the calendar changed group
-            found = [replace(e, block=block) for e in found]
         return found
 
     # --- create --------------------------------------------------------------------------
