@@ -1,10 +1,8 @@
 """Blocked slots: create, edit and delete blocks, series and instances; query a window.
 
-Ids: a block (one-off or series master) has a 20-character id; an instance of a series is
-`<masterId>_<originalStartMillis>_<durationSeconds>`, stable after the instance is edited.
-Editing an instance stores an override keyed by its original start; deleting one adds an
-EXDATE. Editing a series' rule or start keeps only the overrides that are still
-occurrences of the new series.
+The rules of ids, instances and overrides are pure and live in `slotblock.instances`; this
+module adds scopes, tenancy, the stored data and transactions. Editing a series' rule or
+start keeps only the overrides that are still occurrences of the new series.
 """
 
 from __future__ import annotations
@@ -19,12 +17,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from slotblock import recurrence
 from slotblock.config import Settings
 from slotblock.errors import Conflict, InvalidInput, NotFound, Unprocessable
-from slotblock.model import Block, Event, Override, Principal
-from slotblock.recurrence import RecurrenceError, Series
+from slotblock.instances import (
+    check_instance as _check_instance,
+)
+from slotblock.instances import (
+    check_one_owner,
+    edit_instance,
+    instance,
+    instances,
+    keep_occurring_overrides,
+    master_event,
+    parse_event_id,
+    with_owner,
+)
+from slotblock.instances import (
+    owner_of as _owner_key,
+)
+from slotblock.model import Block, Event, Principal
+from slotblock.recurrence import RecurrenceError
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
-from slotblock.tokens import is_id, new_id
+from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
 WRITE = "calendars/events.write"
@@ -245,38 +259,23 @@ class BlockService:
     def _edit_block(self, block: Block, body: BlockInput) -> Block:
         """The block or whole series after `body`; overrides no longer matching are dropped."""
         changed = replace(
-            block,
+            with_owner(block, _owner(body)),
             **body.texts(),
-            **_owner_fields(_owner(body) or _owner_key(block)),
             start_ms=_given(body.start_ms, block.start_ms),
             end_ms=_given(body.end_ms, block.end_ms),
             updated_ms=self.clock(),
         )
         rrule = body.rrule if body.rrule is not None else block.rrule
-        changed = self._with_rule(changed, rrule)
-        if changed.rrule is None:
-            return changed
-        series = series_of(changed)
-        kept = tuple(
-            o for o in block.overrides if recurrence.is_occurrence(series, o.original_start_ms)
-        )
-        return replace(changed, overrides=kept)
+        return keep_occurring_overrides(self._with_rule(changed, rrule), block.overrides)
 
     def _edit_instance(self, block: Block, event_id: str, original: int, body: BlockInput) -> Block:
         _check_instance(block, event_id, original)
         if body.rrule is not None:
             raise Unprocessable("rrule can be changed on the series (its master id) only")
-        if (owner := _owner(body)) and owner != _owner_key(block):
+        if (owner := _owner(body)) != (None, None) and owner != _owner_key(block):
             raise Unprocessable("an instance cannot move to another calendar or user")
-        current = next((o for o in block.overrides if o.original_start_ms == original), None)
-        start = _given(body.start_ms, current.start_ms if current else original)
-        end = _given(body.end_ms, current.end_ms if current else original + block.duration_ms)
-        if end <= start:
-            raise Unprocessable("endTime must be after startTime")
-        fields = {**(current.fields if current else {}), **body.texts()}
-        override = Override(original, start, end, fields)
-        others = tuple(o for o in block.overrides if o.original_start_ms != original)
-        return replace(block, overrides=(*others, override), updated_ms=self.clock())
+        times = (body.start_ms, body.end_ms)
+        return edit_instance(block, original, times, body.texts(), self.clock())
 
     # --- delete --------------------------------------------------------------------------
 
@@ -301,93 +300,16 @@ class BlockService:
         raise Conflict("the block was changed concurrently; try again")
 
 
-# --- pure helpers ------------------------------------------------------------------------
+# --- helpers ------------------------------------------------------------------------------
 
 
-def parse_event_id(event_id: str) -> tuple[str, int | None]:
-    """(block id, original start of the instance or None). 404 for a malformed id."""
-    parts = event_id.split("_")
-    if not is_id(parts[0]):
-        raise NotFound("Event not found")
-    if len(parts) == 1:
-        return event_id, None
-    if len(parts) == 3 and all(p.lstrip("-").isdigit() for p in parts[1:]) and len(parts[1]) < 17:
-        return parts[0], int(parts[1])
-    raise NotFound("Event not found")
-
-
-def instance_id(block: Block, original_ms: int) -> str:
-    return f"{block.id}_{original_ms}_{block.duration_ms // 1000}"
-
-
-def series_of(block: Block) -> Series:
-    return Series(
-        start_ms=block.start_ms,
-        duration_ms=block.duration_ms,
-        zone=block.timezone,
-        rule=recurrence.stored_rule(block.rrule or ""),
-        last_start_ms=block.last_start_ms,
-    )
-
-
-def master_event(block: Block) -> Event:
-    """The event of a one-off block, or of a series as a whole (its first occurrence)."""
-    return Event(block, block.id, block.start_ms, block.end_ms, None, {})
-
-
-def instances(block: Block, start: int, end: int, limit: int) -> list[Event]:
-    """The instances of a series overlapping [start, end), overrides applied."""
-    series = series_of(block)
-    moved = {o.original_start_ms: o for o in block.overrides}
-    events = []
-    for original in recurrence.overlapping(series, start, end, limit):
-        override = moved.pop(original, None)
-        events.append(_instance(block, original, override))
-    for override in moved.values():  # moved into the window from elsewhere
-        events.append(_instance(block, override.original_start_ms, override))
-    return [e for e in events if e.start_ms < end and e.end_ms > start]
-
-
-def instance(block: Block, original: int) -> Event:
-    """The instance of a series that was, originally, the occurrence at `original`."""
-    override = next((o for o in block.overrides if o.original_start_ms == original), None)
-    return _instance(block, original, override)
-
-
-def _instance(block: Block, original: int, override: Override | None) -> Event:
-    event_id = instance_id(block, original)
-    if override is None:
-        return Event(block, event_id, original, original + block.duration_ms, original, {})
-    return Event(block, event_id, override.start_ms, override.end_ms, original, override.fields)
-
-
-def _check_instance(block: Block, event_id: str, original: int) -> None:
-    if block.rrule is None or instance_id(block, original) != event_id:
-        raise NotFound("Event not found")
-    if not recurrence.is_occurrence(series_of(block), original):
-        raise NotFound("Event not found")
-
-
-def _one_owner(body: BlockInput, *, required: bool) -> None:
-    if body.calendar_id is not None and body.assigned_user_id is not None:
-        raise InvalidInput("Either calendarId or assignedUserId can be set, not both.")
-    if required and body.calendar_id is None and body.assigned_user_id is None:
-        raise InvalidInput("Either calendarId or assignedUserId is required")
-
-
-def _owner(body: BlockInput) -> tuple[str | None, str | None] | None:
-    """The (calendar, user) owner the body names, or None when it names none."""
-    if body.calendar_id is None and body.assigned_user_id is None:
-        return None
+def _owner(body: BlockInput) -> tuple[str | None, str | None]:
+    """The (calendar, user) owner the body names; (None, None) when it names none."""
     return body.calendar_id, body.assigned_user_id
 
 
-def _owner_fields(owner: tuple[str | None, str | None]) -> dict[str, Any]:
-    return {"calendar_id": owner[0], "assigned_user_id": owner[1]}
-
-
-def _owner_key(block: Block) -> tuple[str | None, str | None]:
-    return block.calendar_id, block.assigned_user_id
+def _one_owner(body: BlockInput, *, required: bool) -> None:
+    check_one_owner(_owner(body), required=required)
 
 
 def _given(value: int | None, default: int) -> int:
