@@ -105,13 +105,12 @@ async def test_token_cache_bounds_revocation(
     now = [100.0]
     cached = Authenticator(store, ttl=5, clock=lambda: now[0])
     uncached = Authenticator(store, ttl=0)
-    header = f"Bearer {tenant.token}"
-    assert (await cached.authenticate(header, "v3")).location.id == tenant.location_id
+    assert (await cached.authenticate(tenant.token)).location.id == tenant.location_id
     [info] = await services.admin.list_tokens(tenant.location_id)
     await services.admin.revoke_token(info.id)
     with pytest.raises(Unauthenticated):
-        await uncached.authenticate(header, "v3")
-    assert (await cached.authenticate(header, "v3")).token_id == info.id  # within the TTL
+        await uncached.authenticate(tenant.token)
+    assert (await cached.authenticate(tenant.token)).token_id == info.id  # within the TTL
     now[0] += 5
     with pytest.raises(Unauthenticated):
-        await cached.authenticate(header, "v3")
+        await cached.authenticate(tenant.token)

@@ -8,6 +8,7 @@ import orjson
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from slotblock.api.headers import bearer_token, check_version
 from slotblock.model import Principal
 from slotblock.service.container import Services
 
@@ -20,9 +21,8 @@ def services(request: Request) -> Services:
 async def caller(request: Request) -> Principal:
     """The principal of the `Authorization` and `Version` headers (401 otherwise)."""
     headers = request.headers
-    return await services(request).auth.authenticate(
-        headers.get("authorization"), headers.get("version")
-    )
+    check_version(headers.get("version"))
+    return await services(request).auth.authenticate(bearer_token(headers.get("authorization")))
 
 
 Caller = Annotated[Principal, Depends(caller)]

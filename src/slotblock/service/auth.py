@@ -1,4 +1,6 @@
-"""Who is calling, and what they may do: tokens, API versions, scopes, tenancy."""
+"""Who is calling, and what they may do: tokens, scopes, tenancy.
+
+The service takes a token string, wherever it came from (the API parses the headers)."""
 
 from __future__ import annotations
 
@@ -12,34 +14,14 @@ from slotblock.store import tokens as token_store
 from slotblock.tokens import hash_token
 
 _CACHE_LIMIT = 10_000
-VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3"})
 
-NO_TOKEN = "Invalid token: access token is invalid"
 BAD_TOKEN = "Invalid Private Integration token"
 NO_SCOPE = "The token is not authorized for this scope."
-NO_VERSION = "version header was not found."
-BAD_VERSION = "version header is invalid"
 OTHER_LOCATION = "The token does not have access to this location."
 
 
-def check_version(version: str | None) -> None:
-    """The `Version` header must name an API version the platform serves."""
-    if version is None:
-        raise Unauthenticated(NO_VERSION)
-    if version.strip() not in VERSIONS:
-        raise Unauthenticated(BAD_VERSION)
-
-
-def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer …` header."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated(NO_TOKEN)
-    return token.strip()
-
-
 class Authenticator:
-    """Turns request headers into a principal, remembering live tokens for `ttl` seconds.
+    """Turns a token into a principal, remembering live tokens for `ttl` seconds.
 
     The cache saves the token lookup on the hot path; its price is that a revoked token
     keeps working for at most `ttl` seconds on a node that saw it just before (0 disables).
@@ -54,10 +36,9 @@ class Authenticator:
         self.clock = clock
         self._live: dict[str, tuple[float, Principal]] = {}
 
-    async def authenticate(self, authorization: str | None, version: str | None) -> Principal:
-        """The principal behind the request's headers, or Unauthenticated."""
-        check_version(version)
-        digest = hash_token(bearer_token(authorization))
+    async def authenticate(self, token: str) -> Principal:
+        """The principal of a live token, or Unauthenticated."""
+        digest = hash_token(token)
         now = self.clock()
         cached = self._live.get(digest)
         if cached is not None and cached[0] > now:
