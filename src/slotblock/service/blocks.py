@@ -46,9 +46,9 @@ TEXT_FIELDS = ("title", "description", "notes", "address")
 _RETRIES = 5
 _EXPANSION_CACHE_EVENTS = 100_000  # instances kept per process, least recently used out
 _MISSING = {
-    "calendarId": "Calendar not found",
-    "userId": "User not found",
-    "groupId": "Group not found",
+    "calendar": "Calendar not found",
+    "user": "User not found",
+    "group": "Group not found",
 }
 
 
@@ -112,7 +112,7 @@ class BlockService:
                 conn, q.location_id, q.start_ms, q.end_ms, **filters
             )
             if not found:
-                missing = await block_store.filter_targets_exist(conn, q.location_id, **filters)
+                missing = await block_store.missing_targets(conn, q.location_id, **filters)
                 if missing:
                     raise NotFound(*(_MISSING[name] for name in missing))
         events: list[Event] = []

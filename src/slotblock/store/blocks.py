@@ -214,7 +214,7 @@ async def blocks_in_window(
     return [_block(row) for row in rows]
 
 
-async def filter_targets_exist(
+async def missing_targets(
     conn: AsyncConnection,
     location_id: str,
     *,
@@ -222,12 +222,13 @@ async def filter_targets_exist(
     user_id: str | None,
     group_id: str | None,
 ) -> list[str]:
-    """The names of the filter targets that are not in the location."""
+    """Which of the given filter targets ("calendar", "user", "group") are not in the
+    location, in that order."""
     missing = []
     checks = (
-        ("calendarId", calendar_id, calendars),
-        ("userId", user_id, users),
-        ("groupId", group_id, groups),
+        ("calendar", calendar_id, calendars),
+        ("user", user_id, users),
+        ("group", group_id, groups),
     )
     for name, value, table in checks:
         if value is None:
