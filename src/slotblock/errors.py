@@ -6,8 +6,12 @@
     │   └── ScopeMissing      the token lacks the scope the operation needs      → 401
     ├── Forbidden             a locationId that is not the token's                → 403
     ├── NotFound              an id that is not in the token's location           → 404
-    ├── Conflict              a change that would lose or orphan data             → 409
-    └── Unprocessable         well-formed but impossible (times, rules, limits)   → 422
+    ├── Conflict              an id already taken; a concurrent change lost       → 409
+    ├── Unprocessable         well-formed but impossible: times, limits, a delete → 422
+    │   │                     that would orphan data (a calendar with blocks…)
+    │   └── RecurrenceError   an rrule that cannot be accepted                    → 422
+    │       └── TooManyInstances  an expansion past its limit                     → 422
+    └── RateLimited           past the token's burst or daily quota              → 429
 
 The HTTP layer maps each class to a status code; nothing here knows about HTTP.
 """
@@ -48,8 +52,24 @@ class NotFound(SlotblockError):
 
 
 class Conflict(SlotblockError):
-    """The change would orphan or lose stored data."""
+    """The id is taken, or a concurrent change could not be merged: try again."""
 
 
 class Unprocessable(SlotblockError):
-    """Well-formed, but impossible to carry out."""
+    """Well-formed, but impossible to carry out (including a change that would orphan data)."""
+
+
+class RecurrenceError(Unprocessable):
+    """The rule cannot be accepted; the message says why, for the client."""
+
+
+class TooManyInstances(RecurrenceError):
+    """An expansion would exceed the caller's limit."""
+
+
+class RateLimited(SlotblockError):
+    """The caller is past its request quota; `retry_after_s` says when to come back."""
+
+    def __init__(self, *messages: str, retry_after_s: int = 1) -> None:
+        super().__init__(*messages)
+        self.retry_after_s = retry_after_s

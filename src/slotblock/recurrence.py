@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
+from slotblock.errors import RecurrenceError, TooManyInstances
 from slotblock.isotime import MAX_MS, MIN_MS, from_ms, to_ms, zone
 
 DAY_MS = 86_400_000
@@ -58,14 +59,6 @@ _DATE_TIME = re.compile(r"^(\d{8})T(\d{6})(Z?)$")
 _DATE = re.compile(r"^\d{8}$")
 _MAX_TEXT = 4096
 _MAX_INTERVAL = 1000
-
-
-class RecurrenceError(ValueError):
-    """The rule cannot be accepted; the message says why, for the client."""
-
-
-class TooManyInstances(RecurrenceError):
-    """An expansion would exceed the caller's limit."""
 
 
 @dataclass(frozen=True)

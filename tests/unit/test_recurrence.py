@@ -6,6 +6,7 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from slotblock import recurrence as rec
+from slotblock.errors import RecurrenceError, TooManyInstances
 from slotblock.isotime import format_ms, parse_iso, zone
 
 H = 3_600_000
@@ -163,7 +164,7 @@ def test_rrule_as_list_of_lines_and_without_prefix() -> None:
 def test_dtstart_line_must_equal_start() -> None:
     ok = series("DTSTART:20240101T100000Z\nRRULE:FREQ=DAILY", "2024-01-01T10:00:00Z", "UTC")
     assert ok.rule.text == "RRULE:FREQ=DAILY"
-    with pytest.raises(rec.RecurrenceError, match="DTSTART"):
+    with pytest.raises(RecurrenceError, match="DTSTART"):
         series("DTSTART:20240101T110000Z\nRRULE:FREQ=DAILY", "2024-01-01T10:00:00Z", "UTC")
 
 
@@ -191,13 +192,13 @@ def test_dtstart_line_must_equal_start() -> None:
     ],
 )
 def test_refused_rules(rule: str, message: str) -> None:
-    with pytest.raises(rec.RecurrenceError, match=message):
+    with pytest.raises(RecurrenceError, match=message):
         series(rule, "2024-01-01T10:00:00Z", "UTC")
 
 
 def test_too_many_instances() -> None:
     ser = series("FREQ=HOURLY", "2024-01-01T00:00:00Z", "UTC", hours=0.5)
-    with pytest.raises(rec.TooManyInstances):
+    with pytest.raises(TooManyInstances):
         rec.overlapping(
             ser, parse_iso("2024-01-01T00:00:00Z"), parse_iso("2024-02-01T00:00:00Z"), 100
         )

@@ -21,6 +21,7 @@ STATUS: dict[type[errors.SlotblockError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Unprocessable: 422,
+    errors.RateLimited: 429,
 }
 _LIST_STATUSES = frozenset({400, 422})  # class-validator style: every problem at once
 # NestJS's phrases, fixed here so that they do not change with Python's http module.
@@ -93,8 +94,11 @@ def install(app: FastAPI) -> None:
     async def domain(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.SlotblockError)
         status = status_of(exc)
+        headers = (
+            {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
+        )
         return error_response(
-            status, list(exc.messages) if status in _LIST_STATUSES else exc.message
+            status, list(exc.messages) if status in _LIST_STATUSES else exc.message, headers
         )
 
     async def invalid(_: Request, exc: Exception) -> Response:

@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock import recurrence
 from slotblock.config import Settings
-from slotblock.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from slotblock.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RecurrenceError,
+    TooManyInstances,
+    Unprocessable,
+)
 from slotblock.instances import (
     check_instance as _check_instance,
 )
@@ -34,7 +41,6 @@ from slotblock.instances import (
     owner_of as _owner_key,
 )
 from slotblock.model import Block, Event, Principal
-from slotblock.recurrence import RecurrenceError
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
@@ -139,7 +145,7 @@ class BlockService:
         else:
             try:
                 events = self._instances(block, start, end)
-            except recurrence.TooManyInstances as exc:
+            except TooManyInstances as exc:
                 raise too_many from exc
         if len(events) > room:
             raise too_many
