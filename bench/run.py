@@ -47,6 +47,7 @@ from slotblock.store import Store, directory, open_store
 from slotblock.store import blocks as block_store
 from slotblock.store.migrate import upgrade
 from slotblock.store.tables import calendar_members, calendars, groups, users
+from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parent
 RADICALE_NOTE = (
@@ -179,15 +180,6 @@ async def raw_lookup(url: str, window: tuple[int, int], repeats: int) -> float:
 
 
 # --- servers and load --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from slotblock.config import Settings
 
 
 def free_port() -> int:
+    """A TCP port free on the loopback interface now (the benchmark uses it too)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

@@ -55,17 +55,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _run(
-    database_url: str | None, work: Callable[[Services], Awaitable[T]], *, migrate: bool = True
-) -> T:
+def _run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T:
     """Run `work` against a migrated store, turning every expected failure into one line."""
     settings = _settings(database_url)
 
     async def main() -> T:
         store = open_store(settings.database_url, pool_size=2)
         try:
-            if migrate:
-                await upgrade(store)
+            await upgrade(store)
             return await work(build_services(store, settings))
         finally:
             await store.dispose()
@@ -179,7 +176,6 @@ def group_create(
     """Create a calendar group; print its id."""
 
     async def work(s: Services) -> str:
-        await s.admin.location(location)
         return (await s.calendars.add_group(location, GroupInput(name=name, id=id))).id
 
     typer.echo(_run(database_url, work))
@@ -200,7 +196,6 @@ def calendar_create(
     members = tuple({"userId": user} for user in team_member or ())
 
     async def work(s: Services) -> str:
-        await s.admin.location(location)
         body = CalendarInput(name=name, group_id=group, team_members=members, id=id)
         return (await s.calendars.add_calendar(location, body)).id
 

@@ -3,7 +3,6 @@ page's example request with its example values, for each of its three filters.""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,9 @@ import httpx
 import pytest
 
 from slotblock.service import demo
+from tests.live import free_port
 
 SLOTBLOCK = [sys.executable, "-m", "slotblock"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

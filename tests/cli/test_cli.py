@@ -100,6 +100,7 @@ def test_create_everything(database_url: str) -> None:
         ),
         (("user", "create", "--location", "nowhere", "--name", "X"), "location nowhere not found"),
         (("calendar", "create", "--location", "nowhere", "--name", "X"), "not found"),
+        (("group", "create", "--location", "nowhere", "--name", "X"), "location nowhere not found"),
         (("token", "create", "--location", "nowhere"), "not found"),
     ],
 )

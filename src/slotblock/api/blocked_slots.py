@@ -24,7 +24,6 @@ router = APIRouter(tags=["Calendar Events"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorDTO} for code in (400, 401, 403, 404, 422)
 }
-EVENT_ID = "Event id, or instance id `<masterEventId>_<originalStartMillis>_<durationSeconds>`"
 
 
 def _input(body: BlockSlotBody) -> BlockInput:

@@ -79,6 +79,7 @@ class CalendarService:
             extra=body.extra,
         )
         async with self.store.begin() as conn:
+            await _check_location_exists(conn, location_id)
             await self._check_references(conn, calendar)
             await directory.insert_calendar(conn, calendar, self.clock())
         return calendar
@@ -156,6 +157,7 @@ class CalendarService:
             is_active=True if body.is_active is None else body.is_active,
         )
         async with self.store.begin() as conn:
+            await _check_location_exists(conn, location_id)
             await directory.insert_group(conn, group, self.clock())
         return group
 
@@ -187,6 +189,12 @@ class CalendarService:
             if await directory.group_has_calendars(conn, location_id, group_id):
                 raise Unprocessable("the group has calendars; move or delete them first")
             await directory.delete_group(conn, location_id, group_id)
+
+
+async def _check_location_exists(conn: AsyncConnection, location_id: str) -> None:
+    """The CLI's paths name a location by hand: it must exist."""
+    if await directory.get_location(conn, location_id) is None:
+        raise NotFound(f"location {location_id} not found")
 
 
 async def _calendar(conn: AsyncConnection, location_id: str, calendar_id: str) -> Calendar:
