@@ -5,7 +5,7 @@ All instants are UTC epoch milliseconds; zones are IANA names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 SCOPES = (
@@ -18,6 +18,9 @@ SCOPES = (
 )
 
 JSONObject = dict[str, Any]
+# Marks a block's free-text fields: optional on the wire ("" when absent), and changeable
+# on one instance of a series (an override keeps its own values of them).
+TEXT: dict[str, bool] = {"text": True}
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Override:
     original_start_ms: int
     start_ms: int
     end_ms: int
-    fields: JSONObject  # title / description / notes / address when changed
+    fields: JSONObject  # the TEXT_FIELDS changed on this instance
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,10 @@ class Block:
     id: str
     calendar_id: str | None
     assigned_user_id: str | None
-    title: str
-    description: str
-    notes: str
-    address: str
+    title: str = field(metadata=TEXT)
+    description: str = field(metadata=TEXT)
+    notes: str = field(metadata=TEXT)
+    address: str = field(metadata=TEXT)
     start_ms: int
     end_ms: int
     timezone: str
@@ -108,6 +111,9 @@ class Block:
         return self.end_ms - self.start_ms
 
 
+TEXT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Block) if f.metadata.get("text"))
+
+
 @dataclass(frozen=True)
 class Event:
     """One event as the API shows it: a one-off block, or one instance of a series."""
@@ -117,7 +123,7 @@ class Event:
     start_ms: int
     end_ms: int
     original_start_ms: int | None  # None for a one-off block
-    fields: JSONObject  # the instance's own title/description/notes/address, if changed
+    fields: JSONObject  # the instance's own TEXT_FIELDS, if changed
 
     def text(self, name: str) -> str:
         value = self.fields.get(name, getattr(self.block, name))

@@ -18,6 +18,7 @@ from slotblock.api.schemas import (
     GetCalendarEventsSuccessfulResponseDTO,
     event_json,
 )
+from slotblock.model import TEXT_FIELDS
 from slotblock.service.blocks import BlockInput, WindowQuery
 
 router = APIRouter(tags=["Calendar Events"])
@@ -27,18 +28,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _input(body: BlockSlotBody) -> BlockInput:
-    return BlockInput(
-        location_id=body.locationId,
-        calendar_id=body.calendarId,
-        assigned_user_id=body.assignedUserId,
-        start_ms=body.startTime,
-        end_ms=body.endTime,
-        rrule=body.rrule,
-        title=body.title,
-        description=body.description,
-        notes=body.notes,
-        address=body.address,
-    )
+    given = body.model_dump(exclude_none=True, by_alias=False)
+    texts = {name: given.pop(name) for name in TEXT_FIELDS if name in given}
+    return BlockInput(**given, texts=texts)
 
 
 @router.get(
@@ -53,12 +45,12 @@ async def get_blocked_slots(
     events = await svc.blocks.query(
         who,
         WindowQuery(
-            location_id=q.locationId,
-            start_ms=int(q.startTime),
-            end_ms=int(q.endTime),
-            calendar_id=q.calendarId,
-            user_id=q.userId,
-            group_id=q.groupId,
+            location_id=q.location_id,
+            start_ms=int(q.start_time),
+            end_ms=int(q.end_time),
+            calendar_id=q.calendar_id,
+            user_id=q.user_id,
+            group_id=q.group_id,
         ),
     )
     timezone = who.location.timezone

@@ -1,7 +1,9 @@
 """Request and response shapes of the official contract, and the encoders of responses.
 
-Request models forbid unknown properties (`property X should not exist`, as the platform
-answers). Responses are built as plain dicts and encoded once with orjson; the response
+Block models name their fields in snake_case, as the domain does; one alias generator
+(camelCase) gives the wire names, which are also the names in /openapi.json and in error
+messages. Request models forbid unknown properties (`property X should not exist`, as the
+platform answers). Responses are built as plain dicts and encoded once with orjson; the response
 models here only document them in /openapi.json.
 """
 
@@ -18,9 +20,10 @@ from pydantic import (
     Field,
     create_model,
 )
+from pydantic.alias_generators import to_camel
 
 from slotblock.isotime import format_ms, parse_iso, zone
-from slotblock.model import Calendar, Event, Group
+from slotblock.model import TEXT_FIELDS, Calendar, Event, Group
 
 CONTACT_ID = ""
 APPOINTMENT_STATUS = "confirmed"
@@ -95,27 +98,35 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Wire names are the camelCase of the field names (`assigned_user_id` → `assignedUserId`).
+CAMEL = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
+
+
 class BlockedSlotsQuery(Query):
     """`GET /calendars/blocked-slots` query."""
 
-    locationId: IdText
-    userId: IdText | None = None
-    calendarId: IdText | None = None
-    groupId: IdText | None = None
-    startTime: MillisString
-    endTime: MillisString
+    model_config = CAMEL
+
+    location_id: IdText
+    user_id: IdText | None = None
+    calendar_id: IdText | None = None
+    group_id: IdText | None = None
+    start_time: MillisString
+    end_time: MillisString
 
 
 class BlockSlotBody(Strict):
     """`BlockSlotCreateRequestDTO` / `BlockSlotEditRequestDTO`, with slotblock's optional
     extensions `rrule`, `description`, `notes` and `address`."""
 
-    locationId: IdText
-    calendarId: IdText | None = None
-    assignedUserId: IdText | None = None
+    model_config = CAMEL
+
+    location_id: IdText
+    calendar_id: IdText | None = None
+    assigned_user_id: IdText | None = None
     title: Text | None = None
-    startTime: IsoTime | None = None
-    endTime: IsoTime | None = None
+    start_ms: IsoTime | None = Field(None, alias="startTime")
+    end_ms: IsoTime | None = Field(None, alias="endTime")
     rrule: RuleText | list[RuleText] | None = None
     description: Text | None = None
     notes: Text | None = None
@@ -253,28 +264,33 @@ class LocationQuery(Query):
 
 
 class CalendarEventDTO(BaseModel):
+    """What `event_json` sends (a test validates real responses against it, extra keys
+    forbidden)."""
+
+    model_config = CAMEL
+
     id: str
     title: str
-    calendarId: str
-    locationId: str
-    contactId: str
-    groupId: str
-    appointmentStatus: str
-    assignedUserId: str
+    calendar_id: str
+    location_id: str
+    contact_id: str
+    group_id: str
+    appointment_status: str
+    assigned_user_id: str
     users: list[str]
     notes: str
     description: str
     address: str
-    isRecurring: bool
+    is_recurring: bool
     rrule: str | None = None
     deleted: bool
-    startTime: str
-    endTime: str
-    dateAdded: str
-    dateUpdated: str
-    assignedResources: list[str]
-    masterEventId: str | None = None
-    originalStartTime: str | None = None
+    start_time: str
+    end_time: str
+    date_added: str
+    date_updated: str
+    assigned_resources: list[str]
+    master_event_id: str | None = None
+    original_start_time: str | None = None
 
 
 class GetCalendarEventsSuccessfulResponseDTO(BaseModel):
@@ -294,6 +310,9 @@ class ErrorDTO(BaseModel):
 # --- encoders ----------------------------------------------------------------------------
 
 
+_TEXT_KEYS = tuple((to_camel(name), name) for name in TEXT_FIELDS)
+
+
 def event_json(event: Event, timezone: str) -> dict[str, Any]:
     """One `CalendarEventDTO` (a block, a series, or one instance of a series)."""
     block = event.block
@@ -301,7 +320,7 @@ def event_json(event: Event, timezone: str) -> dict[str, Any]:
     user = block.assigned_user_id or ""
     out: dict[str, Any] = {
         "id": event.id,
-        "title": event.text("title"),
+        **{key: event.text(name) for key, name in _TEXT_KEYS},
         "calendarId": block.calendar_id or "",
         "locationId": block.location_id,
         "contactId": CONTACT_ID,
@@ -309,9 +328,6 @@ def event_json(event: Event, timezone: str) -> dict[str, Any]:
         "appointmentStatus": APPOINTMENT_STATUS,
         "assignedUserId": user,
         "users": [user] if user else [],
-        "notes": event.text("notes"),
-        "description": event.text("description"),
-        "address": event.text("address"),
         "isRecurring": block.rrule is not None,
         "deleted": False,
         "startTime": format_ms(event.start_ms, tz),

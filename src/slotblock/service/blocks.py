@@ -8,8 +8,8 @@ start keeps only the overrides that are still occurrences of the new series.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,7 +40,7 @@ from slotblock.instances import (
 from slotblock.instances import (
     owner_of as _owner_key,
 )
-from slotblock.model import Block, Event, Principal
+from slotblock.model import TEXT_FIELDS, Block, Event, Principal
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
@@ -48,7 +48,6 @@ from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
 WRITE = "calendars/events.write"
-TEXT_FIELDS = ("title", "description", "notes", "address")
 _RETRIES = 5
 _EXPANSION_CACHE_EVENTS = 100_000  # instances kept per process, least recently used out
 _MISSING = {
@@ -68,13 +67,7 @@ class BlockInput:
     start_ms: int | None = None
     end_ms: int | None = None
     rrule: str | Sequence[str] | None = None
-    title: str | None = None
-    description: str | None = None
-    notes: str | None = None
-    address: str | None = None
-
-    def texts(self) -> dict[str, Any]:
-        return {name: value for name in TEXT_FIELDS if (value := getattr(self, name)) is not None}
+    texts: Mapping[str, str] = field(default_factory=dict)  # the TEXT_FIELDS given
 
 
 @dataclass(frozen=True)
@@ -181,10 +174,7 @@ class BlockService:
             id=new_id(),
             calendar_id=body.calendar_id,
             assigned_user_id=body.assigned_user_id,
-            title=body.title or "",
-            description=body.description or "",
-            notes=body.notes or "",
-            address=body.address or "",
+            **_texts(body),
             start_ms=body.start_ms,
             end_ms=body.end_ms,
             timezone=principal.location.timezone,
@@ -264,9 +254,10 @@ class BlockService:
 
     def _edit_block(self, block: Block, body: BlockInput) -> Block:
         """The block or whole series after `body`; overrides no longer matching are dropped."""
+        texts: dict[str, Any] = dict(body.texts)
         changed = replace(
             with_owner(block, _owner(body)),
-            **body.texts(),
+            **texts,
             start_ms=_given(body.start_ms, block.start_ms),
             end_ms=_given(body.end_ms, block.end_ms),
             updated_ms=self.clock(),
@@ -281,7 +272,7 @@ class BlockService:
         if (owner := _owner(body)) != (None, None) and owner != _owner_key(block):
             raise Unprocessable("an instance cannot move to another calendar or user")
         times = (body.start_ms, body.end_ms)
-        return edit_instance(block, original, times, body.texts(), self.clock())
+        return edit_instance(block, original, times, body.texts, self.clock())
 
     # --- delete --------------------------------------------------------------------------
 
@@ -320,6 +311,11 @@ def _one_owner(body: BlockInput, *, required: bool) -> None:
 
 def _given(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def _texts(body: BlockInput) -> dict[str, Any]:
+    """Every text field of a new block: as given, else empty."""
+    return {name: body.texts.get(name) or "" for name in TEXT_FIELDS}
 
 
 def _times(body: BlockInput) -> dict[str, int | None]:

@@ -67,7 +67,7 @@ async def ensure_demo(
                 location_id=LOCATION_ID,
                 calendar_id=CALENDAR_ID if owner == "calendar" else None,
                 assigned_user_id=USER_ID if owner == "user" else None,
-                title=title,
+                texts={"title": title},
                 start_ms=parse_iso(start),
                 end_ms=parse_iso(end),
                 rrule=rrule,

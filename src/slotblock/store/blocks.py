@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -23,28 +24,18 @@ _JOIN = blocks.outerjoin(
 )
 
 
+# The row <-> Block mapping follows the dataclass: a Block field is read from the column
+# (or joined column) of its name and written to it; only `overrides` is encoded (JSON).
+_READ = tuple(f.name for f in fields(Block) if f.name != "overrides")
+_WRITTEN = tuple(name for name in _READ if name in blocks.c and name != "version")
+
+
 def _block(row: Any) -> Block:
     return Block(
-        location_id=row.location_id,
-        id=row.id,
-        calendar_id=row.calendar_id,
-        assigned_user_id=row.assigned_user_id,
-        title=row.title,
-        description=row.description,
-        notes=row.notes,
-        address=row.address,
-        start_ms=row.start_ms,
-        end_ms=row.end_ms,
-        timezone=row.timezone,
-        rrule=row.rrule,
-        last_start_ms=row.last_start_ms,
+        **{name: getattr(row, name) for name in _READ},
         overrides=tuple(
             Override(item["o"], item["s"], item["e"], item.get("f", {})) for item in row.overrides
         ),
-        created_ms=row.created_ms,
-        updated_ms=row.updated_ms,
-        group_id=row.group_id,
-        version=row.version,
     )
 
 
@@ -59,28 +50,14 @@ def _values(block: Block) -> dict[str, Any]:
         ends = [block.end_ms]
     ends += [o.end_ms for o in block.overrides]
     return {
-        "location_id": block.location_id,
-        "id": block.id,
-        "calendar_id": block.calendar_id,
-        "assigned_user_id": block.assigned_user_id,
-        "title": block.title,
-        "description": block.description,
-        "notes": block.notes,
-        "address": block.address,
-        "start_ms": block.start_ms,
-        "end_ms": block.end_ms,
+        **{name: getattr(block, name) for name in _WRITTEN},
         "long_span": recurring or block.duration_ms > SHORT_SPAN_MS,
         "bound_start_ms": min(starts),
         "bound_end_ms": min(MAX_MS, max(ends)),
-        "timezone": block.timezone,
-        "rrule": block.rrule,
-        "last_start_ms": block.last_start_ms,
         "overrides": [
             {"o": o.original_start_ms, "s": o.start_ms, "e": o.end_ms, "f": o.fields}
             for o in sorted(block.overrides, key=lambda o: o.original_start_ms)
         ],
-        "created_ms": block.created_ms,
-        "updated_ms": block.updated_ms,
     }
 
 
