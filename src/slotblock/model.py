@@ -19,7 +19,9 @@ SCOPES = (
 
 JSONObject = dict[str, Any]
 # Marks a block's free-text fields: optional on the wire ("" when absent), and changeable
-# on one instance of a series (an override keeps its own values of them).
+# on one instance of a series (an override keeps its own values of them). Adding one is a
+# field here, a column (tables.py and a migration), and a field in BlockSlotBody and in
+# CalendarEventDTO (api/schemas.py); every mapping between them is derived.
 TEXT: dict[str, bool] = {"text": True}
 
 
@@ -83,7 +85,7 @@ class Override:
     fields: JSONObject  # the TEXT_FIELDS changed on this instance
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Block:
     """A stored block: one-off, or the master of a series (`rrule` set)."""
 
@@ -91,10 +93,10 @@ class Block:
     id: str
     calendar_id: str | None
     assigned_user_id: str | None
-    title: str = field(metadata=TEXT)
-    description: str = field(metadata=TEXT)
-    notes: str = field(metadata=TEXT)
-    address: str = field(metadata=TEXT)
+    title: str = field(default="", metadata=TEXT)
+    description: str = field(default="", metadata=TEXT)
+    notes: str = field(default="", metadata=TEXT)
+    address: str = field(default="", metadata=TEXT)
     start_ms: int
     end_ms: int
     timezone: str
