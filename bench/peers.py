@@ -44,8 +44,8 @@ def instances(xml: bytes, start_ms: int, end_ms: int) -> set[tuple[str, int]]:
     for node in ElementTree.fromstring(xml).iter(f"{CALDAV}calendar-data"):
         calendar = icalendar.Calendar.from_ical(node.text or "")
         for event in calendar.walk("VEVENT"):
-            start = to_ms(event["DTSTART"].dt)
-            end = to_ms(event["DTEND"].dt)
+            start = to_ms(event.decoded("DTSTART"))
+            end = to_ms(event.decoded("DTEND"))
             if start < end_ms and end > start_ms:
                 found.add((str(event["UID"]), start))
     return found

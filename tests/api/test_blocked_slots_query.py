@@ -159,11 +159,11 @@ async def test_a_filter_is_required(client: httpx.AsyncClient, tenant: Tenant) -
 async def test_unknown_target_is_404(
     client: httpx.AsyncClient, tenant: Tenant, other: Tenant, name: str
 ) -> None:
-    unknown = await blocked(client, tenant, **{name: "nosuchid"})
+    unknown = await blocked(client, tenant, SEED_START, SEED_END, **{name: "nosuchid"})
     assert unknown.status_code == 404
     # an id of another location is "not found" too, never "forbidden"
     foreign = {"calendarId": other.calendar_id, "userId": other.user_id, "groupId": other.group_id}
-    response = await blocked(client, tenant, **{name: foreign[name]})
+    response = await blocked(client, tenant, SEED_START, SEED_END, **{name: foreign[name]})
     assert response.status_code == 404
     assert response.json()["error"] == "Not Found"
 

@@ -97,7 +97,7 @@ async def test_window_query_is_an_index_range_scan(
         tenant.location_id, 500 * day, 507 * day, calendar_id=tenant.calendar_id
     )
     async with store.read() as conn:
-        compiled = query.compile(conn.sync_connection, compile_kwargs={"literal_binds": True})  # type: ignore[arg-type]
+        compiled = query.compile(conn.sync_connection, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN QUERY PLAN " if store.is_sqlite else "EXPLAIN "
         plan = "\n".join(str(r[-1]) for r in await conn.exec_driver_sql(prefix + str(compiled)))
         found = await block_store.blocks_in_window(

@@ -12,7 +12,9 @@ from slotblock.isotime import format_ms, parse_iso, zone
 H = 3_600_000
 
 
-def series(rule: str, start: str, tz: str, hours: float = 1, max_count: int = 1000) -> rec.Series:
+def series(
+    rule: str | list[str], start: str, tz: str, hours: float = 1, max_count: int = 1000
+) -> rec.Series:
     start_ms = parse_iso(start)
     parsed = rec.parse_rule(rule, start_ms=start_ms, zone_name=tz, max_count=max_count)
     return rec.Series(start_ms, int(hours * H), tz, parsed, rec.last_start(parsed, start_ms, tz))
