@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## migrate the embedded database, create the demo data, serve on $(HOST):$(PORT)
 	$(BIN)/slotblock serve --demo --host $(HOST) --port $(PORT)
 
-lint: $(STAMP)  ## ruff (format check + lint) and mypy --strict on src/
+lint: $(STAMP)  ## ruff (format check + lint), mypy --strict on src/ tests/ bench/, import contracts
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests bench
+	$(BIN)/lint-imports
 
 JS_DIR := tests/conformance/js
 JS_SDK := $(JS_DIR)/node_modules/.installed
