@@ -10,6 +10,7 @@ models here only document them in /openapi.json.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -311,6 +312,8 @@ class ErrorDTO(BaseModel):
 
 
 _TEXT_KEYS = tuple((to_camel(name), name) for name in TEXT_FIELDS)
+_TEXT_WIRE = tuple(key for key, _ in _TEXT_KEYS)
+_block_texts = attrgetter(*TEXT_FIELDS)
 
 
 def event_json(event: Event, timezone: str) -> dict[str, Any]:
@@ -320,7 +323,6 @@ def event_json(event: Event, timezone: str) -> dict[str, Any]:
     user = block.assigned_user_id or ""
     out: dict[str, Any] = {
         "id": event.id,
-        **{key: event.text(name) for key, name in _TEXT_KEYS},
         "calendarId": block.calendar_id or "",
         "locationId": block.location_id,
         "contactId": CONTACT_ID,
@@ -336,6 +338,10 @@ def event_json(event: Event, timezone: str) -> dict[str, Any]:
         "dateUpdated": format_ms(block.updated_ms, tz),
         "assignedResources": [],
     }
+    if event.fields:  # an edited instance: its own texts over the series'
+        out.update((key, event.text(name)) for key, name in _TEXT_KEYS)
+    else:
+        out.update(zip(_TEXT_WIRE, _block_texts(block), strict=True))
     if block.rrule is not None:
         out["rrule"] = block.rrule
     if event.original_start_ms is not None:
