@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from slotblock import errors
-from slotblock.api.errors import error_response, status_of
+from slotblock.api.errors import install, status_of
 
 
 @pytest.mark.parametrize(
@@ -33,11 +34,22 @@ def test_every_class_has_the_status_the_tree_draws(
     assert line.rstrip().endswith(f"→ {status}")
 
 
-def test_a_rate_limit_answers_429_in_the_official_shape() -> None:
-    response = error_response(429, "Too many requests", {"Retry-After": "3"})
-    assert orjson.loads(response.body) == {
+@pytest.mark.anyio
+async def test_a_rate_limit_answers_429_in_the_official_shape() -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.get("/limited")
+    async def limited() -> None:
+        raise errors.RateLimited("Too many requests", retry_after_s=3)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/limited")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
+    assert response.json() == {
         "statusCode": 429,
         "message": "Too many requests",
         "error": "Too Many Requests",
     }
-    assert response.headers["retry-after"] == "3"
