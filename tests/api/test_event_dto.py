@@ -10,7 +10,8 @@ import httpx
 import pytest
 from pydantic import ConfigDict
 
-from slotblock.api.schemas import CalendarEventDTO
+from slotblock.api.schemas import BlockSlotBody, CalendarEventDTO
+from slotblock.model import TEXT_FIELDS
 from tests.api.calls import create, edit, events
 from tests.api.test_recurring import APRIL, series_with_moved_second
 from tests.conftest import Tenant
@@ -67,6 +68,12 @@ def test_a_key_more_or_less_is_caught() -> None:
     del event["contactId"]
     with pytest.raises(ValueError, match="contactId"):
         check(event)
+
+
+def test_every_text_field_is_in_the_body_and_the_dto() -> None:
+    for name in TEXT_FIELDS:
+        assert name in BlockSlotBody.model_fields
+        assert name in CalendarEventDTO.model_fields
 
 
 def _wire_fields() -> list[tuple[str, Any]]:

@@ -24,10 +24,11 @@ _JOIN = blocks.outerjoin(
 )
 
 
-# The row <-> Block mapping follows the dataclass: a Block field is read from the column
-# (or joined column) of its name and written to it; only `overrides` is encoded (JSON).
+# The row <-> Block mapping follows the dataclass: a Block field is read from the column of
+# its name and written to it. Only `overrides` is encoded (JSON); `group_id` is the joined
+# calendar's and `version` is the store's own, so neither is written from a Block.
 _READ = tuple(f.name for f in fields(Block) if f.name != "overrides")
-_WRITTEN = tuple(name for name in _READ if name in blocks.c and name != "version")
+_WRITTEN = tuple(name for name in _READ if name not in ("group_id", "version"))
 
 
 def _block(row: Any) -> Block:
