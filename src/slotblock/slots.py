@@ -96,7 +96,7 @@ def _number(value: Any) -> float | None:
 def _span_ms(amount: Any, unit: Any, default_ms: int, *, positive: bool) -> int:
     """A duration given as a number and a `mins`/`hours` unit (default `mins`)."""
     number = _number(amount)
-    scale = _SHORT_UNITS.get(unit, MINUTE_MS) if unit is not None else MINUTE_MS
+    scale = _SHORT_UNITS.get(unit, MINUTE_MS) if isinstance(unit, str) else MINUTE_MS
     if number is None or (positive and number <= 0):
         return default_ms
     ms = int(number * scale)
@@ -109,7 +109,7 @@ def _period(amount: Any, unit: Any, default_unit: str) -> Period | None:
     number = _number(amount)
     if number is None or number > 100_000:
         return None
-    return int(number), unit if unit in _LONG_UNITS else default_unit
+    return int(number), unit if isinstance(unit, str) and unit in _LONG_UNITS else default_unit
 
 
 def _after(now_ms: int, tz: ZoneInfo, period: Period) -> int:

@@ -240,9 +240,10 @@ def test_malformed_stored_fields_give_no_hours(fields: dict[str, Any]) -> None:
 def test_malformed_durations_fall_back_to_the_defaults() -> None:
     rules = slots.rules_of(
         {"slotDuration": -5, "slotInterval": "ten", "slotBuffer": True, "preBuffer": 1e12,
-         "allowBookingAfter": None, "slotDurationUnit": "years"}
+         "allowBookingAfter": None, "slotDurationUnit": "years", "slotIntervalUnit": ["x"],
+         "allowBookingFor": 2, "allowBookingForUnit": {"x": 1}}
     )  # fmt: skip
-    assert rules == slots.SlotRules()
+    assert rules == slots.SlotRules(horizon=(2, "days"))
     assert slots.rules_of({"slotDuration": 0.001}).duration_ms == 30 * slots.MINUTE_MS
     assert slots.rules_of({"slotDuration": 2, "slotDurationUnit": "hours"}).duration_ms == (
         2 * slots.HOUR_MS
