@@ -32,6 +32,13 @@ OPENING = {
     "slotIntervalUnit": "mins",
 }
 
+
+def coming_week(now_ms: int) -> tuple[int, int]:
+    """Seven days from the start of today (UTC): a window with free and blocked slots."""
+    start = now_ms - now_ms % 86_400_000
+    return start, start + 7 * 86_400_000
+
+
 _BLOCKS = (
     ("calendar", "Lunch break", "2023-04-03T13:00:00+05:30", "2023-04-03T14:00:00+05:30", None),
     ("user", "Dentist", "2023-04-04T10:00:00+05:30", "2023-04-04T12:00:00+05:30", None),
