@@ -171,6 +171,10 @@ async def test_refusals(
     assert message(too_long) == ["the window is longer than 31 days; query less"]
     assert (await free_slots(client, ny, (start, start + 31 * day))).status_code == 200
     assert (await free_slots(client, ny, (start, start))).status_code == 422
+    seconds = await free_slots(client, ny, (start // 1000, start // 1000 + 86_400))
+    assert message(seconds) == [
+        "startDate and endDate are epoch milliseconds; these look like seconds"
+    ]
     bad_zone = await free_slots(client, ny, timezone="Mars/Olympus")
     assert bad_zone.status_code == 400
     assert message(bad_zone) == ["timezone must be an IANA time zone; 'Mars/Olympus' is not one"]

@@ -35,6 +35,10 @@ FREEBUSY = "calendars/events.freebusy"
 CAL_READ = "calendars.readonly"
 EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
 LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
+# An endDate before 1973-03-04 is almost surely seconds sent for milliseconds (a window so
+# far in the past can hold no free slot anyway): say so rather than answer {}.
+SECONDS_LOOKALIKE = 100_000_000_000
+SECONDS_HINT = "startDate and endDate are epoch milliseconds; these look like seconds"
 _KINDS = {"calendar_id": "Calendar", "user_id": "User", "group_id": "Group"}
 
 
@@ -104,6 +108,8 @@ class AvailabilityService:
     async def free_slots(self, principal: Principal, q: SlotsQuery) -> dict[str, list[str]]:
         """The official map `{"YYYY-MM-DD": ["<ISO start>", …]}` in the asked zone."""
         require_scope(principal, CAL_READ)
+        if q.end_ms < SECONDS_LOOKALIKE:
+            raise Unprocessable(SECONDS_HINT)
         days = self.settings.max_slot_window_days
         _check_window(q.start_ms, q.end_ms, days, "startDate", "endDate")
         location = principal.location
