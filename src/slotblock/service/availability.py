@@ -116,26 +116,35 @@ class AvailabilityService:
         async with self.store.read() as conn:
             calendar = await _calendar(conn, location.id, q.calendar_id)
             members = await _members(conn, calendar, q.user_ids)
+            if not calendar.is_active:
+                return {}
             rules = slots.rules_of(calendar.extra)
             span = (
                 q.start_ms - rules.pre_buffer_ms,
                 q.end_ms + rules.duration_ms + rules.post_buffer_ms,
             )
-            budget = _Budget(self.settings.max_events)
-            own = await _busy(conn, budget, location.id, span, calendar_id=calendar.id)
-            busy = [own + await _busy(conn, budget, location.id, span, user_id=m) for m in members]
-        if not calendar.is_active:
-            return {}
+            busy = await self._busy_by_member(conn, calendar, members, span)
         starts = slots.free_slots(
             slots.availability_of(calendar.extra),
             rules,
             zone(location.timezone),
             (q.start_ms, q.end_ms),
-            busy or [own],
+            busy,
             self.clock(),
             "all" if calendar.calendar_type == "collective" else "any",
         )
         return slots.by_local_date(starts, zone(q.timezone or location.timezone))
+
+    async def _busy_by_member(
+        self, conn: AsyncConnection, calendar: Calendar, members: Sequence[str], span: Interval
+    ) -> list[list[Interval]]:
+        """Each member's blocked time (the calendar's plus their own); the calendar's alone
+        when it has no team members."""
+        budget = _Budget(self.settings.max_events)
+        location_id = calendar.location_id
+        own = await _busy(conn, budget, location_id, span, calendar_id=calendar.id)
+        mine = [own + await _busy(conn, budget, location_id, span, user_id=m) for m in members]
+        return mine or [own]
 
     # --- free/busy -----------------------------------------------------------------------
 
