@@ -100,17 +100,28 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], str, tuple[int, int], Any, i
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_free_slots_are_sound(case: tuple[dict[str, Any], str, tuple[int, int], Any, int]) -> None:
+def test_free_slots_are_sound_and_complete(
+    case: tuple[dict[str, Any], str, tuple[int, int], Any, int],
+) -> None:
     fields, tz_name, window, busy, now = case
     rules = slots.rules_of(fields)
     tz = zone(tz_name)
-    for slot in compute(fields, tz_name, window, busy, now):
-        assert window[0] <= slot < window[1] and slot >= now
-        opening = slots.openings(slots.availability_of(fields), tz, *window)
-        assert any(o <= slot and slot + rules.duration_ms <= c for o, c in opening)
+    opening = slots.openings(slots.availability_of(fields), tz, *window)
+    members = busy or [[]]
+
+    def free_for_one(slot: int) -> bool:
         span = (slot - rules.pre_buffer_ms, slot + rules.duration_ms + rules.post_buffer_ms)
-        members = busy or [[]]
-        assert any(not any(s < span[1] and e > span[0] for s, e in m) for m in members)
+        return any(not any(s < span[1] and e > span[0] for s, e in m) for m in members)
+
+    found = compute(fields, tz_name, window, busy, now)
+    for slot in found:
+        assert window[0] <= slot < window[1] and slot >= now
+        assert any(o <= slot and slot + rules.duration_ms <= c for o, c in opening)
+        assert free_for_one(slot)
+    # and complete: every candidate start left out is out of bounds or taken for everyone
+    candidates = slots.slot_starts(opening, rules.duration_ms, rules.interval_ms)
+    for slot in set(candidates) - set(found):
+        assert not (window[0] <= slot < window[1] and slot >= now) or not free_for_one(slot)
 
 
 @settings(max_examples=100, deadline=None)
