@@ -35,6 +35,7 @@ IMPLEMENTED = (
     "create-calendar-group",
     "edit-group",
     "delete-group",
+    "get-slots",
 )
 
 

@@ -14,7 +14,7 @@ from slotblock.config import Settings
 from slotblock.errors import SlotblockError
 from slotblock.service import demo
 from slotblock.service.calendars import CalendarInput, GroupInput
-from slotblock.service.container import Services, build_services
+from slotblock.service.container import Services, build_services, wall_clock_ms
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 
@@ -134,6 +134,18 @@ def _print_demo(host: str, port: int, token: str) -> None:
         f"demo token: {token}\n\n"
         f"curl -s '{base}/calendars/blocked-slots?locationId={demo.LOCATION_ID}"
         f"&calendarId={demo.CALENDAR_ID}&startTime={start}&endTime={end}' \\\n"
+        f"  -H 'Authorization: Bearer {token}' -H 'Version: 2021-07-28'\n",
+        err=True,
+    )
+    week_start, week_end = demo.coming_week(wall_clock_ms())
+    typer.echo(
+        "this week's blocked slots of the demo calendar and its user, then its free slots:\n\n"
+        f"curl -s '{base}/calendars/free-busy?locationId={demo.LOCATION_ID}"
+        f"&calendarId={demo.CALENDAR_ID}&userId={demo.USER_ID}"
+        f"&startTime={week_start}&endTime={week_end}' \\\n"
+        f"  -H 'Authorization: Bearer {token}' -H 'Version: 2021-07-28'\n"
+        f"curl -s '{base}/calendars/{demo.CALENDAR_ID}/free-slots"
+        f"?startDate={week_start}&endDate={week_end}' \\\n"
         f"  -H 'Authorization: Bearer {token}' -H 'Version: 2021-07-28'\n",
         err=True,
     )

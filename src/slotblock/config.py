@@ -28,3 +28,6 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
     max_header_bytes: int = Field(16_384, ge=1024, description="Largest request headers (431).")
+    max_slot_window_days: int = Field(
+        31, ge=1, description="Longest free-slots window (get-slots), in days; the platform's 31."
+    )

@@ -15,6 +15,7 @@ SCOPES = (
     "calendars.write",
     "calendars/groups.readonly",
     "calendars/groups.write",
+    "calendars/events.freebusy",  # free/busy only; calendars/events.readonly includes it
 )
 
 JSONObject = dict[str, Any]

@@ -216,3 +216,14 @@ async def test_foreign_calendars_and_groups_are_not_found(
     ).status_code == 403
     theirs = await client.get(f"/calendars/{other.calendar_id}", headers=other.headers())
     assert theirs.json()["calendar"]["name"] == "Calendar"
+
+
+async def test_kept_numbers_must_fit_64_bits(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """A kept field holding an integer JSON can carry but the encoder cannot is refused,
+    not stored and then answered with a 500."""
+    url, h = f"/calendars/{tenant.calendar_id}", tenant.headers()
+    refused = await client.put(url, json={"slotDuration": 2**64}, headers=h)
+    assert refused.status_code == 400
+    assert refused.json()["message"] == ["slotDuration must be a number within 64 bits"]
+    assert "slotDuration" not in (await client.get(url, headers=h)).json()["calendar"]
+    assert (await client.put(url, json={"slotBuffer": 2**63 - 1}, headers=h)).status_code == 200

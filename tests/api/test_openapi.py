@@ -37,6 +37,43 @@ async def test_operations_match_the_official_spec(client: httpx.AsyncClient, ver
         assert success <= ours[operation_id][2], operation_id
 
 
+def parameters(operation: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """(name, in) → required, without the Version header (checked by every route)."""
+    return {
+        (p["name"], p["in"]): bool(p.get("required"))
+        for p in operation.get("parameters", [])
+        if p["in"] != "header"
+    }
+
+
+def find(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    return next(
+        op
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and op.get("operationId") == operation_id
+    )
+
+
+@pytest.mark.parametrize("version", ["v2", "v3"])
+async def test_get_slots_has_the_official_parameters(
+    client: httpx.AsyncClient, version: str
+) -> None:
+    theirs = parameters(find(official(version), "get-slots"))
+    ours = parameters(find((await client.get("/openapi.json")).json(), "get-slots"))
+    assert ours == theirs
+    assert theirs[("startDate", "query")] is True
+
+
+async def test_extensions_say_so(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for operation_id in ("get-block-slot", "get-free-busy"):
+        assert find(document, operation_id)["description"].startswith("**Extension**")
+    for operation_id in ("get-blocked-slots", "get-block-slot", "get-free-busy"):
+        [zone] = [p for p in find(document, operation_id)["parameters"] if p["name"] == "timeZone"]
+        assert zone["description"].startswith("**Extension**"), operation_id
+
+
 async def test_docs_are_served(client: httpx.AsyncClient) -> None:
     response = await client.get("/docs")
     assert response.status_code == 200

@@ -122,7 +122,20 @@ def requests(
         ("POST", "/calendars/groups", {"locationId": b.location_id, **group}, 403),
         ("PUT", f"/calendars/groups/{b.group_id}", group, 404),
         ("DELETE", f"/calendars/groups/{b.group_id}", None, 404),
-    ]
+        ("GET", f"/calendars/{b.calendar_id}/free-slots?startDate=1680000000000&endDate=1681000000000", None, 404),
+        ("GET", f"/calendars/{a.calendar_id}/free-slots?startDate=1680000000000&endDate=1681000000000&userId={b.user_id}",
+         None, 404),
+        ("GET", f"/calendars/events/block-slots/{theirs}", None, 404),
+        ("GET", f"/calendars/events/block-slots/{instance}", None, 404),
+        ("GET", f"/calendars/free-busy?locationId={b.location_id}&calendarId={b.calendar_id}&{window}",
+         None, 403),
+        ("GET", f"/calendars/free-busy?locationId={a.location_id}&calendarId={b.calendar_id}&{window}",
+         None, 404),
+        ("GET", f"/calendars/free-busy?locationId={a.location_id}&userId={b.user_id}&{window}",
+         None, 404),
+        ("GET", f"/calendars/free-busy?locationId={a.location_id}&groupId={b.group_id}&{window}",
+         None, 404),
+    ]  # fmt: skip
 
 
 async def test_tenancy_matrix(

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -288,3 +289,67 @@ def test_extreme_bodies(world: World, payload: str) -> None:
     world.refused_changes_nothing(
         "POST", "/calendars/events/block-slots", content=payload, headers=headers
     )
+
+
+AVAILABILITY_FIELDS = (
+    "openHours", "availabilities", "availabilityType", "slotDuration", "slotDurationUnit",
+    "slotInterval", "slotIntervalUnit", "slotBuffer", "slotBufferUnit", "preBuffer",
+    "preBufferUnit", "allowBookingAfter", "allowBookingAfterUnit", "allowBookingFor",
+    "allowBookingForUnit",
+)  # fmt: skip
+hour_like = st.fixed_dictionaries(
+    {}, optional={k: json_values for k in ("openHour", "openMinute", "closeHour", "closeMinute")}
+)
+opening_like = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "daysOfTheWeek": st.lists(json_values, max_size=8),
+            "hours": st.lists(hour_like | json_values, max_size=3),
+            "date": iso_times,
+            "deleted": json_values,
+        },
+    )
+    | json_values,
+    max_size=3,
+)
+
+
+@EXAMPLES
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(AVAILABILITY_FIELDS), json_values | opening_like | st.sampled_from(
+            ["mins", "hours", "days", "weeks", "months"]), max_size=10
+    ),
+    window=st.tuples(st.integers(-(10**15), 10**15), st.integers(0, 40 * 86_400_000)),
+)  # fmt: skip
+def test_stored_calendar_fields_never_break_free_slots(
+    world: World, fields: dict[str, Any], window: tuple[int, int]
+) -> None:
+    """Whatever a calendar write accepted, a free-slots read answers (never a 5xx)."""
+    t = world.tenant
+    headers = {**t.headers(), "Content-Type": "application/json"}
+    world.send("PUT", f"/calendars/{t.calendar_id}", content=json.dumps(fields), headers=headers)
+    start, length = window
+    for begin in (start, 1_893_090_600_000):  # a random window, and a week in 2029-2030
+        params = {"startDate": str(begin), "endDate": str(begin + length)}
+        world.send("GET", f"/calendars/{t.calendar_id}/free-slots", params=params)
+
+
+@EXAMPLES
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["locationId", "calendarId", "userId", "groupId", "startTime", "endTime",
+                         "timeZone", "startDate", "endDate", "timezone", "userIds"])
+        | st.text(max_size=8),
+        st.text(max_size=30),
+        max_size=7,
+    ),
+    event_id=st.text(min_size=1, max_size=40).filter(lambda i: i not in (".", "..")),
+)  # fmt: skip
+def test_random_availability_reads(world: World, params: dict[str, str], event_id: str) -> None:
+    t = world.tenant
+    world.send("GET", "/calendars/free-busy", params=params)
+    world.send("GET", f"/calendars/{t.calendar_id}/free-slots", params=params)
+    path = f"/calendars/events/block-slots/{quote(event_id, safe='')}"
+    world.send("GET", path, params=params)

@@ -154,3 +154,53 @@ async def test_official_python_sdk(world: tuple[str, Tenant]) -> None:
         ).success
     finally:
         await ghl.close()
+
+
+async def test_official_python_sdk_get_slots(world: tuple[str, Tenant]) -> None:
+    """get_slots on a calendar created through the SDK with opening hours, minus a weekly
+    calendar block and a user block, across the 2030 DST change in New York."""
+    base, tenant = world
+    client_class = type("LocalHighLevel", (highlevel.HighLevel,), {"BASE_URL": base})
+    ghl = client_class(private_integration_token=tenant.token)
+    calendars = ghl.calendars
+    hours = {"openHour": 9, "openMinute": 0, "closeHour": 12, "closeMinute": 0}
+    try:
+        body = {
+            "locationId": tenant.location_id, "name": "Slots", "calendarType": "round_robin",
+            "teamMembers": [{"userId": tenant.user_id}],
+            "openHours": [{"daysOfTheWeek": [1, 2, 3, 4, 5], "hours": [hours]}],
+            "slotDuration": 60, "slotDurationUnit": "mins",
+            "slotInterval": 60, "slotIntervalUnit": "mins",
+        }  # fmt: skip
+        models.CalendarCreateDTO.model_validate(body)
+        created = await calendars.create_calendar(body)
+        calendar_id = models.CalendarByIdSuccessfulResponseDTO.model_validate(created).calendar.id
+        await calendars.create_block_slot({
+            "locationId": tenant.location_id, "calendarId": calendar_id, "title": "Standup",
+            "startTime": "2030-03-04T09:00:00-05:00", "endTime": "2030-03-04T09:30:00-05:00",
+            "rrule": "RRULE:FREQ=WEEKLY;BYDAY=MO",
+        })  # fmt: skip
+        await calendars.create_block_slot({
+            "locationId": tenant.location_id, "assignedUserId": tenant.user_id, "title": "Dentist",
+            "startTime": "2030-03-11T10:00:00-04:00", "endTime": "2030-03-11T11:00:00-04:00",
+        })  # fmt: skip
+        # 2030-03-04T00:00-05:00 .. 2030-03-12T00:00-04:00, as the SDK's float parameters
+        answer = await calendars.get_slots(calendar_id, 1898830800000.0, 1899518400000.0)
+        days = {day: models.SlotsSchema.model_validate(v).slots for day, v in answer.items()}
+        every = ["09", "10", "11"]
+        assert {day: [s[11:13] + s[19:] for s in slots] for day, slots in days.items()} == {
+            "2030-03-04": ["10-05:00", "11-05:00"],
+            **{f"2030-03-0{d}": [f"{h}-05:00" for h in every] for d in (5, 6, 7, 8)},
+            "2030-03-11": ["11-04:00"],
+        }
+        mine = await calendars.get_slots(
+            calendar_id, 1899432000000, 1899518400000, timezone="Europe/London",
+            user_ids=[tenant.user_id],
+        )  # fmt: skip
+        assert mine == {"2030-03-11": {"slots": ["2030-03-11T15:00:00+00:00"]}}
+        same = await calendars.get_slots(
+            calendar_id, 1899432000000, 1899518400000, user_id=tenant.user_id
+        )
+        assert same == {"2030-03-11": {"slots": ["2030-03-11T11:00:00-04:00"]}}
+    finally:
+        await ghl.close()

@@ -125,6 +125,8 @@ def official_schema(version: str) -> Any:
 # spec's own examples) and lets Schemathesis generate the rest: successful answers get
 # their schema checked too.
 START, END = (str(ms) for ms in demo.SEED_WINDOW)
+# A week far enough ahead that the demo calendar has free slots in it (2029-12-28 .. 2030-01-04 IST).
+SLOTS_START, SLOTS_END = "1893090600000", "1893695400000"
 ON_DEMO: dict[str, dict[str, Any]] = {
     "get-blocked-slots": {
         "query": {
@@ -141,6 +143,10 @@ ON_DEMO: dict[str, dict[str, Any]] = {
     "delete-calendar": {"path_parameters": {"calendarId": demo.CALENDAR_ID}},
     "edit-group": {"path_parameters": {"groupId": demo.GROUP_ID}},
     "delete-group": {"path_parameters": {"groupId": demo.GROUP_ID}},
+    "get-slots": {
+        "path_parameters": {"calendarId": demo.CALENDAR_ID},
+        "query": {"startDate": SLOTS_START, "endDate": SLOTS_END},
+    },
 }
 RUNS = [
     (version, operation_id, run)

@@ -9,6 +9,9 @@ from fastapi import FastAPI
 
 from slotblock import __version__
 from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api.block_slot import router as block_slot_router
+from slotblock.api.free_busy import router as free_busy_router
+from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
 from slotblock.config import Settings
 from slotblock.service.container import build_services
@@ -36,6 +39,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(blocked_slots.router)
+    # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
+    app.include_router(free_busy_router)
+    app.include_router(free_slots_router)
+    app.include_router(block_slot_router)
     app.include_router(calendars.router)
     app.add_middleware(
         RequestLimits,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
 from slotblock.api.auth import Caller, Svc, json_response
+from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
 from slotblock.api.schemas import (
-    BlockedSlotsQuery,
     BlockSlotBody,
     CalendarEventDTO,
     DeleteBody,
@@ -40,7 +40,7 @@ def _input(body: BlockSlotBody) -> BlockInput:
     responses={200: {"model": GetCalendarEventsSuccessfulResponseDTO}, **ERRORS},
 )
 async def get_blocked_slots(
-    q: Annotated[BlockedSlotsQuery, Query()], who: Caller, svc: Svc
+    q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc
 ) -> Response:
     events = await svc.blocks.query(
         who,
@@ -53,7 +53,7 @@ async def get_blocked_slots(
             group_id=q.group_id,
         ),
     )
-    timezone = who.location.timezone
+    timezone = q.timeZone or who.location.timezone
     return json_response({"events": [event_json(e, timezone) for e in events]})
 
 

@@ -69,6 +69,8 @@ def _plain_json(value: Any, depth: int) -> Any:
         raise ValueError(f"is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("must be a number within 64 bits")
     if isinstance(value, str):
         _clean(value)
     if isinstance(value, dict):

@@ -120,6 +120,17 @@ class BlockService:
         events.sort(key=lambda e: (e.start_ms, e.id))
         return events
 
+    async def get(self, principal: Principal, event_id: str) -> Event:
+        """One block, series master or instance by its id (a deleted occurrence: 404)."""
+        require_scope(principal, READ)
+        master_id, original = parse_event_id(event_id)
+        async with self.store.read() as conn:
+            block, _ = await self._load(conn, principal, master_id)
+        if original is None:
+            return master_event(block)
+        _check_instance(block, event_id, original)
+        return instance(block, original)
+
     def _check_window(self, start_ms: int, end_ms: int) -> None:
         if end_ms <= start_ms:
             raise Unprocessable("endTime must be after startTime")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slotblock.config import Settings
 from slotblock.service.admin import AdminService
 from slotblock.service.auth import Authenticator
+from slotblock.service.availability import AvailabilityService
 from slotblock.service.blocks import BlockService
 from slotblock.service.calendars import CalendarService
 from slotblock.store import Store
@@ -25,6 +26,7 @@ class Services:
     calendars: CalendarService
     admin: AdminService
     auth: Authenticator
+    availability: AvailabilityService
 
 
 def build_services(
@@ -36,4 +38,5 @@ def build_services(
         calendars=CalendarService(store, clock),
         admin=AdminService(store, clock),
         auth=Authenticator(store, settings.token_cache_seconds),
+        availability=AvailabilityService(store, settings, clock),
     )

@@ -18,6 +18,27 @@ GROUP_ID = "ocQHyuzHvysMo5N5VsXc"
 CALENDAR_ID = "BqTwX8QFwXzpegMve9EQ"
 SEED_WINDOW = (1680373800000, 1680978599999)
 
+# Weekdays 08:00-18:00 (Asia/Kolkata), 30-minute slots: free slots around the blocks below.
+OPENING = {
+    "openHours": [
+        {
+            "daysOfTheWeek": [1, 2, 3, 4, 5],
+            "hours": [{"openHour": 8, "openMinute": 0, "closeHour": 18, "closeMinute": 0}],
+        }
+    ],
+    "slotDuration": 30,
+    "slotDurationUnit": "mins",
+    "slotInterval": 30,
+    "slotIntervalUnit": "mins",
+}
+
+
+def coming_week(now_ms: int) -> tuple[int, int]:
+    """Seven days from the start of today (UTC): a window with free and blocked slots."""
+    start = now_ms - now_ms % 86_400_000
+    return start, start + 7 * 86_400_000
+
+
 _BLOCKS = (
     ("calendar", "Lunch break", "2023-04-03T13:00:00+05:30", "2023-04-03T14:00:00+05:30", None),
     ("user", "Dentist", "2023-04-04T10:00:00+05:30", "2023-04-04T12:00:00+05:30", None),
@@ -56,7 +77,11 @@ async def ensure_demo(
     await calendars.add_calendar(
         LOCATION_ID,
         CalendarInput(
-            name="Demo calendar", group_id=GROUP_ID, team_members=members, id=CALENDAR_ID
+            name="Demo calendar",
+            group_id=GROUP_ID,
+            team_members=members,
+            id=CALENDAR_ID,
+            extra=OPENING,
         ),
     )
     principal = Principal("demo", location, frozenset(SCOPES))
