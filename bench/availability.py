@@ -39,7 +39,7 @@ async def measure(requests: int) -> None:
         headers = {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
         start, _ = demo.coming_week(time.time_ns() // 1_000_000)
         loc, cal, user = demo.LOCATION_ID, demo.CALENDAR_ID, demo.USER_ID
-        cases = {
+        cases: dict[str, tuple[str, dict[str, object]]] = {
             "free-slots, 7 days": (f"/calendars/{cal}/free-slots", {"endDate": start + 7 * DAY}),
             "free-slots, 31 days": (f"/calendars/{cal}/free-slots", {"endDate": start + 31 * DAY}),
             "free-busy, calendar + user, 7 days": (

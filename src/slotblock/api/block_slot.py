@@ -9,8 +9,10 @@ from starlette.responses import Response
 
 from slotblock.api.auth import Caller, Svc, json_response
 from slotblock.api.availability_schemas import EXTENSION, ZoneQuery
-from slotblock.api.blocked_slots import ERRORS, EVENT_ID
+from slotblock.api.blocked_slots import ERRORS
 from slotblock.api.schemas import CalendarEventDTO, event_json
+
+EVENT_ID = "Event id, or instance id `<masterEventId>_<originalStartMillis>_<durationSeconds>`"
 
 router = APIRouter(tags=["Calendar Events"])
 

@@ -21,11 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock import recurrence, slots
 from slotblock.config import Settings
-from slotblock.errors import InvalidInput, NotFound, ScopeMissing, Unprocessable
+from slotblock.errors import (
+    InvalidInput,
+    NotFound,
+    ScopeMissing,
+    TooManyInstances,
+    Unprocessable,
+)
+from slotblock.instances import instances
 from slotblock.isotime import parse_iso, zone
 from slotblock.model import Block, Calendar, Principal
 from slotblock.service.auth import NO_SCOPE, check_location, require_scope
-from slotblock.service.blocks import READ, instances
+from slotblock.service.blocks import READ
 from slotblock.slots import Interval
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
@@ -88,7 +95,7 @@ class _Budget:
                 continue
             try:
                 events = instances(block, start, end, self.left)
-            except recurrence.TooManyInstances as exc:
+            except TooManyInstances as exc:
                 raise self.error() from exc
             out.extend((e.start_ms, e.end_ms) for e in events)
         self.left -= len(out)
@@ -227,9 +234,7 @@ async def _check_targets(
     for kind, ids in asked.items():
         for target in ids:
             filters: dict[str, str | None] = {**dict.fromkeys(_KINDS), kind: target}
-            if not is_id(target) or await block_store.filter_targets_exist(
-                conn, location_id, **filters
-            ):
+            if not is_id(target) or await block_store.missing_targets(conn, location_id, **filters):
                 missing.append(f"{_KINDS[kind]} {target} not found")
     if missing:
         raise NotFound(*missing)
