@@ -28,3 +28,17 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body (413).")
     max_header_bytes: int = Field(16_384, ge=1024, description="Largest request headers (431).")
+
+    # --- the admin control plane (/_admin/) ---------------------------------------------
+    admin_token: str | None = Field(
+        None,
+        min_length=16,
+        description="Token of the admin API; off (every /_admin/ path 404) when neither this "
+        "nor a `slotblock admin-token` is set.",
+    )
+    request_log_size: int = Field(
+        500, ge=0, description="Requests kept for GET /_admin/requests (0: none)."
+    )
+    request_log_body_bytes: int = Field(
+        4096, ge=0, description="Bytes of each request body kept in the request log."
+    )

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slotblock import __version__
-from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api import admin, blocked_slots, calendars, errors, health
 from slotblock.api.limits import RequestLimits
 from slotblock.config import Settings
 from slotblock.service.container import build_services
@@ -42,4 +42,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
+    admin.install(app, the_store, settings)
     return app
