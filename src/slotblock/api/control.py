@@ -9,13 +9,15 @@ middleware inside this one), the response's `X-Request-Id`, the request's, or a 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-from starlette.routing import Match as RouteMatch
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
@@ -39,11 +41,13 @@ class _Exchange:
     body_limit: int
     body: bytearray = field(default_factory=bytearray)
     body_size: int = 0
+    more_body: bool = True
     status: int = 0
     response_id: str | None = None
     error_body: bytearray = field(default_factory=bytearray)
 
     def received(self, message: Message) -> None:
+        self.more_body = message["type"] == "http.request" and message.get("more_body", False)
         chunk = message.get("body", b"")
         self.body_size += len(chunk)
         room = self.body_limit - len(self.body)
@@ -75,6 +79,7 @@ class ControlMiddleware:
     def __init__(self, app: ASGIApp, *, control: ControlPlane) -> None:
         self.app = app
         self.control = control
+        self._operations: list[tuple[str, re.Pattern[str], str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,6 +112,11 @@ class ControlMiddleware:
             return message
 
         async def logged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # An answer given without reading the body (404, 401, a fault): read what
+                # the log keeps of it now, while the server still delivers it.
+                while exchange.more_body and exchange.body_size <= exchange.body_limit:
+                    exchange.received(await receive())
             exchange.sent(message)
             await send(message)
 
@@ -131,7 +141,7 @@ class ControlMiddleware:
         facts = RequestFacts(
             method=scope["method"],
             path=scope["path"],
-            operation_id=_operation_id(scope) if faults.needs_operation else None,
+            operation_id=self._operation_id(scope) if faults.needs_operation else None,
             location_id=location_id,
             token_id=token_id,
         )
@@ -155,6 +165,11 @@ class ControlMiddleware:
         response = error_response(action.status, _MESSAGES[action.status], headers)
         await response(scope, receive, send)
 
+    def _operation_id(self, scope: Scope) -> str | None:
+        if self._operations is None:
+            self._operations = operations(scope["app"])
+        return _operation_id(scope, self._operations)
+
     async def _log(self, scope: Scope, exchange: _Exchange, wall_ms: int, seconds: float) -> None:
         caller = await self.control.caller_of(_header(scope, b"authorization"))
         request_id = (
@@ -174,19 +189,29 @@ class ControlMiddleware:
                 request_id=str(request_id),
                 token_id=caller[0] if caller else None,
                 body=bytes(exchange.body),
-                body_size=exchange.body_size,
+                body_size=max(exchange.body_size, _declared_size(scope)),
                 error=exchange.error(),
             )
         )
 
 
-def _operation_id(scope: Scope) -> str | None:
-    for route in scope["app"].routes:
-        match, _ = route.matches(scope)
-        if match == RouteMatch.FULL:
-            found: str | None = getattr(route, "operation_id", None)
-            return found
+def _operation_id(scope: Scope, known: list[tuple[str, re.Pattern[str], str]]) -> str | None:
+    """The operationId of the route the request will take (the first that matches, as
+    the router's order and the OpenAPI document's are the same)."""
+    for method, pattern, operation_id in known:
+        if method == scope["method"] and pattern.fullmatch(scope["path"]):
+            return operation_id
     return None
+
+
+def operations(app: Any) -> list[tuple[str, re.Pattern[str], str]]:
+    """(method, path pattern, operationId) of every operation, in the router's order."""
+    return [
+        (method.upper(), compile_path(path)[0], operation["operationId"])
+        for path, item in app.openapi()["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -195,6 +220,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
             decoded: str = value.decode("latin-1")
             return decoded
     return None
+
+
+def _declared_size(scope: Scope) -> int:
+    declared = _header(scope, b"content-length") or ""
+    return int(declared) if declared.isdigit() else 0
 
 
 def _query(scope: Scope) -> dict[str, list[str]]:
