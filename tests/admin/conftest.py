@@ -29,13 +29,17 @@ API = {"Authorization": f"Bearer {CI_TOKEN}", "Version": "2021-07-28"}
 WEEK = (1767567600000, 1767999600000)  # 2026-01-05 .. 2026-01-10, Paris
 
 
-def readme_fixture() -> str:
-    """The indented block after "Save this as `fixture.yaml`:" in the README."""
+def readme_file(name: str) -> str:
+    """The indented block after "save this as `<name>`:" in the README."""
     text = README.read_text()
-    found = re.search(r"Save this as `fixture\.yaml`:\n\n((?:    .*\n|\n)+)", text)
-    assert found, "the README has no fixture example"
+    found = re.search(rf"[Ss]ave this as `{re.escape(name)}`:\n\n((?:    .*\n|\n)+)", text)
+    assert found, f"the README has no {name}"
     lines = found.group(1).rstrip("\n").split("\n")
     return "\n".join(line[4:] for line in lines) + "\n"
+
+
+def readme_fixture() -> str:
+    return readme_file("fixture.yaml")
 
 
 @pytest.fixture
