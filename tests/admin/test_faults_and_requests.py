@@ -188,3 +188,20 @@ def test_drop_closes_the_connection(database_url: str) -> None:
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(f"{base}/calendars/groups?locationId=x", headers=API)
         assert httpx.get(f"{base}/calendars/groups?locationId=x", headers=API).status_code == 401
+
+
+async def test_log_size_zero_keeps_nothing(database_url: str, store: Store) -> None:
+    settings = Settings(
+        database_url=database_url, admin_token=ADMIN["Authorization"][7:], request_log_size=0
+    )
+    assert Settings(database_url=database_url).request_log_size == 500
+    assert Settings(database_url=database_url).request_log_body_bytes == 4096
+    transport = httpx.ASGITransport(app=create_app(settings, store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://slotblock") as client:
+        await client.get("/nowhere")
+        assert (await client.get("/_admin/requests", headers=ADMIN)).json() == {"requests": []}
+
+
+def test_admin_token_is_long_enough() -> None:
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        Settings(admin_token="too-short")
