@@ -4,17 +4,21 @@ token) on stdout; everything else goes to stderr. Bad input: one line, exit stat
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from slotblock.config import Settings
-from slotblock.errors import SlotblockError
+from slotblock.errors import InvalidInput, SlotblockError
 from slotblock.service import demo
+from slotblock.service.admin_tokens import create_admin_token
 from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
+from slotblock.service.fixtures import FixtureService
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 
@@ -112,6 +116,15 @@ def serve(
     with_demo: Annotated[
         bool, typer.Option("--demo", help="Create demo data, print a token and a curl.")
     ] = False,
+    fixture: Annotated[
+        Path | None,
+        typer.Option(
+            "--fixture",
+            help="Empty the database, then load this fixture document, first.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the API."""
     # Imported here so that the other commands start without loading the web stack.
@@ -120,10 +133,19 @@ def serve(
     from slotblock.api.app import create_app  # noqa: PLC0415
 
     settings = _settings(database_url)
+    if fixture is not None:
+        text = fixture.read_bytes()
+        _run(database_url, lambda s: _fresh(_fixtures(s, database_url), text))
     token = _run(database_url, _demo_token if with_demo else _noop)
     if token:
         _print_demo(host, port, token)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+async def _fresh(fixtures: FixtureService, text: bytes) -> None:
+    await fixtures.reset()
+    loaded = await _load(fixtures, text)
+    print(f"loaded {json.dumps(loaded)}", file=sys.stderr)
 
 
 def _print_demo(host: str, port: int, token: str) -> None:
@@ -250,3 +272,63 @@ def token_revoke(token_id: str, database_url: DatabaseUrl = None) -> None:
 
 def main() -> None:
     app()
+
+
+# --- the admin twins: state for test suites and scripts -----------------------------------
+
+FixtureFile = Annotated[
+    Path, typer.Argument(help="A fixture document, JSON or YAML.", exists=True, dir_okay=False)
+]
+
+
+def _fixtures(svc: Services, database_url: str | None) -> FixtureService:
+    return FixtureService(svc.store, _settings(database_url).max_count, wall_clock_ms)
+
+
+async def _load(fixtures: FixtureService, text: bytes) -> dict[str, Any]:
+    """Load a document; its problems, one per line on stderr (then exit status 1)."""
+    try:
+        return await fixtures.load_text(text)
+    except InvalidInput as exc:
+        for problem in exc.messages:
+            typer.echo(problem, err=True)
+        count = len(exc.messages)
+        raise InvalidInput(f"{count} problem(s) in the fixture; nothing was loaded") from exc
+
+
+@app.command()
+def reset(
+    location: Annotated[
+        str | None, typer.Option("--location", help="Only this location (default: all).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Empty the database (admin tokens kept), or one location."""
+    _run(database_url, lambda s: _fixtures(s, database_url).reset(location))
+    typer.echo(f"reset {location or 'everything'}", err=True)
+
+
+@app.command("load")
+def load_command(file: FixtureFile, database_url: DatabaseUrl = None) -> None:
+    """Load a fixture document, all or nothing; its problems are listed on stderr."""
+    text = file.read_bytes()
+    loaded = _run(database_url, lambda s: _load(_fixtures(s, database_url), text))
+    typer.echo(f"loaded {json.dumps(loaded)}", err=True)
+
+
+@app.command("export")
+def export_command(
+    location: Annotated[
+        str | None, typer.Option("--location", help="Only this location (default: all).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the stored state as a fixture document (JSON)."""
+    document = _run(database_url, lambda s: _fixtures(s, database_url).export(location))
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@app.command("admin-token")
+def admin_token_command(database_url: DatabaseUrl = None) -> None:
+    """Create an admin token (turns the admin API on) and print it, this once."""
+    typer.echo(_run(database_url, lambda s: create_admin_token(s.store, wall_clock_ms())))

@@ -31,3 +31,17 @@ class Settings(BaseSettings):
     max_slot_window_days: int = Field(
         31, ge=1, description="Longest free-slots window (get-slots), in days; the platform's 31."
     )
+
+    # --- the admin control plane (/_admin/) ---------------------------------------------
+    admin_token: str | None = Field(
+        None,
+        min_length=16,
+        description="Token of the admin API; off (every /_admin/ path 404) when neither this "
+        "nor a `slotblock admin-token` is set.",
+    )
+    request_log_size: int = Field(
+        500, ge=0, description="Requests kept for GET /_admin/requests (0: none)."
+    )
+    request_log_body_bytes: int = Field(
+        4096, ge=0, description="Bytes of each request body kept in the request log."
+    )

@@ -56,6 +56,10 @@ class Authenticator:
             self._live[digest] = (now + self.ttl, principal)
         return principal
 
+    def forget(self) -> None:
+        """Drop every remembered token (after stored state was reset or loaded)."""
+        self._live.clear()
+
 
 def require_scope(principal: Principal, scope: str) -> None:
     if scope not in principal.scopes:

@@ -166,3 +166,12 @@ tokens = sa.Table(
     sa.Column("revoked_ms", Ms, nullable=True),
     sa.Index(None, "location_id"),
 )
+
+# Tokens of the admin API (/_admin/), not bound to a location; stored by hash only.
+admin_tokens = sa.Table(
+    "admin_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_ms", Ms, nullable=False),
+)

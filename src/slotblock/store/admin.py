@@ -1,0 +1,125 @@
+"""Queries of the admin control plane: emptying the database or one location, listing what
+a fixture export needs, and the admin tokens (stored by hash only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from slotblock.store.tables import (
+    admin_tokens,
+    blocks,
+    calendar_members,
+    calendars,
+    groups,
+    locations,
+    metadata,
+    tokens,
+    users,
+)
+
+# Children before parents, so that foreign keys hold at every step.
+_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
+
+
+async def delete_everything(conn: AsyncConnection) -> None:
+    """Every row of every table but the admin tokens."""
+    for table in reversed(metadata.sorted_tables):
+        if table is not admin_tokens:
+            await conn.execute(table.delete())
+
+
+async def delete_location(conn: AsyncConnection, location_id: str) -> bool:
+    """Every row of one location; False when there was no such location."""
+    for table in _LOCATION_TABLES:
+        await conn.execute(table.delete().where(table.c.location_id == location_id))
+    result = await conn.execute(locations.delete().where(locations.c.id == location_id))
+    return result.rowcount == 1
+
+
+async def location_ids(conn: AsyncConnection) -> list[str]:
+    rows = await conn.execute(sa.select(locations.c.id).order_by(locations.c.id))
+    return list(rows.scalars())
+
+
+async def existing_locations(conn: AsyncConnection, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = await conn.execute(sa.select(locations.c.id).where(locations.c.id.in_(ids)))
+    return set(rows.scalars())
+
+
+async def list_users(conn: AsyncConnection, location_id: str) -> list[tuple[str, str, str]]:
+    """(id, name, email) of the location's users, by id."""
+    rows = await conn.execute(
+        sa.select(users.c.id, users.c.name, users.c.email)
+        .where(users.c.location_id == location_id)
+        .order_by(users.c.id)
+    )
+    return [(row.id, row.name, row.email) for row in rows]
+
+
+async def block_ids(conn: AsyncConnection, location_id: str) -> list[str]:
+    rows = await conn.execute(
+        sa.select(blocks.c.id).where(blocks.c.location_id == location_id).order_by(blocks.c.id)
+    )
+    return list(rows.scalars())
+
+
+async def set_block_versions(conn: AsyncConnection, location_id: str, version: int) -> None:
+    """Give a location's blocks one version: loaded blocks must not share (id, version)
+    with blocks some process cached before a reset."""
+    await conn.execute(
+        blocks.update().where(blocks.c.location_id == location_id).values(version=version)
+    )
+
+
+async def token_hashes(conn: AsyncConnection, location_id: str) -> dict[str, str]:
+    """Token id → stored hash, for the location's tokens."""
+    rows = await conn.execute(
+        sa.select(tokens.c.id, tokens.c.token_hash).where(tokens.c.location_id == location_id)
+    )
+    return {row.id: row.token_hash for row in rows}
+
+
+async def taken_tokens(
+    conn: AsyncConnection, ids: Sequence[str], hashes: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Those of `ids` and of `hashes` that stored tokens already have."""
+    query = sa.select(tokens.c.id, tokens.c.token_hash).where(
+        sa.or_(tokens.c.id.in_(ids), tokens.c.token_hash.in_(hashes))
+    )
+    rows = (await conn.execute(query)).all()
+    return {row.id for row in rows}, {row.token_hash for row in rows}
+
+
+async def token_owner(conn: AsyncConnection, token_hash: str) -> tuple[str, str] | None:
+    """(token id, location id) of the token with this hash, revoked or not."""
+    row = (
+        await conn.execute(
+            sa.select(tokens.c.id, tokens.c.location_id).where(tokens.c.token_hash == token_hash)
+        )
+    ).one_or_none()
+    return (row.id, row.location_id) if row else None
+
+
+# --- admin tokens ------------------------------------------------------------------------
+
+
+async def insert_admin_token(
+    conn: AsyncConnection, token_id: str, token_hash: str, now_ms: int
+) -> None:
+    await conn.execute(
+        admin_tokens.insert().values(id=token_id, token_hash=token_hash, created_ms=now_ms)
+    )
+
+
+async def has_admin_tokens(conn: AsyncConnection) -> bool:
+    return (await conn.execute(sa.select(admin_tokens.c.id).limit(1))).first() is not None
+
+
+async def is_admin_token(conn: AsyncConnection, token_hash: str) -> bool:
+    query = sa.select(admin_tokens.c.id).where(admin_tokens.c.token_hash == token_hash)
+    return (await conn.execute(query)).first() is not None

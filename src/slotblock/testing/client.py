@@ -1,0 +1,156 @@
+"""A small client of the admin API (standard library only), and what the pytest fixtures
+hand to a test: the server, and the state loaded for the test."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class AdminError(RuntimeError):
+    """The admin API refused a call; `status` and `body` say why."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"slotblock admin API answered {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class AdminClient:
+    url: str
+    admin_token: str
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self.admin_token}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise AdminError(exc.code, json.loads(exc.read() or b"null")) from None
+
+    def reset(self, location_id: str | None = None) -> None:
+        self.call("POST", "/_admin/reset", {"locationId": location_id} if location_id else None)
+
+    def load(self, document: dict[str, Any]) -> dict[str, Any]:
+        loaded: dict[str, Any] = self.call("POST", "/_admin/fixtures", document)["loaded"]
+        return loaded
+
+    def export(self, location_id: str | None = None) -> dict[str, Any]:
+        query = f"?locationId={location_id}" if location_id else ""
+        document: dict[str, Any] = self.call("GET", f"/_admin/fixtures{query}")
+        return document
+
+    def requests(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The last requests the server answered, newest first."""
+        found: list[dict[str, Any]] = self.call("GET", f"/_admin/requests?limit={limit}")[
+            "requests"
+        ]
+        return found
+
+    def fault(
+        self,
+        *,
+        status: int | None = None,
+        latency_ms: int = 0,
+        drop: bool = False,
+        times: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+        retry_after: int = 10,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        location_id: str | None = None,
+        token_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a fault rule (see POST /_admin/faults); returns it, with its id."""
+        match = {
+            "method": method,
+            "path": path,
+            "operationId": operation_id,
+            "locationId": location_id,
+            "tokenId": token_id,
+        }
+        body = {
+            "match": {k: v for k, v in match.items() if v is not None},
+            "status": status,
+            "latencyMs": latency_ms,
+            "drop": drop,
+            "times": times,
+            "probability": probability,
+            "seed": seed,
+            "retryAfter": retry_after,
+        }
+        rule: dict[str, Any] = self.call("POST", "/_admin/faults", body)
+        return rule
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules, with their hit counts."""
+        found: list[dict[str, Any]] = self.call("GET", "/_admin/faults")["faults"]
+        return found
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/_admin/faults")
+
+
+@dataclass(frozen=True)
+class SlotblockServer(AdminClient):
+    """The live server of the session: its base URL, admin token and database."""
+
+    database_url: str = ""
+
+
+@dataclass(frozen=True)
+class Slotblock(AdminClient):
+    """The state of one test: the loaded fixture document, its tokens and ids."""
+
+    document: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def locations(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.document.get("locations", [])
+        return found
+
+    @property
+    def location_id(self) -> str:
+        """The first location of the fixture."""
+        return str(self.locations[0]["id"])
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Token values of the fixture by token id (and by name, when it has one)."""
+        found: dict[str, str] = {}
+        for location in self.locations:
+            for token in location.get("tokens", []):
+                if "token" in token:
+                    found.update(
+                        {k: token["token"] for k in (token.get("name"), token.get("id")) if k}
+                    )
+        return found
+
+    @property
+    def token(self) -> str:
+        """The first token of the fixture."""
+        return next(iter(self.tokens.values()))
+
+    def ids(self, kind: str) -> list[str]:
+        """The ids of the fixture's `users`, `groups`, `calendars`, `blocks` or `tokens`."""
+        return [
+            str(item["id"])
+            for location in self.locations
+            for item in location.get(kind, [])
+            if "id" in item
+        ]

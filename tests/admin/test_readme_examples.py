@@ -1,0 +1,77 @@
+"""The README's admin API walk-through, run word for word with bash and curl against
+`slotblock serve --fixture fixture.yaml` started as the README says (only the port differs,
+so that parallel runs do not collide)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.admin.conftest import README, readme_fixture
+from tests.cli.test_cli import SLOTBLOCK
+from tests.live import free_port
+
+
+def readme_block(after: str) -> str:
+    text = README.read_text()
+    found = re.search(re.escape(after) + r"\n\n((?:    .*\n|\n)+)", text)
+    assert found, after
+    return "\n".join(line[4:] for line in found.group(1).rstrip("\n").split("\n")) + "\n"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_admin_api_walk_through(tmp_path: Path) -> None:
+    (tmp_path / "fixture.yaml").write_text(readme_fixture())
+    start = readme_block("start a server with the admin API on:").splitlines()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBLOCK_")}
+    for line in start[:2]:
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = value
+    assert start[2] == "slotblock serve --fixture fixture.yaml"
+    port = free_port()
+    server = subprocess.Popen(
+        [*SLOTBLOCK, "serve", "--fixture", "fixture.yaml", "--port", str(port)],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
+            time.sleep(0.1)
+        script = readme_block("and from another shell:").replace(
+            "127.0.0.1:8000", f"127.0.0.1:{port}"
+        )
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.communicate(timeout=15)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "HTTP/1.1 429" in out and "x-ratelimit-remaining: 0" in out.lower()
+    assert "retry-after: 2" in out.lower()
+    assert '"Too Many Requests"}429\n200\n' in out
+    assert '"hits":0' in out and '{"deleted":1}' in out
+    assert '"status":200' in out and '"tokenId":"ciToken01"' in out
+    exported = json.loads((tmp_path / "clinic.json").read_text())
+    assert [b["id"] for b in exported["locations"][0]["blocks"]] == [
+        "focusSeries01",
+        "lunchBlock01",
+    ]
+    assert out.count('{"reset":') == 2 and out.count('"loaded":') == 2
