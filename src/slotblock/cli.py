@@ -4,13 +4,17 @@ token) on stdout; everything else goes to stderr. Bad input: one line, exit stat
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 
+from slotblock import __version__
 from slotblock.config import Settings
+from slotblock.config_errors import check_consistency, describe, unknown_variables
 from slotblock.errors import SlotblockError
 from slotblock.service import demo
 from slotblock.service.calendars import CalendarInput, GroupInput
@@ -37,6 +41,25 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"slotblock {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """slotblock: the Calendars blocked-slots API, self-hosted."""
+
+
 DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="Default: SLOTBLOCK_DATABASE_URL, else data/slotblock.db."),
@@ -46,7 +69,15 @@ IdOpt = Annotated[str | None, typer.Option("--id", help="Choose the id (default:
 
 
 def _settings(database_url: str | None) -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+        check_consistency(settings.metrics, settings.metrics_token)
+    except ValidationError as exc:
+        raise _fail(describe(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    for name in unknown_variables(os.environ, Settings):
+        typer.echo(f"warning: {name} is not a slotblock setting (ignored)", err=True)
     return settings.model_copy(update={"database_url": database_url}) if database_url else settings
 
 
@@ -115,18 +146,24 @@ def serve(
     with_demo: Annotated[
         bool, typer.Option("--demo", help="Create demo data, print a token and a curl.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes on the port (about one per core)."),
+    ] = 1,
 ) -> None:
     """Migrate the database, then serve the API."""
     # Imported here so that the other commands start without loading the web stack.
-    import uvicorn  # noqa: PLC0415
-
-    from slotblock.api.app import create_app  # noqa: PLC0415
+    from slotblock import server  # noqa: PLC0415
 
     settings = _settings(database_url)
+    try:
+        server.check_port(host, port)
+    except server.PortInUse as exc:
+        raise _fail(str(exc)) from None
     token = _run(database_url, _demo_token if with_demo else _noop)
     if token:
         _print_demo(host, port, token)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    server.serve(settings, host, port, workers)
 
 
 def _print_demo(host: str, port: int, token: str) -> None:

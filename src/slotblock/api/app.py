@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slotblock import __version__
-from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api import blocked_slots, calendars, docs, errors, health, metrics, rate_limits
 from slotblock.api.limits import RequestLimits
+from slotblock.api.observability import Observability
 from slotblock.config import Settings
 from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
@@ -23,6 +24,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await rate_limits.close(app)
         if owned:
             await the_store.dispose()
 
@@ -31,6 +33,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="A self-hosted server of the LeadConnector Calendars blocked-slots API.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api/docs.py
+        redoc_url=None,
     )
     app.state.services = build_services(the_store, settings)
     errors.install(app)
@@ -42,4 +46,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
+    rate_limits.install(app, settings)
+    metrics.install(app, settings)
+    docs.install(app)
+    app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
     return app

@@ -8,6 +8,7 @@ import orjson
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from slotblock.api import rate_limits
 from slotblock.model import Principal
 from slotblock.service.container import Services
 
@@ -20,8 +21,11 @@ def services(request: Request) -> Services:
 async def caller(request: Request) -> Principal:
     """The principal of the `Authorization` and `Version` headers (401 otherwise)."""
     headers = request.headers
-    return await services(request).auth.authenticate(
-        headers.get("authorization"), headers.get("version")
+    return await rate_limits.limited(
+        request,
+        lambda: services(request).auth.authenticate(
+            headers.get("authorization"), headers.get("version")
+        ),
     )
 
 
