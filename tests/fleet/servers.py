@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -63,7 +64,14 @@ def start_node(port: int, env: dict[str, str], *args: str) -> subprocess.Popen[b
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the workers can be killed with it
     )
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the node and its workers, as a crashed machine would stop them."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 40) -> None:
@@ -87,7 +95,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            kill_group(process)
     if process.stderr:
         process.stderr.close()
