@@ -19,6 +19,7 @@ from slotblock.errors import SlotblockError
 from slotblock.service import demo
 from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services
+from slotblock.service.operators import OperatorService
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 
@@ -280,3 +281,87 @@ def token_revoke(token_id: str, database_url: DatabaseUrl = None) -> None:
 
 def main() -> None:
     app()
+
+
+# --- listing and deleting what the commands above create ---------------------------------
+
+
+def _operator(s: Services) -> OperatorService:
+    return OperatorService(s.store)
+
+
+@location_app.command("list")
+def location_list(database_url: DatabaseUrl = None) -> None:
+    """List the locations (id, timezone, name), one per line."""
+    for location in _run(database_url, lambda s: _operator(s).locations()):
+        typer.echo(f"{location.id}\t{location.timezone}\t{location.name}")
+
+
+@location_app.command("delete")
+def location_delete(location_id: str, database_url: DatabaseUrl = None) -> None:
+    """Delete an empty location (and its tokens)."""
+    _run(database_url, lambda s: _operator(s).delete_location(location_id))
+    typer.echo(f"deleted {location_id}", err=True)
+
+
+@user_app.command("list")
+def user_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's users (id, email, name), one per line."""
+    for user_id, name, email in _run(database_url, lambda s: _operator(s).users(location)):
+        typer.echo(f"{user_id}\t{email}\t{name}")
+
+
+@user_app.command("delete")
+def user_delete(location: LocationOpt, user_id: str, database_url: DatabaseUrl = None) -> None:
+    """Delete a user no calendar or block refers to."""
+    _run(database_url, lambda s: _operator(s).delete_user(location, user_id))
+    typer.echo(f"deleted {user_id}", err=True)
+
+
+@group_app.command("list")
+def group_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's calendar groups (id, name), one per line."""
+
+    async def work(s: Services) -> list[tuple[str, str]]:
+        who = await _operator(s).principal(location)
+        return [(g.id, g.name) for g in await s.calendars.list_groups(who, location)]
+
+    for group_id, name in _run(database_url, work):
+        typer.echo(f"{group_id}\t{name}")
+
+
+@group_app.command("delete")
+def group_delete(location: LocationOpt, group_id: str, database_url: DatabaseUrl = None) -> None:
+    """Delete a group that has no calendars."""
+
+    async def work(s: Services) -> None:
+        await s.calendars.delete_group(await _operator(s).principal(location), group_id)
+
+    _run(database_url, work)
+    typer.echo(f"deleted {group_id}", err=True)
+
+
+@calendar_app.command("list")
+def calendar_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's calendars (id, group id or -, name), one per line."""
+
+    async def work(s: Services) -> list[tuple[str, str, str]]:
+        who = await _operator(s).principal(location)
+        found = await s.calendars.list_calendars(who, location, None)
+        return [(c.id, c.group_id or "-", c.name) for c in found]
+
+    for calendar_id, group_id, name in _run(database_url, work):
+        typer.echo(f"{calendar_id}\t{group_id}\t{name}")
+
+
+@calendar_app.command("delete")
+def calendar_delete(
+    location: LocationOpt, calendar_id: str, database_url: DatabaseUrl = None
+) -> None:
+    """Delete a calendar that has no blocked slots."""
+
+    async def work(s: Services) -> None:
+        await s.calendars.delete_calendar(await _operator(s).principal(location), calendar_id)
+
+    _run(database_url, work)
+    typer.echo(f"deleted {calendar_id}", err=True)
