@@ -21,7 +21,8 @@ class PortInUse(Exception):
 def check_port(host: str, port: int) -> None:
     """Fail now, in one line, if `host:port` cannot be bound (before any banner or token)."""
     try:
-        with socket.create_server((host, port)):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family):
             pass
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)

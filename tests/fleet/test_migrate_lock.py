@@ -9,7 +9,7 @@ import pytest
 
 from tests.fleet.servers import SLOTBLOCK, empty_postgres, node_env
 
-NODES = 5
+NODES = 4
 
 
 def migrate_all_at_once(url: str) -> list[subprocess.CompletedProcess[str]]:
