@@ -210,3 +210,25 @@ async def test_redis_unreachable_counts_in_process(caplog: pytest.LogCaptureFixt
     warnings = [r for r in caplog.records if r.name == "slotblock.counters"]
     assert len(warnings) == 1, "one warning per outage interval, not one per request"
     assert "Redis is unreachable" in warnings[0].getMessage()
+
+
+async def test_redis_unreachable_never_fails_a_request(
+    database_url: str, store: Store, services: Services, tenant: Tenant
+) -> None:
+    from slotblock.api import rate_limits
+    from tests.live import free_port
+
+    settings = limited_settings(database_url, rate_limit_burst=3)
+    settings = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    app = create_app(settings, store)
+    app.state.services = services
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://slotblock") as client:
+            statuses = [
+                (await client.get(query(tenant), headers=tenant.headers())).status_code
+                for _ in range(4)
+            ]
+    finally:
+        await rate_limits.close(app)
+    assert statuses == [200, 200, 200, 429], "counted in the process while Redis is away"
