@@ -145,3 +145,27 @@ async def test_metrics_off_or_behind_a_token(
         allowed = await client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
         assert allowed.status_code == 200
         assert "slotblock_requests_total" in allowed.text
+
+
+async def test_a_crash_is_500_in_the_official_shape_with_its_request_id(
+    database_url: str, store: Store, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(database_url=database_url), store)
+    app.state.services = services
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://slotblock") as client:
+        response = await client.get("/boom", headers={"X-Request-Id": "crash-1"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "statusCode": 500,
+        "message": "Internal server error",
+        "error": "Internal Server Error",
+    }
+    assert response.headers["X-Request-Id"] == "crash-1"
+    logged = [r for r in caplog.records if r.name == "slotblock.errors"]
+    assert logged and "crash-1" in logged[0].getMessage()

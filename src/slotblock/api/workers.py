@@ -3,7 +3,11 @@ environment, which `serve` has completed before starting the workers."""
 
 from __future__ import annotations
 
+import atexit
+import os
+
 from fastapi import FastAPI
+from prometheus_client import multiprocess
 
 from slotblock import logs
 from slotblock.api.app import create_app
@@ -13,4 +17,7 @@ from slotblock.config import Settings
 def app() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # A worker that stops leaves the live gauges (pool in use, cache size) of the others.
+        atexit.register(multiprocess.mark_process_dead, os.getpid())
     return create_app(settings)
