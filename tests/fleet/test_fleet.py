@@ -122,6 +122,32 @@ def test_rate_limits_are_exact_across_nodes(fleet: Fleet) -> None:
         assert (body["statusCode"], body["error"]) == (429, "Too Many Requests")
 
 
+def test_a_flood_of_wrong_tokens_is_refused_across_nodes(fleet: Fleet) -> None:
+    """20 failures per address per interval (the default), counted in Redis: past them each
+    node answers 429 after at most one more failed lookup. The address is the one the trusted
+    proxy (here: loopback) names in X-Forwarded-For."""
+    tenant = fleet.tenants[1]  # tenants[0] spent its burst above
+    wrong = {
+        "Authorization": "Bearer pit-wrong",
+        "Version": "2021-07-28",
+        "X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}",
+    }
+    while time.time() % 10 > 5.0:  # room for 40 requests in this window
+        time.sleep(0.05)
+    with httpx.Client(timeout=10) as client:
+        statuses = [
+            client.get(f"{fleet.bases[i % 2]}/calendars/groups", headers=wrong).status_code
+            for i in range(40)
+        ]
+        good = client.get(
+            f"{fleet.bases[0]}/calendars/groups",
+            params={"locationId": tenant.location_id},
+            headers=tenant.headers(),
+        )
+    assert statuses == [401] * 21 + [429] * 19
+    assert good.status_code == 200, "other addresses are not affected"
+
+
 @dataclass
 class Tally:
     acknowledged: dict[str, set[str]] = field(default_factory=dict)

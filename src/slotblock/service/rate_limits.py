@@ -15,6 +15,7 @@ from slotblock.model import Principal
 from slotblock.store.counters import Bucket, Counters
 
 DAY_MS = 86_400_000
+_FLOODING_LIMIT = 100_000  # addresses remembered per process
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class RateLimiter:
         self.daily = settings.rate_limit_daily
         self.interval_ms = settings.rate_limit_interval_seconds * 1000
         self.auth_failures = settings.auth_failure_limit
+        # Addresses this process has seen reach the failure limit, until their window ends:
+        # only these are checked before authentication, so that a good request costs one
+        # counter round trip, not two. Each node learns of a flood at its first failure.
+        self._flooding: dict[str, int] = {}
 
     async def admit(self, principal: Principal) -> Verdict:
         """Count one request of this token in its location, if both limits leave room."""
@@ -59,10 +64,10 @@ class RateLimiter:
 
     async def before_authentication(self, address: str) -> Verdict:
         """Refuse an address that has failed authentication too often in this interval."""
-        if not self.auth_failures:
+        now = self.clock()
+        if not self.auth_failures or self._flooding.get(address, 0) <= now:
             return Verdict(True)
         bucket = self._failures(address)
-        now = self.clock()
         tally = await self.counters.count([bucket], now, "peek")
         headers = _headers(bucket, tally.counts[0])
         if tally.allowed:
@@ -74,7 +79,12 @@ class RateLimiter:
         if not self.auth_failures:
             return {}
         bucket = self._failures(address)
-        tally = await self.counters.count([bucket], self.clock(), "add")
+        now = self.clock()
+        tally = await self.counters.count([bucket], now, "add")
+        if tally.counts[0] >= bucket.limit:
+            if len(self._flooding) >= _FLOODING_LIMIT:
+                self._flooding.clear()
+            self._flooding[address] = bucket.reset_ms(now)
         return _headers(bucket, tally.counts[0])
 
     def _failures(self, address: str) -> Bucket:
