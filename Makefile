@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint fmt bench migrate clean
+.PHONY: help run test lint fmt bench migrate clean browser
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
@@ -33,7 +33,15 @@ $(JS_SDK): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 		npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm is not installed: the JavaScript SDK test will skip"; fi
 
-test: lint $(JS_SDK)  ## lint, then the whole suite (PostgreSQL tests too where a server answers)
+# The /docs browser test drives Debian's Chromium; CI installs it, elsewhere the test skips.
+browser:  ## install Chromium and its driver for the /docs browser test (done by make test in CI)
+	@if ! command -v chromedriver >/dev/null 2>&1; then \
+		if [ "$$CI" = "true" ] || [ "$(FORCE)" = "1" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else echo "chromium is not installed (make browser FORCE=1): the /docs browser test will skip"; fi; \
+	fi
+
+test: lint $(JS_SDK) browser  ## lint, then the whole suite (PostgreSQL tests too where a server answers)
 	$(BIN)/pytest
 
 fmt: $(STAMP)  ## format and fix what ruff can

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
+from slotblock import __version__
 from slotblock.config import Settings
+from slotblock.config_errors import check_consistency, describe, unknown_variables
 from slotblock.errors import InvalidInput, SlotblockError
 from slotblock.service import demo
 from slotblock.service.admin_tokens import create_admin_token
 from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
 from slotblock.service.fixtures import FixtureService
+from slotblock.service.operators import OperatorService
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 
@@ -41,6 +46,25 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"slotblock {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """slotblock: the Calendars blocked-slots API, self-hosted."""
+
+
 DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="Default: SLOTBLOCK_DATABASE_URL, else data/slotblock.db."),
@@ -50,7 +74,15 @@ IdOpt = Annotated[str | None, typer.Option("--id", help="Choose the id (default:
 
 
 def _settings(database_url: str | None) -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+        check_consistency(settings.metrics, settings.metrics_token)
+    except ValidationError as exc:
+        raise _fail(describe(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    for name in unknown_variables(os.environ, Settings):
+        typer.echo(f"warning: {name} is not a slotblock setting (ignored)", err=True)
     return settings.model_copy(update={"database_url": database_url}) if database_url else settings
 
 
@@ -125,21 +157,27 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes on the port (about one per core)."),
+    ] = 1,
 ) -> None:
     """Migrate the database, then serve the API."""
     # Imported here so that the other commands start without loading the web stack.
-    import uvicorn  # noqa: PLC0415
-
-    from slotblock.api.app import create_app  # noqa: PLC0415
+    from slotblock import server  # noqa: PLC0415
 
     settings = _settings(database_url)
+    try:
+        server.check_port(host, port)
+    except server.PortInUse as exc:
+        raise _fail(str(exc)) from None
     if fixture is not None:
         text = fixture.read_bytes()
         _run(database_url, lambda s: _fresh(_fixtures(s, database_url), text))
     token = _run(database_url, _demo_token if with_demo else _noop)
     if token:
         _print_demo(host, port, token)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    server.serve(settings, host, port, workers)
 
 
 async def _fresh(fixtures: FixtureService, text: bytes) -> None:
@@ -332,3 +370,87 @@ def export_command(
 def admin_token_command(database_url: DatabaseUrl = None) -> None:
     """Create an admin token (turns the admin API on) and print it, this once."""
     typer.echo(_run(database_url, lambda s: create_admin_token(s.store, wall_clock_ms())))
+
+
+# --- listing and deleting what the commands above create ---------------------------------
+
+
+def _operator(s: Services) -> OperatorService:
+    return OperatorService(s.store)
+
+
+@location_app.command("list")
+def location_list(database_url: DatabaseUrl = None) -> None:
+    """List the locations (id, timezone, name), one per line."""
+    for location in _run(database_url, lambda s: _operator(s).locations()):
+        typer.echo(f"{location.id}\t{location.timezone}\t{location.name}")
+
+
+@location_app.command("delete")
+def location_delete(location_id: str, database_url: DatabaseUrl = None) -> None:
+    """Delete an empty location (and its tokens)."""
+    _run(database_url, lambda s: _operator(s).delete_location(location_id))
+    typer.echo(f"deleted {location_id}", err=True)
+
+
+@user_app.command("list")
+def user_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's users (id, email, name), one per line."""
+    for user_id, name, email in _run(database_url, lambda s: _operator(s).users(location)):
+        typer.echo(f"{user_id}\t{email}\t{name}")
+
+
+@user_app.command("delete")
+def user_delete(location: LocationOpt, user_id: str, database_url: DatabaseUrl = None) -> None:
+    """Delete a user no calendar or block refers to."""
+    _run(database_url, lambda s: _operator(s).delete_user(location, user_id))
+    typer.echo(f"deleted {user_id}", err=True)
+
+
+@group_app.command("list")
+def group_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's calendar groups (id, name), one per line."""
+
+    async def work(s: Services) -> list[tuple[str, str]]:
+        who = await _operator(s).principal(location)
+        return [(g.id, g.name) for g in await s.calendars.list_groups(who, location)]
+
+    for group_id, name in _run(database_url, work):
+        typer.echo(f"{group_id}\t{name}")
+
+
+@group_app.command("delete")
+def group_delete(location: LocationOpt, group_id: str, database_url: DatabaseUrl = None) -> None:
+    """Delete a group that has no calendars."""
+
+    async def work(s: Services) -> None:
+        await s.calendars.delete_group(await _operator(s).principal(location), group_id)
+
+    _run(database_url, work)
+    typer.echo(f"deleted {group_id}", err=True)
+
+
+@calendar_app.command("list")
+def calendar_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
+    """List a location's calendars (id, group id or -, name), one per line."""
+
+    async def work(s: Services) -> list[tuple[str, str, str]]:
+        who = await _operator(s).principal(location)
+        found = await s.calendars.list_calendars(who, location, None)
+        return [(c.id, c.group_id or "-", c.name) for c in found]
+
+    for calendar_id, group_id, name in _run(database_url, work):
+        typer.echo(f"{calendar_id}\t{group_id}\t{name}")
+
+
+@calendar_app.command("delete")
+def calendar_delete(
+    location: LocationOpt, calendar_id: str, database_url: DatabaseUrl = None
+) -> None:
+    """Delete a calendar that has no blocked slots."""
+
+    async def work(s: Services) -> None:
+        await s.calendars.delete_calendar(await _operator(s).principal(location), calendar_id)
+
+    _run(database_url, work)
+    typer.echo(f"deleted {calendar_id}", err=True)

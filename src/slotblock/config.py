@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,4 +45,38 @@ class Settings(BaseSettings):
     )
     request_log_body_bytes: int = Field(
         4096, ge=0, description="Bytes of each request body kept in the request log."
+    )
+
+    # --- running as a fleet: rate limits, shared counters, logs, metrics ---------------------
+    rate_limit_burst: int = Field(
+        100, ge=0, description="Requests per token and location per interval (0: no limit)."
+    )
+    rate_limit_interval_seconds: int = Field(
+        10, ge=1, description="Length of the burst interval, in seconds."
+    )
+    rate_limit_daily: int = Field(
+        200_000, ge=0, description="Requests per token and location per UTC day (0: no limit)."
+    )
+    auth_failure_limit: int = Field(
+        20, ge=0, description="Failed authentications per client address per interval (0: off)."
+    )
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db: rate-limit counters shared by every node."
+    )
+    access_log: bool = Field(True, description="One line per request on stderr.")
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto", description="auto: text on a terminal, JSON lines otherwise."
+    )
+    metrics: Literal["open", "off", "token"] = Field(
+        "open", description="GET /metrics: open, off (404), or token (needs metrics_token)."
+    )
+    metrics_token: str | None = Field(
+        None, description="The bearer token /metrics asks for when metrics=token."
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies whose X-Forwarded-For/-Proto are trusted (comma list, or *).",
+    )
+    redis_key_prefix: str = Field(
+        "slotblock:", description="Prefix of every Redis key slotblock writes."
     )

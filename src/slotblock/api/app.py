@@ -11,8 +11,18 @@ from slotblock import __version__
 from slotblock.api.block_slot import router as block_slot_router
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
-from slotblock.api import admin, blocked_slots, calendars, errors, health
+from slotblock.api import (
+    admin,
+    blocked_slots,
+    calendars,
+    docs,
+    errors,
+    health,
+    metrics,
+    rate_limits,
+)
 from slotblock.api.limits import RequestLimits
+from slotblock.api.observability import Observability
 from slotblock.config import Settings
 from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
@@ -26,6 +36,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await rate_limits.close(app)
         if owned:
             await the_store.dispose()
 
@@ -34,6 +45,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="A self-hosted server of the LeadConnector Calendars blocked-slots API.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api/docs.py
+        redoc_url=None,
     )
     app.state.services = build_services(the_store, settings)
     errors.install(app)
@@ -50,4 +63,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
     )
     admin.install(app, the_store, settings)
+    rate_limits.install(app, settings)
+    metrics.install(app, settings)
+    docs.install(app)
+    app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
     return app

@@ -91,6 +91,8 @@ class BlockService:
         # booking pages ask for the same weeks again and again, so remember the last ones.
         self._expanded: OrderedDict[tuple[object, ...], list[Event]] = OrderedDict()
         self._cached_events = 0
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     # --- query ---------------------------------------------------------------------------
 
@@ -160,14 +162,21 @@ class BlockService:
         key = (block.location_id, block.id, block.version, block.group_id, start, end)
         found = self._expanded.get(key)
         if found is None:
+            self.cache_misses += 1
             found = instances(block, start, end, self.settings.max_events)
             self._expanded[key] = found
             self._cached_events += len(found)
             while self._cached_events > _EXPANSION_CACHE_EVENTS:
                 self._cached_events -= len(self._expanded.popitem(last=False)[1])
         else:
+            self.cache_hits += 1
             self._expanded.move_to_end(key)
         return found
+
+    @property
+    def cache_size(self) -> int:
+        """Instances held by the expansion cache."""
+        return self._cached_events
 
     # --- create --------------------------------------------------------------------------
 

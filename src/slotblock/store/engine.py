@@ -37,7 +37,7 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
         self.engine: AsyncEngine = create_async_engine(
-            self.url, **_engine_options(self.url, pool_size)
+            ssl_argument(self.url)[0], **_engine_options(self.url, pool_size)
         )
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -70,12 +70,39 @@ class Store:
         await self.engine.dispose()
 
 
+# libpq's sslmode values, as asyncpg's `ssl` argument spells them (asyncpg ignores sslmode).
+_SSLMODES = {
+    "disable": False,
+    "allow": "allow",
+    "prefer": "prefer",
+    "require": "require",
+    "verify-ca": "verify-ca",
+    "verify-full": "verify-full",
+}
+
+
+def ssl_argument(url: sa.URL) -> tuple[sa.URL, dict[str, Any]]:
+    """`?sslmode=…` of a PostgreSQL URL, moved into asyncpg's `ssl` connect argument."""
+    mode = url.query.get("sslmode")
+    if mode is None or url.get_backend_name() != "postgresql":
+        return url, {}
+    if not isinstance(mode, str) or mode not in _SSLMODES:
+        raise ValueError(f"sslmode must be one of {', '.join(_SSLMODES)}, not {mode!r}")
+    return url.difference_update_query(["sslmode"]), {"ssl": _SSLMODES[mode]}
+
+
 def _engine_options(url: sa.URL, pool_size: int) -> dict[str, Any]:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         return {}
-    return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+    _, connect_args = ssl_argument(url)
+    return {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_pre_ping": True,
+        "connect_args": connect_args,
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,107 @@
+"""Prometheus metrics and `GET /metrics`.
+
+With several worker processes (`slotblock serve --workers N`) prometheus-client runs in its
+multiprocess mode: `serve` points PROMETHEUS_MULTIPROC_DIR at a fresh directory before the
+workers start, each worker writes its values there, and a scrape of any worker adds them up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+
+from fastapi import APIRouter, FastAPI, Request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.responses import Response
+from starlette.types import Scope
+
+from slotblock.api.errors import error_response
+from slotblock.config import Settings
+
+REQUESTS = Counter(
+    "slotblock_requests_total",
+    "Answered requests, by operation (route template when it has no operationId) and status.",
+    ["operation", "method", "status"],
+)
+LATENCY = Histogram(
+    "slotblock_request_duration_seconds",
+    "Time from the request to the end of the answer, by operation.",
+    ["operation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+RATE_LIMITED = Counter(
+    "slotblock_rate_limited_total",
+    "Requests refused with 429, by limit (token: burst or daily; address: failed auth).",
+    ["limit"],
+)
+POOL_IN_USE = Gauge(
+    "slotblock_db_pool_connections_in_use",
+    "Database connections checked out of the pool (summed over live processes).",
+    multiprocess_mode="livesum",
+)
+CACHE_HITS = Counter(
+    "slotblock_expansion_cache_hits_total", "Recurring-series expansions served from the cache."
+)
+CACHE_MISSES = Counter(
+    "slotblock_expansion_cache_misses_total", "Recurring-series expansions computed."
+)
+CACHE_SIZE = Gauge(
+    "slotblock_expansion_cache_instances",
+    "Instances held by the expansion caches (summed over live processes).",
+    multiprocess_mode="livesum",
+)
+
+
+def exposition() -> bytes:
+    """The text format of every metric (of every worker, in multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """`GET /metrics`, open, off, or behind `Authorization: Bearer <metrics_token>`."""
+    if settings.metrics == "off":
+        return
+    expected = f"Bearer {settings.metrics_token}" if settings.metrics == "token" else None
+    router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "")
+            if not secrets.compare_digest(given.encode(), expected.encode()):
+                return error_response(401, "a valid metrics token is required")
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(router)
+
+
+def sampler(app: FastAPI) -> Callable[[Scope], None]:
+    """After each request: the pool in use and the expansion cache, into the metrics."""
+    seen = {"hits": 0, "misses": 0}
+
+    def sample(_: Scope) -> None:
+        services = app.state.services
+        checkedout = getattr(services.store.engine.pool, "checkedout", None)
+        if checkedout is not None:
+            POOL_IN_USE.set(checkedout())
+        blocks = services.blocks
+        CACHE_SIZE.set(blocks.cache_size)
+        CACHE_HITS.inc(max(blocks.cache_hits - seen["hits"], 0))
+        CACHE_MISSES.inc(max(blocks.cache_misses - seen["misses"], 0))
+        seen["hits"], seen["misses"] = blocks.cache_hits, blocks.cache_misses
+
+    return sample
