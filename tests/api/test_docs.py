@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock.service.auth import VERSIONS
+from slotblock.api.headers import VERSIONS
 from tests.spec import IMPLEMENTED, official
 
 pytestmark = pytest.mark.anyio

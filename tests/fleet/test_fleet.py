@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 import pytest
@@ -40,7 +42,7 @@ JAN_2030 = 1_893_456_000_000
 class Fleet:
     url: str
     bases: list[str]
-    nodes: list[object]
+    nodes: list[subprocess.Popen[bytes]]
     tenants: list[Tenant]
 
 
@@ -169,11 +171,13 @@ def _load(fleet: Fleet, t: Tenant, tally: Tally, dead: threading.Event) -> None:
                 "startTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start / 1000)),
                 "endTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start / 1000 + 900)),
             }
-            for operation, send in (
-                ("create-block-slot", lambda b=base, body=body: client.post(
-                    f"{b}/calendars/events/block-slots", json=body, headers=t.headers())),
-                ("get-blocked-slots", lambda b=base: blocked_slots(client, b, t)),
-            ):  # fmt: skip
+            sends: tuple[tuple[str, Callable[[], httpx.Response]], ...] = (
+                ("create-block-slot", partial(
+                    client.post, f"{base}/calendars/events/block-slots", json=body,
+                    headers=t.headers())),
+                ("get-blocked-slots", partial(blocked_slots, client, base, t)),
+            )  # fmt: skip
+            for operation, send in sends:
                 try:
                     response = send()
                 except httpx.TransportError:
@@ -199,7 +203,7 @@ def test_a_node_killed_under_load_loses_no_acknowledged_write(fleet: Fleet) -> N
     with ThreadPoolExecutor(len(load)) as pool:
         futures = [pool.submit(_load, fleet, t, tally, dead) for t in load]
         time.sleep(1.5)
-        kill_group(fleet.nodes[0])  # type: ignore[arg-type]
+        kill_group(fleet.nodes[0])
         dead.set()
         for future in futures:
             future.result()

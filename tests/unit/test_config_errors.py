@@ -15,7 +15,7 @@ from slotblock.store.engine import async_url, ssl_argument
 
 def test_a_bad_value_is_one_line_naming_the_variable() -> None:
     with pytest.raises(ValidationError) as caught:
-        Settings(max_window_days="abc")  # type: ignore[arg-type]
+        Settings(max_window_days="abc")
     line = describe(caught.value)
     assert "\n" not in line
     assert line.startswith("SLOTBLOCK_MAX_WINDOW_DAYS=abc: ")

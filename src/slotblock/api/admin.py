@@ -21,7 +21,6 @@ from slotblock.errors import NotFound, Unauthenticated
 from slotblock.faults import Action, Match
 from slotblock.service.container import Services, wall_clock_ms
 from slotblock.service.control import ControlPlane
-from slotblock.store import Store
 
 TAG = "Admin (slotblock control plane)"
 MAX_LATENCY_MS = 60_000
@@ -160,15 +159,20 @@ async def delete_fault(faultId: str, control: Control) -> Response:
     return json_response({"deleted": 1})
 
 
-def install(app: FastAPI, store: Store, settings: Settings) -> ControlPlane:
-    """Wire the control plane into `app` (after its other middleware, so that it is the
-    outermost and sees every request as the client sent it)."""
+def services_of(app: FastAPI) -> Services:
+    found: Services = app.state.services
+    return found
+
+
+def install(app: FastAPI, settings: Settings) -> ControlPlane:
+    """Wire the control plane into `app` (after its other middleware, so that it sees every
+    request as the client sent it)."""
 
     def forget() -> None:
         services: Services = app.state.services  # looked up late: tests may swap it
         services.auth.forget()
 
-    control = ControlPlane(store, settings, wall_clock_ms, forget)
+    control = ControlPlane(services_of(app).store, settings, wall_clock_ms, forget)
     app.state.control = control
     app.include_router(router)
     app.add_middleware(ControlMiddleware, control=control)

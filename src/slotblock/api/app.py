@@ -8,9 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slotblock import __version__
-from slotblock.api.block_slot import router as block_slot_router
-from slotblock.api.free_busy import router as free_busy_router
-from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api import (
     admin,
     blocked_slots,
@@ -21,6 +18,9 @@ from slotblock.api import (
     metrics,
     rate_limits,
 )
+from slotblock.api.block_slot import router as block_slot_router
+from slotblock.api.free_busy import router as free_busy_router
+from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
 from slotblock.api.observability import Observability
 from slotblock.config import Settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
-    admin.install(app, the_store, settings)
+    admin.install(app, settings)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)

@@ -8,8 +8,8 @@ import orjson
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from slotblock.api.headers import bearer_token, check_version
 from slotblock.api import rate_limits
+from slotblock.api.headers import bearer_token, check_version
 from slotblock.model import Principal
 from slotblock.service.container import Services
 
@@ -22,6 +22,7 @@ def services(request: Request) -> Services:
 async def caller(request: Request) -> Principal:
     """The principal of the `Authorization` and `Version` headers (401 otherwise)."""
     headers = request.headers
+
     async def authenticate() -> Principal:
         check_version(headers.get("version"))
         return await services(request).auth.authenticate(bearer_token(headers.get("authorization")))

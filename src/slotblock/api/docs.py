@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from slotblock.service.auth import VERSIONS
+from slotblock.api.headers import VERSIONS
 
 ASSETS = "/docs/assets"
 DEFAULT_VERSION = "2021-07-28"

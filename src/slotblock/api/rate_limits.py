@@ -17,13 +17,11 @@ from slotblock.config import Settings
 from slotblock.errors import Unauthenticated
 from slotblock.model import Principal
 from slotblock.service.container import wall_clock_ms
-from slotblock.service.rate_limits import RateLimiter, Verdict
-from slotblock.store.counters import open_counters
+from slotblock.service.rate_limits import RateLimiter, Verdict, open_rate_limiter
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    counters = open_counters(settings.redis_url, settings.redis_key_prefix)
-    app.state.rate_limiter = RateLimiter(counters, settings, wall_clock_ms)
+    app.state.rate_limiter = open_rate_limiter(settings, wall_clock_ms)
 
 
 async def close(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from slotblock.config import Settings
 from slotblock.model import Principal
-from slotblock.store.counters import Bucket, Counters
+from slotblock.store.counters import Bucket, Counters, open_counters
 
 DAY_MS = 86_400_000
 _FLOODING_LIMIT = 100_000  # addresses remembered per process
@@ -110,3 +110,10 @@ def _refusal(headers: dict[str, str], full: Bucket, now_ms: int, what: str) -> V
     span = "day" if full.window_ms == DAY_MS else f"{full.window_ms // 1000} seconds"
     message = f"Too many requests: more than {full.limit} {what} per {span}; retry in {wait} s"
     return Verdict(False, {**headers, "Retry-After": str(wait)}, wait, message)
+
+
+def open_rate_limiter(settings: Settings, clock: Callable[[], int]) -> RateLimiter:
+    """The limiter of one process: counters in Redis when `redis_url` is set, else in memory."""
+    return RateLimiter(
+        open_counters(settings.redis_url, settings.redis_key_prefix), settings, clock
+    )
