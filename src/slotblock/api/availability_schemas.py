@@ -59,9 +59,14 @@ class ZonedBlockedSlotsQuery(BlockedSlotsQuery):
 class FreeSlotsQuery(Query):
     """`GET /calendars/{calendarId}/free-slots` query (get-slots)."""
 
-    startDate: Annotated[Millis, Field(description="Start Date (epoch milliseconds)")]
+    # The official descriptions; both are epoch milliseconds, at most 31 days apart.
+    startDate: Annotated[
+        Millis,
+        Field(description="Start Date (**⚠️ Important:** Date range cannot be more than 31 days)"),
+    ]
     endDate: Annotated[
-        Millis, Field(description="End Date (epoch milliseconds; at most 31 days after startDate)")
+        Millis,
+        Field(description="End Date (**⚠️ Important:** Date range cannot be more than 31 days)"),
     ]
     timezone: Annotated[
         ZoneName | None, _zone_field("The timezone in which the free slots are returned")
