@@ -53,3 +53,26 @@ class Conflict(SlotblockError):
 
 class Unprocessable(SlotblockError):
     """Well-formed, but impossible to carry out."""
+
+
+# Appended: finer errors for the storage layer's constraint violations, and 503.
+#   Conflict      └── AlreadyExists      a unique key is taken                        → 409
+#   NotFound      └── ReferenceMissing   a referenced record is gone                  → 404
+#   Unprocessable └── StillReferenced    a record others still point to              → 422
+#   Unavailable                          the database cannot be reached               → 503
+
+
+class AlreadyExists(Conflict):
+    """A record with that id already exists."""
+
+
+class ReferenceMissing(NotFound):
+    """A record the change points to does not exist (any more)."""
+
+
+class StillReferenced(Unprocessable):
+    """The record is still referenced by others."""
+
+
+class Unavailable(SlotblockError):
+    """The database (or another dependency) cannot be reached; retry later."""

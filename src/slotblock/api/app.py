@@ -9,7 +9,10 @@ from fastapi import FastAPI
 
 from slotblock import __version__
 from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api.failures import Failures
 from slotblock.api.limits import RequestLimits
+from slotblock.api.query_params import SingleQueryValues
+from slotblock.api.security_headers import SecurityHeaders
 from slotblock.config import Settings
 from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
@@ -31,9 +34,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="A self-hosted server of the LeadConnector Calendars blocked-slots API.",
         lifespan=lifespan,
+        # No redirect to the slash-less twin: Starlette builds its Location from the
+        # client's Host header. Routes that need both spellings declare both.
+        redirect_slashes=False,
     )
     app.state.services = build_services(the_store, settings)
-    errors.install(app)
+    errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
     app.include_router(blocked_slots.router)
     app.include_router(calendars.router)
@@ -42,4 +48,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
+    app.add_middleware(Failures)
+    app.add_middleware(SingleQueryValues)
+    app.add_middleware(SecurityHeaders)
     return app
