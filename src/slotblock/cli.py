@@ -121,12 +121,16 @@ def serve(
     import uvicorn  # noqa: PLC0415
 
     from slotblock.api.app import create_app  # noqa: PLC0415
+    from slotblock.api.server import uvicorn_config  # noqa: PLC0415
 
     settings = _settings(database_url)
     token = _run(database_url, _demo_token if with_demo else _noop)
     if token:
         _print_demo(host, port, token)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    config = uvicorn_config(
+        create_app(settings), settings, host, port, log_level="info", access_log=False
+    )
+    uvicorn.Server(config).run()
 
 
 def _print_demo(host: str, port: int, token: str) -> None:

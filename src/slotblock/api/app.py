@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from slotblock import __version__
 from slotblock.api import blocked_slots, calendars, errors, health
+from slotblock.api.body_timeout import BodyTimeout
 from slotblock.api.failures import Failures
 from slotblock.api.limits import RequestLimits
 from slotblock.api.query_params import SingleQueryValues
@@ -48,6 +49,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(Failures)
     app.add_middleware(SingleQueryValues)
     app.add_middleware(SecurityHeaders)
