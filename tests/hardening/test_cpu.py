@@ -22,10 +22,10 @@ HEALTHZ_SECONDS = 0.75
 @pytest.mark.parametrize("rule", worst.NEVER)
 def test_never_matching_rule_is_refused_quickly(database_url: str, rule: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("UTC",)))
-    with live_server(Settings(database_url=database_url, pool_size=2)) as base:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            result = worst.timed(lambda: worst.worst_create(client, tenant, rule), base)
-            answer = worst.worst_create(client, tenant, rule)
+    settings = Settings(database_url=database_url, pool_size=2)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+        result = worst.timed(lambda: worst.worst_create(client, tenant, rule), base)
+        answer = worst.worst_create(client, tenant, rule)
     assert result.status == 422
     assert "rrule" in answer.json()["message"][0]
     assert result.seconds < REQUEST_SECONDS, result
@@ -36,12 +36,12 @@ def test_sparse_series_query_is_bounded(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("UTC",)))
     asyncio.run(worst.store_sparse_series(database_url, tenant, 300))
     day = parse_iso("2030-06-01T00:00:00Z")
-    with live_server(Settings(database_url=database_url, pool_size=2)) as base:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            for start, days in ((day, 1), (day + 1, 1), (day, 366)):
-                result = worst.timed(
-                    lambda s=start, d=days: worst.worst_query(client, tenant, s, d), base
-                )
-                assert result.status in (200, 422), result
-                assert result.seconds < REQUEST_SECONDS, result
-                assert result.healthz_worst < HEALTHZ_SECONDS, result
+    settings = Settings(database_url=database_url, pool_size=2)
+    with live_server(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+        for start, days in ((day, 1), (day + 1, 1), (day, 366)):
+            result = worst.timed(
+                lambda s=start, d=days: worst.worst_query(client, tenant, s, d), base
+            )
+            assert result.status in (200, 422), result
+            assert result.seconds < REQUEST_SECONDS, result
+            assert result.healthz_worst < HEALTHZ_SECONDS, result

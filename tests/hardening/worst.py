@@ -13,8 +13,8 @@ import httpx
 
 from slotblock.isotime import parse_iso
 from slotblock.model import Block
-from slotblock.store import open_store
 from slotblock.store import blocks as block_store
+from slotblock.store import open_store
 from slotblock.tokens import new_id
 from tests.conftest import Tenant
 
