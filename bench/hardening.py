@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import random
 import secrets
 import tempfile
@@ -76,7 +77,7 @@ def worst_requests(url: str) -> list[tuple[str, worst.Timed]]:
             out.append(
                 (
                     f"create {rule}",
-                    worst.timed(lambda r=rule: worst.worst_create(c, tenant, r), base),
+                    worst.timed(functools.partial(worst.worst_create, c, tenant, rule), base),
                 )
             )
         for label, start, days in (
@@ -84,7 +85,7 @@ def worst_requests(url: str) -> list[tuple[str, worst.Timed]]:
             ("1 day + 1 ms", day + 1, 1),
             ("366 days", day, 366),
         ):
-            timed = worst.timed(lambda s=start, d=days: worst.worst_query(c, tenant, s, d), base)
+            timed = worst.timed(functools.partial(worst.worst_query, c, tenant, start, days), base)
             out.append((f"query 300 sparse series, {label}", timed))
     return out
 

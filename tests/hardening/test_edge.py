@@ -132,7 +132,7 @@ async def test_unexpected_errors_answer_500_and_log_one_traceback(
         async def broken(*_: object) -> None:
             raise RuntimeError("bug")
 
-        services.calendars.list_groups = broken  # type: ignore[method-assign]
+        services.calendars.list_groups = broken  # type: ignore[method-assign,assignment]
         with caplog.at_level(logging.INFO):
             answers = [
                 await client.get(
@@ -206,3 +206,24 @@ def test_stalled_body_is_answered_408(settings: Settings) -> None:
         )
         sock.settimeout(5)
         assert sock.recv(4096).startswith(b"HTTP/1.1 408")
+
+
+def test_connections_past_the_limit_get_503(settings: Settings) -> None:
+    changed = settings.model_copy(update={"max_connections": 2})
+    with (
+        edge_server(changed) as port,
+        socket.create_connection(("127.0.0.1", port)),
+        socket.create_connection(("127.0.0.1", port)),
+    ):
+        time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 503
+
+
+def test_forwarded_headers_only_from_configured_proxies(settings: Settings) -> None:
+    app = create_app(settings)
+    closed = uvicorn_config(app, settings, "127.0.0.1", 1)
+    assert closed.proxy_headers is False
+    trusting = settings.model_copy(update={"forwarded_allow_ips": "10.0.0.1, 10.0.0.2"})
+    opened = uvicorn_config(app, trusting, "127.0.0.1", 1)
+    assert opened.proxy_headers is True
+    assert opened.forwarded_allow_ips == ["10.0.0.1", "10.0.0.2"]
