@@ -74,7 +74,9 @@ def wrk(url: str, headers: list[str], concurrency: int, seconds: float) -> dict[
     """Throughput and latency from wrk, where it is installed."""
     if shutil.which("wrk") is None:
         return None
-    args = ["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds}s", "--latency", url]
+    # wrk takes whole seconds only ("0.5s" is refused).
+    duration = f"{max(1, round(seconds))}s"
+    args = ["wrk", "-t", "1", "-c", str(concurrency), "-d", duration, "--latency", url]
     for h in headers:
         args += ["-H", h]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout

@@ -73,10 +73,49 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         None, description="The bearer token /metrics asks for when metrics=token."
     )
-    forwarded_allow_ips: str = Field(
-        "127.0.0.1",
-        description="Proxies whose X-Forwarded-For/-Proto are trusted (comma list, or *).",
-    )
     redis_key_prefix: str = Field(
         "slotblock:", description="Prefix of every Redis key slotblock writes."
+    )
+
+    # --- hardening: work, size and time limits ---------------------------------------------
+    rule_work: int = Field(
+        50_000,
+        ge=100,
+        description="Recurrence work units (≈ µs) a written rule may take to reach its first "
+        "two occurrences and its COUNT; past it the write is refused (422).",
+    )
+    query_work: int = Field(
+        200_000,
+        ge=100,
+        description="Recurrence work units one query may spend expanding series (422 past it).",
+    )
+    max_exceptions: int = Field(
+        500, ge=1, description="Most EXDATEs plus changed instances one series may hold (422)."
+    )
+    max_response_bytes: int = Field(
+        8_388_608, ge=65_536, description="Largest query answer, in bytes (422: a shorter window)."
+    )
+    expansion_cache_bytes: int = Field(
+        33_554_432, ge=0, description="Memory the expansion cache may hold per process (0: off)."
+    )
+    write_deadline_seconds: float = Field(
+        5.0, gt=0, description="How long a write to a busy series keeps retrying before 409."
+    )
+    retry_after_seconds: int = Field(
+        5, ge=1, description="Retry-After of the 503 answered while the database is unreachable."
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time a client has to send a request's headers."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest wait for the next part of a request body (408)."
+    )
+    keep_alive_seconds: float = Field(5.0, gt=0, description="Idle keep-alive connection timeout.")
+    max_connections: int = Field(
+        512, ge=1, description="Concurrent connections and requests per process (503 past it)."
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated proxy addresses whose X-Forwarded-* headers are trusted "
+        "(empty: none).",
     )

@@ -6,12 +6,17 @@
     │   └── ScopeMissing      the token lacks the scope the operation needs      → 401
     ├── Forbidden             a locationId that is not the token's                → 403
     ├── NotFound              an id that is not in the token's location           → 404
+    │   └── ReferenceMissing  a record the change points to is gone              → 404
     ├── Conflict              an id already taken; a concurrent change lost       → 409
+    │   └── AlreadyExists     a unique key is taken                               → 409
     ├── Unprocessable         well-formed but impossible: times, limits, a delete → 422
     │   │                     that would orphan data (a calendar with blocks…)
+    │   ├── StillReferenced   a record others still point to                     → 422
     │   └── RecurrenceError   an rrule that cannot be accepted                    → 422
-    │       └── TooManyInstances  an expansion past its limit                     → 422
-    └── RateLimited           past the token's burst or daily quota              → 429
+    │       ├── TooManyInstances  an expansion past its limit                     → 422
+    │       └── TooMuchWork   finding occurrences past the work budget            → 422
+    ├── RateLimited           past the token's burst or daily quota              → 429
+    └── Unavailable           the database cannot be reached                      → 503
 
 The HTTP layer maps each class to a status code; nothing here knows about HTTP.
 """
@@ -73,3 +78,23 @@ class RateLimited(SlotblockError):
     def __init__(self, *messages: str, retry_after_s: int = 1) -> None:
         super().__init__(*messages)
         self.retry_after_s = retry_after_s
+
+
+class TooMuchWork(RecurrenceError):
+    """Finding the occurrences would take more work than the caller's budget allows."""
+
+
+class AlreadyExists(Conflict):
+    """A record with that id already exists."""
+
+
+class ReferenceMissing(NotFound):
+    """A record the change points to does not exist (any more)."""
+
+
+class StillReferenced(Unprocessable):
+    """The record is still referenced by others."""
+
+
+class Unavailable(SlotblockError):
+    """The database (or another dependency) cannot be reached; retry later."""

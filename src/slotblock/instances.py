@@ -16,6 +16,7 @@ from slotblock import recurrence
 from slotblock.errors import InvalidInput, NotFound, Unprocessable
 from slotblock.model import Block, Event, Override
 from slotblock.recurrence import Series
+from slotblock.rrule_work import Budget
 from slotblock.tokens import is_id
 
 Owner = tuple[str | None, str | None]  # (calendar id, assigned user id)
@@ -52,12 +53,15 @@ def master_event(block: Block) -> Event:
     return Event(block, block.id, block.start_ms, block.end_ms, None, {})
 
 
-def instances(block: Block, start: int, end: int, limit: int) -> list[Event]:
-    """The instances of a series overlapping [start, end), overrides applied."""
+def instances(
+    block: Block, start: int, end: int, limit: int, budget: Budget | None = None
+) -> list[Event]:
+    """The instances of a series overlapping [start, end), overrides applied; finding them
+    is charged to `budget` (TooMuchWork past it)."""
     series = series_of(block)
     moved = {o.original_start_ms: o for o in block.overrides}
     events = []
-    for original in recurrence.overlapping(series, start, end, limit):
+    for original in recurrence.overlapping(series, start, end, limit, budget):
         override = moved.pop(original, None)
         events.append(_instance(block, original, override))
     for override in moved.values():  # moved into the window from elsewhere
@@ -108,13 +112,24 @@ def with_owner(block: Block, owner: Owner) -> Block:
     return replace(block, calendar_id=owner[0], assigned_user_id=owner[1])
 
 
-def keep_occurring_overrides(block: Block, overrides: tuple[Override, ...]) -> Block:
-    """The series `block` with those of `overrides` that are still its occurrences."""
+def keep_occurring(block: Block, old: Block) -> Block:
+    """The series `block` (`old` after an edit) with the overrides and the EXDATEs of `old`
+    that still name one of its occurrences: an instance deleted before stays deleted."""
     if block.rrule is None:
         return block
     series = series_of(block)
-    kept = tuple(o for o in overrides if recurrence.is_occurrence(series, o.original_start_ms))
-    return replace(block, overrides=kept)
+    kept = tuple(o for o in old.overrides if recurrence.is_occurrence(series, o.original_start_ms))
+    rule = series.rule.excluding(*_kept_exdates(old, series))
+    return replace(block, rrule=rule.text, overrides=kept)
+
+
+def _kept_exdates(old: Block, new: Series) -> list[int]:
+    """The EXDATEs stored on `old` that still name an occurrence of the new series."""
+    if old.rrule is None:
+        return []
+    bare = replace(new, rule=replace(new.rule, exdates=frozenset()))
+    stored = recurrence.stored_rule(old.rrule).exdates - new.rule.exdates
+    return [ms for ms in sorted(stored) if recurrence.is_occurrence(bare, ms)]
 
 
 def edit_instance(

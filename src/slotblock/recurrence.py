@@ -6,7 +6,11 @@ A series is a first start (DTSTART, an instant), a duration, an IANA zone and a 
 * Occurrences are computed in the series' wall clock (RFC 5545 §3.3.10): a weekly 09:00
   stays 09:00 local across DST. A wall time is turned into an instant with `fold=0`, which
   moves a time inside a spring-forward gap forward by the gap and gives an ambiguous
-  fall-back time its first occurrence.
+  fall-back time its first occurrence (RFC 5545 §3.3.5) — except DTSTART itself, which is
+  the exact instant the client named (the second 01:30 of a fall-back night stays so).
+* Work is bounded, not only output: every walk of a rule is metered (`rrule_work`). A rule
+  must reach its first two occurrences within the write budget (`parse_rule(work=…)`), and a
+  window's expansion stops at the window's end and charges the caller's budget.
 * Every instance lasts the series' exact duration (RFC 5545 §3.8.5.3).
 * UNTIL and EXDATE compare as §3.3.10 and §3.8.5.1 say: a UTC (`Z`) value against the
   instant; a floating or TZID value as a wall time in its zone.
@@ -20,6 +24,7 @@ A series is a first start (DTSTART, an instant), a duration, an IANA zone and a 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -30,8 +35,9 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
-from slotblock.errors import RecurrenceError, TooManyInstances
+from slotblock.errors import RecurrenceError, TooManyInstances, TooMuchWork
 from slotblock.isotime import MAX_MS, MIN_MS, from_ms, to_ms, zone
+from slotblock.rrule_work import Budget, WorkExceeded, walk
 
 DAY_MS = 86_400_000
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -59,6 +65,10 @@ _DATE_TIME = re.compile(r"^(\d{8})T(\d{6})(Z?)$")
 _DATE = re.compile(r"^\d{8}$")
 _MAX_TEXT = 4096
 _MAX_INTERVAL = 1000
+_EXDATE_CHARS = 64  # room per allowed EXDATE (a value with its TZID line, generously)
+
+
+_UNBOUNDED = 10**12  # the budget of callers that bound their walk otherwise
 
 
 @dataclass(frozen=True)
@@ -111,13 +121,21 @@ class Series:
         return zone(self.zone)
 
 
-def parse_rule(text: str | Sequence[str], *, start_ms: int, zone_name: str, max_count: int) -> Rule:
+def parse_rule(
+    text: str | Sequence[str],
+    *,
+    start_ms: int,
+    zone_name: str,
+    max_count: int,
+    work: int = _UNBOUNDED,
+    max_exdates: int = _UNBOUNDED,
+) -> Rule:
     """Parse the client's `rrule` (a string, or the list of lines the platform also sends).
 
     Accepts an `RRULE:` line (the prefix optional on a bare rule), `EXDATE` lines, and a
     `DTSTART` line equal to the block's start. Raises RecurrenceError with a clear message.
     """
-    lines = _split_lines(text)
+    lines = _split_lines(text, max_exdates)
     tz = zone(zone_name)
     parts: tuple[tuple[str, str], ...] | None = None
     exdates: set[int] = set()
@@ -136,31 +154,41 @@ def parse_rule(text: str | Sequence[str], *, start_ms: int, zone_name: str, max_
             raise RecurrenceError(f"rrule line {name} is not supported (RRULE, EXDATE, DTSTART)")
     if parts is None:
         raise RecurrenceError("rrule must contain an RRULE")
+    if len(exdates) > max_exdates:
+        raise RecurrenceError(f"rrule has more than {max_exdates} EXDATEs")
     rule = Rule(parts=parts, exdates=frozenset(exdates))
-    _check_anchor(rule, start_ms, tz)
+    _check_anchor(rule, start_ms, tz, Budget(work))
     return rule
 
 
-def last_start(rule: Rule, start_ms: int, zone_name: str) -> int | None:
-    """The instant of the last occurrence (COUNT), an upper bound of it (UNTIL), or None."""
+def last_start(rule: Rule, start_ms: int, zone_name: str, work: int = _UNBOUNDED) -> int | None:
+    """The instant of the last occurrence (COUNT), an upper bound of it (UNTIL), or None.
+
+    TooMuchWork when COUNT occurrences cannot be walked within `work` units."""
     tz = zone(zone_name)
     until = _until_ms(rule, tz)
     count = rule.part("COUNT")
     if count is None:
         return until
-    walker = _dateutil_rule(rule, _wall(start_ms, tz))
+    start_wall = _wall(start_ms, tz)
     last = start_ms
-    for index, wall in enumerate(walker):
-        if index >= int(count):
-            break
-        last = _instant(wall, tz)
+    try:
+        for index, wall in enumerate(walk(_dateutil_rule(rule, start_wall), Budget(work))):
+            if index >= int(count):
+                break
+            last = _series_instant(wall, tz, start_wall, start_ms)
+    except WorkExceeded as exc:
+        raise TooMuchWork("the RRULE's occurrences are too sparse to expand") from exc
     return last
 
 
-def occurrences(series: Series, lo_ms: int, hi_ms: int, limit: int) -> list[int]:
+def occurrences(
+    series: Series, lo_ms: int, hi_ms: int, limit: int, budget: Budget | None = None
+) -> list[int]:
     """Starts (epoch ms) of the occurrences with lo_ms <= start <= hi_ms, EXDATEs removed.
 
-    Raises TooManyInstances past `limit` occurrences.
+    Raises TooManyInstances past `limit` occurrences, TooMuchWork when the walk costs more
+    than `budget` (the walk ends at the window's end, whatever the rule).
     """
     if series.last_start_ms is not None:
         hi_ms = min(hi_ms, series.last_start_ms)
@@ -170,21 +198,29 @@ def occurrences(series: Series, lo_ms: int, hi_ms: int, limit: int) -> list[int]
     tz = series.tz
     wall_lo = _wall(lo_ms, tz) - timedelta(days=1)
     wall_hi = _wall(hi_ms, tz) + timedelta(days=1)
+    start_wall = _wall(series.start_ms, tz)
     found: set[int] = set()  # a set: two wall times can meet in one instant (a skipped day)
-    for wall in _walk(series.rule, _wall(series.start_ms, tz), wall_lo):
-        if wall > wall_hi:
-            break
-        instant = _instant(wall, tz)
-        if lo_ms <= instant <= hi_ms and instant not in series.rule.exdates:
-            found.add(instant)
-            if len(found) > limit:
-                raise TooManyInstances(f"more than {limit} instances in the window")
+    walker = _walk(series.rule, start_wall, wall_lo, wall_hi, budget or Budget(_UNBOUNDED))
+    try:
+        for wall in walker:
+            if wall > wall_hi:
+                break
+            instant = _series_instant(wall, tz, start_wall, series.start_ms)
+            if lo_ms <= instant <= hi_ms and instant not in series.rule.exdates:
+                found.add(instant)
+                if len(found) > limit:
+                    raise TooManyInstances(f"more than {limit} instances in the window")
+    except WorkExceeded as exc:
+        raise TooMuchWork("expanding the recurring blocks needs too much work") from exc
     return sorted(found)
 
 
-def overlapping(series: Series, window_start: int, window_end: int, limit: int) -> list[int]:
+def overlapping(
+    series: Series, window_start: int, window_end: int, limit: int, budget: Budget | None = None
+) -> list[int]:
     """Starts of the occurrences overlapping the half-open window [window_start, window_end)."""
-    return occurrences(series, window_start - series.duration_ms + 1, window_end - 1, limit)
+    lo = window_start - series.duration_ms + 1
+    return occurrences(series, lo, window_end - 1, limit, budget)
 
 
 def is_occurrence(series: Series, start_ms: int) -> bool:
@@ -195,15 +231,16 @@ def is_occurrence(series: Series, start_ms: int) -> bool:
 # --- parsing -----------------------------------------------------------------------------
 
 
-def _split_lines(text: str | Sequence[str]) -> list[str]:
+def _split_lines(text: str | Sequence[str], max_exdates: int) -> list[str]:
     if isinstance(text, str):
         raw = [text]
     elif all(isinstance(line, str) for line in text):
         raw = list(text)
     else:
         raise RecurrenceError("rrule must be a string or an array of strings")
-    if sum(len(line) for line in raw) > _MAX_TEXT:
-        raise RecurrenceError(f"rrule is longer than {_MAX_TEXT} characters")
+    longest = _MAX_TEXT + _EXDATE_CHARS * min(max_exdates, _MAX_TEXT)
+    if sum(len(line) for line in raw) > longest:
+        raise RecurrenceError(f"rrule is longer than {longest} characters")
     lines = [part.strip() for line in raw for part in re.split(r"\r\n|\r|\n", line)]
     lines = [line for line in lines if line]
     if not lines:
@@ -294,13 +331,20 @@ def _until_ms(rule: Rule, tz: ZoneInfo) -> int | None:
     return _stamp_ms(match, tz)
 
 
-def _check_anchor(rule: Rule, start_ms: int, tz: ZoneInfo) -> None:
+def _check_anchor(rule: Rule, start_ms: int, tz: ZoneInfo, budget: Budget) -> None:
+    """DTSTART is the first occurrence, and the next one (if the rule has one before its
+    COUNT ends) is found within `budget`: a rule too sparse to expand is refused here."""
     start_wall = _wall(start_ms, tz)
+    wanted = 1 if rule.part("COUNT") == "1" else 2
     try:
-        first = next(iter(_dateutil_rule(rule, start_wall)), None)
+        walls = list(itertools.islice(walk(_dateutil_rule(rule, start_wall), budget), wanted))
     except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:
         raise RecurrenceError(f"RRULE cannot be parsed: {exc}") from exc
-    if first != start_wall:
+    except WorkExceeded as exc:
+        raise TooMuchWork(
+            "the RRULE's occurrences are too rare to find within the work limit"
+        ) from exc
+    if not walls or walls[0] != start_wall:
         raise RecurrenceError("startTime is not an occurrence of the RRULE (DTSTART must be)")
     until = _until_ms(rule, tz)
     if until is not None and until < start_ms - start_ms % 1000:
@@ -315,6 +359,12 @@ def _wall(ms: int, tz: ZoneInfo) -> datetime:
     return from_ms(max(MIN_MS + 2 * DAY_MS, min(ms, MAX_MS - 2 * DAY_MS)), tz).replace(
         tzinfo=None, microsecond=0
     )
+
+
+def _series_instant(wall: datetime, tz: ZoneInfo, start_wall: datetime, start_ms: int) -> int:
+    """The instant of an occurrence: DTSTART's is the one the client named (either side of
+    a fall-back), any other wall time's as `_instant` says."""
+    return start_ms if wall == start_wall else _instant(wall, tz)
 
 
 def _instant(wall: datetime, tz: ZoneInfo) -> int:
@@ -374,9 +424,12 @@ def _shift(freq: str, start: datetime, periods: int) -> datetime:
     return start + timedelta(hours=periods)
 
 
-def _walk(rule: Rule, start: datetime, target: datetime) -> Iterator[datetime]:
+def _walk(
+    rule: Rule, start: datetime, target: datetime, horizon: datetime, budget: Budget
+) -> Iterator[datetime]:
     """The rule's wall-clock occurrences, beginning at or before `target` when it is after
-    `start`; occurrences before `target` may be skipped (never ones at or after it)."""
+    `start`; occurrences before `target` may be skipped (never ones at or after it). The
+    walk ends after `horizon` and charges `budget`."""
     whole = max(0, _periods(rule.freq, start, target) // rule.interval) * rule.interval
     if whole == 0:
         parts = [(k, v) for k, v in rule.parts if k not in ("COUNT", "UNTIL")]
@@ -384,7 +437,8 @@ def _walk(rule: Rule, start: datetime, target: datetime) -> Iterator[datetime]:
     else:
         parts = _explicit_parts(rule, start)
         anchor = _shift(rule.freq, start, whole)
-    return iter(_parsed("RRULE:" + ";".join(f"{k}={v}" for k, v in parts)).replace(dtstart=anchor))
+    anchored = _parsed("RRULE:" + ";".join(f"{k}={v}" for k, v in parts)).replace(dtstart=anchor)
+    return walk(anchored, budget, horizon)
 
 
 @lru_cache(maxsize=4096)

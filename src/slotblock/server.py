@@ -33,13 +33,14 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted. Several workers share the port (uvicorn's
     supervisor), each with its own pool of `pool_size` connections."""
     logs.configure(settings.log_format)
+    from slotblock.api.server import uvicorn_options  # noqa: PLC0415 - the web stack, late
+
     options = {
         "host": host,
         "port": port,
         "log_level": "info",
         "access_log": False,  # slotblock writes its own (api/observability.py)
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        **uvicorn_options(settings),
     }
     if workers == 1:
         from slotblock.api.app import create_app  # noqa: PLC0415 - the web stack, late

@@ -61,6 +61,7 @@ def fleet() -> Iterator[Fleet]:
             pool_size="3",
             log_format="json",
             access_log="false",
+            forwarded_allow_ips="127.0.0.1",  # the test client plays the proxy
         )
         ports = [free_port(), free_port()]
         nodes = [start_node(port, env, "--workers", "2") for port in ports]  # same moment

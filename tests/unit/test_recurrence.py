@@ -87,6 +87,114 @@ DST_CASES = [
 ]
 
 
+# Both folds of an ambiguous (fall-back) wall time as DTSTART, ambiguous and skipped later
+# occurrences, in both transitions, north and south. DTSTART is the instant the client named;
+# any later ambiguous wall time is its first occurrence (RFC 5545 §3.3.5).
+FOLD_CASES = [
+    (  # the second 01:30 of the night: it is the first instance, and COUNT=3 gives three
+        "America/New_York",
+        "FREQ=DAILY;COUNT=3",
+        "2026-11-01T01:30:00-05:00",
+        ("2026-10-31T00:00:00Z", "2026-11-05T00:00:00Z"),
+        ["2026-11-01T01:30:00-05:00", "2026-11-02T01:30:00-05:00", "2026-11-03T01:30:00-05:00"],
+    ),
+    (  # the first 01:30
+        "America/New_York",
+        "FREQ=DAILY;COUNT=3",
+        "2026-11-01T01:30:00-04:00",
+        ("2026-10-31T00:00:00Z", "2026-11-05T00:00:00Z"),
+        ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00", "2026-11-03T01:30:00-05:00"],
+    ),
+    (  # an ambiguous later occurrence takes the first 01:30
+        "America/New_York",
+        "FREQ=DAILY;COUNT=3",
+        "2026-10-31T01:30:00-04:00",
+        ("2026-10-30T00:00:00Z", "2026-11-05T00:00:00Z"),
+        ["2026-10-31T01:30:00-04:00", "2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"],
+    ),
+    (  # hourly from the second 01:00
+        "America/New_York",
+        "FREQ=HOURLY;COUNT=3",
+        "2026-11-01T01:00:00-05:00",
+        ("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+        ["2026-11-01T01:00:00-05:00", "2026-11-01T02:00:00-05:00", "2026-11-01T03:00:00-05:00"],
+    ),
+    (  # hourly through the fall-back: the repeated 01:30 is taken once, first
+        "America/New_York",
+        "FREQ=HOURLY;COUNT=3",
+        "2026-11-01T00:30:00-04:00",
+        ("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+        ["2026-11-01T00:30:00-04:00", "2026-11-01T01:30:00-04:00", "2026-11-01T02:30:00-05:00"],
+    ),
+    (  # spring forward: 02:30 does not exist, the instance moves on by the gap
+        "America/New_York",
+        "FREQ=DAILY;COUNT=3",
+        "2026-03-07T02:30:00-05:00",
+        ("2026-03-06T00:00:00Z", "2026-03-11T00:00:00Z"),
+        ["2026-03-07T02:30:00-05:00", "2026-03-08T03:30:00-04:00", "2026-03-09T02:30:00-04:00"],
+    ),
+    (
+        "Europe/London",
+        "FREQ=DAILY;COUNT=2",
+        "2026-10-25T01:30:00+00:00",
+        ("2026-10-24T00:00:00Z", "2026-10-28T00:00:00Z"),
+        ["2026-10-25T01:30:00+00:00", "2026-10-26T01:30:00+00:00"],
+    ),
+    (
+        "Europe/London",
+        "FREQ=DAILY;COUNT=2",
+        "2026-10-25T01:30:00+01:00",
+        ("2026-10-24T00:00:00Z", "2026-10-28T00:00:00Z"),
+        ["2026-10-25T01:30:00+01:00", "2026-10-26T01:30:00+00:00"],
+    ),
+    (
+        "Europe/London",
+        "FREQ=WEEKLY;COUNT=2",
+        "2026-03-22T01:30:00+00:00",
+        ("2026-03-21T00:00:00Z", "2026-04-01T00:00:00Z"),
+        ["2026-03-22T01:30:00+00:00", "2026-03-29T02:30:00+01:00"],
+    ),
+    (  # south: Sydney falls back on 2026-04-05, 02:00-03:00 twice
+        "Australia/Sydney",
+        "FREQ=WEEKLY;COUNT=2",
+        "2026-04-05T02:30:00+10:00",
+        ("2026-04-04T00:00:00Z", "2026-04-15T00:00:00Z"),
+        ["2026-04-05T02:30:00+10:00", "2026-04-12T02:30:00+10:00"],
+    ),
+    (
+        "Australia/Sydney",
+        "FREQ=WEEKLY;COUNT=2",
+        "2026-04-05T02:30:00+11:00",
+        ("2026-04-04T00:00:00Z", "2026-04-15T00:00:00Z"),
+        ["2026-04-05T02:30:00+11:00", "2026-04-12T02:30:00+10:00"],
+    ),
+    (  # and springs forward on 2026-10-04
+        "Australia/Sydney",
+        "FREQ=WEEKLY;COUNT=2",
+        "2026-09-27T02:30:00+10:00",
+        ("2026-09-26T00:00:00Z", "2026-10-06T00:00:00Z"),
+        ["2026-09-27T02:30:00+10:00", "2026-10-04T03:30:00+11:00"],
+    ),
+    (  # a half-hour shift: Lord Howe repeats 01:30-02:00 on 2026-04-05
+        "Australia/Lord_Howe",
+        "FREQ=DAILY;COUNT=2",
+        "2026-04-05T01:45:00+10:30",
+        ("2026-04-04T00:00:00Z", "2026-04-08T00:00:00Z"),
+        ["2026-04-05T01:45:00+10:30", "2026-04-06T01:45:00+10:30"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("tz", "rule", "start", "window", "expected"), FOLD_CASES)
+def test_fold_vectors(
+    tz: str, rule: str, start: str, window: tuple[str, str], expected: list[str]
+) -> None:
+    ser = series(rule, start, tz)
+    assert local(ser, window) == expected
+    assert rec.is_occurrence(ser, parse_iso(start))
+    assert ser.last_start_ms == parse_iso(expected[-1])
+
+
 @pytest.mark.parametrize(("tz", "rule", "start", "window", "expected"), DST_CASES)
 def test_dst_edges(
     tz: str, rule: str, start: str, window: tuple[str, str], expected: list[str]

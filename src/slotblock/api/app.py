@@ -23,6 +23,10 @@ from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
 from slotblock.api.observability import Observability
+from slotblock.api.body_timeout import BodyTimeout
+from slotblock.api.failures import Failures
+from slotblock.api.query_params import SingleQueryValues
+from slotblock.api.security_headers import SecurityHeaders
 from slotblock.config import Settings
 from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
@@ -47,9 +51,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served offline by api/docs.py
         redoc_url=None,
+        # No redirect to the slash-less twin: Starlette builds its Location from the
+        # client's Host header. Routes that need both spellings declare both.
+        redirect_slashes=False,
     )
     app.state.services = build_services(the_store, settings)
-    errors.install(app)
+    errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
     app.include_router(blocked_slots.router)
     # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
@@ -66,5 +73,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
+    app.add_middleware(Failures)
+    app.add_middleware(SingleQueryValues)
+    app.add_middleware(SecurityHeaders)
+    # Outermost: every answer, the refusals of the middleware above included, carries a
+    # request id and is logged and counted.
     app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
     return app

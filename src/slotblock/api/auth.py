@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import orjson
@@ -35,5 +36,11 @@ Svc = Annotated[Services, Depends(services)]
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:
-    """Encode once, with orjson, and skip FastAPI's jsonable_encoder."""
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    """Encode once, with orjson, and skip FastAPI's jsonable_encoder. What orjson refuses
+    (an integer past 64 bits stored before such values were refused) is still answered,
+    through the standard library's encoder: a stored value never breaks a read."""
+    try:
+        encoded = orjson.dumps(body)
+    except TypeError:
+        encoded = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+    return Response(encoded, status_code=status_code, media_type="application/json")

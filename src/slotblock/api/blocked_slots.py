@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
+from slotblock.api.answer_size import encode_events
 from slotblock.api.auth import Caller, Svc, json_response
 from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
 from slotblock.api.schemas import (
@@ -53,8 +55,11 @@ async def get_blocked_slots(
             group_id=q.group_id,
         ),
     )
+    # Encoded in a worker thread (the event loop keeps serving), capped in bytes.
     timezone = q.timeZone or who.location.timezone
-    return json_response({"events": [event_json(e, timezone) for e in events]})
+    limit = svc.blocks.settings.max_response_bytes
+    body = await anyio.to_thread.run_sync(encode_events, events, timezone, limit)
+    return Response(body, media_type="application/json")
 
 
 @router.post(

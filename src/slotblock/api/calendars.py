@@ -95,12 +95,14 @@ async def delete_group(groupId: str, who: Caller, svc: Svc) -> Response:
 
 
 @router.get("/calendars/", operation_id="get-calendars", tags=["Calendars"], responses=ERRORS)
+@router.get("/calendars", include_in_schema=False)
 async def get_calendars(q: Annotated[CalendarsQuery, Query()], who: Caller, svc: Svc) -> Response:
     calendars = await svc.calendars.list_calendars(who, q.locationId, q.groupId)
     return json_response({"calendars": [calendar_json(c) for c in calendars]})
 
 
 @router.post("/calendars/", operation_id="create-calendar", tags=["Calendars"], responses=ERRORS)
+@router.post("/calendars", include_in_schema=False)
 async def create_calendar(body: CalendarCreateBody, who: Caller, svc: Svc) -> Response:
     calendar = await svc.calendars.create_calendar(who, body.locationId, _calendar_input(body))
     return json_response({"calendar": calendar_json(calendar)})

@@ -22,6 +22,7 @@ STATUS: dict[type[errors.SlotblockError], int] = {
     errors.Conflict: 409,
     errors.Unprocessable: 422,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
 }
 _LIST_STATUSES = frozenset({400, 422})  # class-validator style: every problem at once
 # NestJS's phrases, fixed here so that they do not change with Python's http module.
@@ -72,8 +73,24 @@ _FIXED = {
 }
 
 
+# pydantic names the member of a union it tried (`function-after[_clean(), constrained-str]`,
+# `list[str]`, `str`): validator internals, not official field names.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "any"})
+
+
+def _official(part: object) -> bool:
+    if isinstance(part, int):
+        return True
+    text = str(part)
+    return not (set(text) & set("[]()-, ") or text.lower() in _TYPE_TAGS)
+
+
 def _sentence(err: dict[str, Any]) -> str:
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    loc = [
+        str(p)
+        for p in err.get("loc", ())
+        if p not in ("body", "query", "path", "header") and _official(p)
+    ]
     name = ".".join(loc) or "body"
     kind = str(err.get("type", ""))
     ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
@@ -88,15 +105,18 @@ def _sentence(err: dict[str, Any]) -> str:
     return f"{name} is invalid"
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that give every failure the official shape."""
+def install(app: FastAPI, retry_after_seconds: int = 5) -> None:
+    """Register the handlers that give every failure the official shape. Anything else is
+    answered (500) by `failures.Failures`."""
 
     async def domain(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.SlotblockError)
         status = status_of(exc)
-        headers = (
-            {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
-        )
+        headers: dict[str, str] | None = None
+        if isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        elif status == 503:
+            headers = {"Retry-After": str(retry_after_seconds)}
         return error_response(
             status, list(exc.messages) if status in _LIST_STATUSES else exc.message, headers
         )
@@ -110,10 +130,6 @@ def install(app: FastAPI) -> None:
         message = "Cannot find that route" if exc.status_code == 404 else str(exc.detail)
         return error_response(exc.status_code, message, dict(exc.headers or {}))
 
-    async def crash(_: Request, __: Exception) -> Response:
-        return error_response(500, "Internal server error")
-
     app.add_exception_handler(errors.SlotblockError, domain)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, http)
-    app.add_exception_handler(Exception, crash)

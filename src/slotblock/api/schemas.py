@@ -33,6 +33,7 @@ APPOINTMENT_STATUS = "confirmed"
 EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
 LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
 MAX_DEPTH = 16
+INT64 = (-(2**63), 2**63 - 1)  # what the stores and the encoder round-trip exactly
 
 
 def _iso_ms(value: object) -> int:
@@ -69,8 +70,8 @@ def _plain_json(value: Any, depth: int) -> Any:
         raise ValueError(f"is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        raise ValueError("must be a number within 64 bits")
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        raise ValueError("must be an integer between -2^63 and 2^63-1")
     if isinstance(value, str):
         _clean(value)
     if isinstance(value, dict):
@@ -88,7 +89,8 @@ IsoTime = Annotated[int, BeforeValidator(_iso_ms), Field(json_schema_extra={"typ
 MillisString = Annotated[str, Field(pattern=r"^-?\d{1,15}$", max_length=16)]
 Text = Annotated[str, Field(max_length=10_000), AfterValidator(_clean)]
 IdText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_clean)]
-RuleText = Annotated[str, Field(max_length=4096), AfterValidator(_clean)]
+# Long enough for any rule the server returns (its EXDATEs are capped by max_exceptions).
+RuleText = Annotated[str, Field(max_length=1_048_576), AfterValidator(_clean)]
 
 
 class Strict(BaseModel):

@@ -11,12 +11,14 @@ from prometheus_client import multiprocess
 
 from slotblock import logs
 from slotblock.api.app import create_app
+from slotblock.api.server import uvicorn_options
 from slotblock.config import Settings
 
 
 def app() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format)
+    uvicorn_options(settings)  # this process's header deadline
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # A worker that stops leaves the live gauges (pool in use, cache size) of the others.
         atexit.register(multiprocess.mark_process_dead, os.getpid())

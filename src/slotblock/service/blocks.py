@@ -2,26 +2,32 @@
 
 The rules of ids, instances and overrides are pure and live in `slotblock.instances`; this
 module adds scopes, tenancy, the stored data and transactions. Editing a series' rule or
-start keeps only the overrides that are still occurrences of the new series.
+start keeps the overrides and the stored EXDATEs that are still occurrences of the new series
+(EXDATEs sent with the new rule are added to them): an acknowledged instance delete is never
+undone by a series edit, even a concurrent one.
+
+Writers to one block queue on its row (`get_block(lock=True)`; SQLite's write lock), and
+the CPU-bound work — rule checks, expansion — runs in worker threads with a work budget, so
+the event loop keeps answering other requests.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock import recurrence
 from slotblock.config import Settings
 from slotblock.errors import (
-    Conflict,
     InvalidInput,
     NotFound,
     RecurrenceError,
     TooManyInstances,
+    TooMuchWork,
     Unprocessable,
 )
 from slotblock.instances import (
@@ -32,7 +38,7 @@ from slotblock.instances import (
     edit_instance,
     instance,
     instances,
-    keep_occurring_overrides,
+    keep_occurring,
     master_event,
     parse_event_id,
     with_owner,
@@ -40,16 +46,17 @@ from slotblock.instances import (
 from slotblock.instances import (
     owner_of as _owner_key,
 )
-from slotblock.model import TEXT_FIELDS, Block, Event, Principal
+from slotblock.model import TEXT_FIELDS, Block, Event, Override, Principal
+from slotblock.rrule_work import Budget
 from slotblock.service.auth import check_location, require_scope
-from slotblock.store import Store, directory
+from slotblock.service.expansion_cache import ExpansionCache
+from slotblock.service.write_retry import until_written
+from slotblock.store import Store, directory, locks
 from slotblock.store import blocks as block_store
 from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
 WRITE = "calendars/events.write"
-_RETRIES = 5
-_EXPANSION_CACHE_EVENTS = 100_000  # instances kept per process, least recently used out
 _MISSING = {
     "calendar": "Calendar not found",
     "user": "User not found",
@@ -87,10 +94,7 @@ class BlockService:
         self.store = store
         self.settings = settings
         self.clock = clock
-        # A series' instances in a window depend only on its stored version and the window:
-        # booking pages ask for the same weeks again and again, so remember the last ones.
-        self._expanded: OrderedDict[tuple[object, ...], list[Event]] = OrderedDict()
-        self._cached_events = 0
+        self.expanded = ExpansionCache(settings.expansion_cache_bytes)
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -116,9 +120,14 @@ class BlockService:
                 missing = await block_store.missing_targets(conn, q.location_id, **filters)
                 if missing:
                     raise NotFound(*(_MISSING[name] for name in missing))
+        return await anyio.to_thread.run_sync(self._expand, found, q.start_ms, q.end_ms)
+
+    def _expand(self, found: list[Block], start: int, end: int) -> list[Event]:
+        """The events of `found` in [start, end), within this request's work budget."""
+        budget = Budget(self.settings.query_work)
         events: list[Event] = []
         for block in found:
-            events.extend(self._events_in(block, q.start_ms, q.end_ms, len(events)))
+            events.extend(self._events_in(block, start, end, len(events), budget))
         events.sort(key=lambda e: (e.start_ms, e.id))
         return events
 
@@ -141,7 +150,9 @@ class BlockService:
                 f"the window is longer than {self.settings.max_window_days} days; query less"
             )
 
-    def _events_in(self, block: Block, start: int, end: int, already: int) -> list[Event]:
+    def _events_in(
+        self, block: Block, start: int, end: int, already: int, budget: Budget
+    ) -> list[Event]:
         room = self.settings.max_events - already
         too_many = Unprocessable(
             f"more than {self.settings.max_events} events in the window; query a shorter one"
@@ -150,33 +161,34 @@ class BlockService:
             events = [master_event(block)]
         else:
             try:
-                events = self._instances(block, start, end)
+                events = self._instances(block, start, end, budget)
             except TooManyInstances as exc:
                 raise too_many from exc
+            except TooMuchWork as exc:
+                raise Unprocessable(
+                    "expanding the recurring blocks of this window needs more than "
+                    f"{self.settings.query_work} units of work; query a shorter window"
+                ) from exc
         if len(events) > room:
             raise too_many
         return events
 
-    def _instances(self, block: Block, start: int, end: int) -> list[Event]:
+    def _instances(self, block: Block, start: int, end: int, budget: Budget) -> list[Event]:
         # The calendar's group is joined in, not stored: it belongs in the key too.
         key = (block.location_id, block.id, block.version, block.group_id, start, end)
-        found = self._expanded.get(key)
+        found = self.expanded.get(key)
         if found is None:
             self.cache_misses += 1
-            found = instances(block, start, end, self.settings.max_events)
-            self._expanded[key] = found
-            self._cached_events += len(found)
-            while self._cached_events > _EXPANSION_CACHE_EVENTS:
-                self._cached_events -= len(self._expanded.popitem(last=False)[1])
+            found = instances(block, start, end, self.settings.max_events, budget)
+            self.expanded.put(key, found, block)
         else:
             self.cache_hits += 1
-            self._expanded.move_to_end(key)
         return found
 
     @property
     def cache_size(self) -> int:
-        """Instances held by the expansion cache."""
-        return self._cached_events
+        """Bytes held by the expansion cache (an estimate that errs high)."""
+        return self.expanded.bytes
 
     # --- create --------------------------------------------------------------------------
 
@@ -204,7 +216,7 @@ class BlockService:
             created_ms=now,
             updated_ms=now,
         )
-        block = self._with_rule(block, body.rrule)
+        block = await anyio.to_thread.run_sync(self._with_rule, block, body.rrule)
         async with self.store.begin() as conn:
             group_id = await self._check_owner(conn, block)
             await block_store.insert_block(conn, block)
@@ -212,14 +224,15 @@ class BlockService:
 
     async def _check_owner(self, conn: AsyncConnection, block: Block) -> str | None:
         """404 unless the block's calendar or user is in its location; the calendar's group."""
+        # Held until commit: a concurrent delete of the calendar or user waits, then sees
+        # the block (422) — or it went first and this is a 404, never a foreign-key 500.
         if block.calendar_id is not None:
+            held = await locks.hold_calendar(conn, block.location_id, block.calendar_id)
             calendar = await directory.get_calendar(conn, block.location_id, block.calendar_id)
-            if calendar is None:
+            if calendar is None or not held:
                 raise NotFound("Calendar not found")
             return calendar.group_id
-        users = await directory.existing_users(
-            conn, block.location_id, [block.assigned_user_id or ""]
-        )
+        users = await locks.hold_users(conn, block.location_id, [block.assigned_user_id or ""])
         if not users:
             raise NotFound("User not found")
         return None
@@ -230,16 +243,19 @@ class BlockService:
             raise Unprocessable("endTime must be after startTime")
         if not rrule:
             return replace(block, rrule=None, last_start_ms=None, overrides=())
+        work = self.settings.rule_work
         try:
             rule = recurrence.parse_rule(
                 rrule,
                 start_ms=block.start_ms,
                 zone_name=block.timezone,
                 max_count=self.settings.max_count,
+                work=work,
+                max_exdates=self.settings.max_exceptions,
             )
+            last = recurrence.last_start(rule, block.start_ms, block.timezone, work)
         except RecurrenceError as exc:
             raise Unprocessable(f"rrule: {exc}") from exc
-        last = recurrence.last_start(rule, block.start_ms, block.timezone)
         return replace(block, rrule=rule.text, last_start_ms=last)
 
     # --- edit ----------------------------------------------------------------------------
@@ -249,25 +265,27 @@ class BlockService:
         check_location(principal, body.location_id)
         _one_owner(body, required=False)
         master_id, original = parse_event_id(event_id)
-        for _ in range(_RETRIES):
+
+        async def attempt() -> Event | None:
             async with self.store.begin() as conn:
                 block, version = await self._load(conn, principal, master_id)
                 if original is None:
-                    changed = self._edit_block(block, body)
+                    changed = await anyio.to_thread.run_sync(self._edit_block, block, body)
                 else:
                     changed = self._edit_instance(block, event_id, original, body)
                 if _owner_key(changed) != _owner_key(block):
                     changed = replace(changed, group_id=await self._check_owner(conn, changed))
-                if await block_store.replace_block(conn, changed, version):
-                    return (
-                        master_event(changed) if original is None else instance(changed, original)
-                    )
-        raise Conflict("the block was changed concurrently; try again")
+                if not await block_store.replace_block(conn, changed, version):
+                    return None
+            return master_event(changed) if original is None else instance(changed, original)
+
+        return await until_written(attempt, self.settings.write_deadline_seconds)
 
     async def _load(
         self, conn: AsyncConnection, principal: Principal, block_id: str
     ) -> tuple[Block, int]:
-        found = await block_store.get_block(conn, principal.location.id, block_id)
+        """The block, locked for this write (writers to one block take turns)."""
+        found = await block_store.get_block(conn, principal.location.id, block_id, lock=True)
         if found is None:
             raise NotFound("Event not found")
         return found
@@ -283,7 +301,18 @@ class BlockService:
             updated_ms=self.clock(),
         )
         rrule = body.rrule if body.rrule is not None else block.rrule
-        return keep_occurring_overrides(self._with_rule(changed, rrule), block.overrides)
+        changed = keep_occurring(self._with_rule(changed, rrule), block)
+        if changed.rrule is not None:
+            self._check_exceptions(recurrence.stored_rule(changed.rrule), changed.overrides)
+        return changed
+
+    def _check_exceptions(self, rule: recurrence.Rule, overrides: tuple[Override, ...]) -> None:
+        most = self.settings.max_exceptions
+        if len(rule.exdates) + len(overrides) > most:
+            raise Unprocessable(
+                f"a series may hold at most {most} exceptions (deleted or changed instances); "
+                "end this series and start a new one"
+            )
 
     def _edit_instance(self, block: Block, event_id: str, original: int, body: BlockInput) -> Block:
         _check_instance(block, event_id, original)
@@ -292,29 +321,32 @@ class BlockService:
         if (owner := _owner(body)) != (None, None) and owner != _owner_key(block):
             raise Unprocessable("an instance cannot move to another calendar or user")
         times = (body.start_ms, body.end_ms)
-        return edit_instance(block, original, times, body.texts, self.clock())
+        changed = edit_instance(block, original, times, body.texts, self.clock())
+        self._check_exceptions(recurrence.stored_rule(block.rrule or ""), changed.overrides)
+        return changed
 
     # --- delete --------------------------------------------------------------------------
 
     async def delete(self, principal: Principal, event_id: str) -> None:
         require_scope(principal, WRITE)
         master_id, original = parse_event_id(event_id)
-        for _ in range(_RETRIES):
+
+        async def attempt() -> bool | None:
             async with self.store.begin() as conn:
                 block, version = await self._load(conn, principal, master_id)
                 if original is None:
                     await block_store.delete_block(conn, block.location_id, block.id)
-                    return
+                    return True
                 _check_instance(block, event_id, original)
+                rule = recurrence.stored_rule(block.rrule or "").excluding(original)
+                overrides = tuple(o for o in block.overrides if o.original_start_ms != original)
+                self._check_exceptions(rule, overrides)
                 changed = replace(
-                    block,
-                    rrule=recurrence.stored_rule(block.rrule or "").excluding(original).text,
-                    overrides=tuple(o for o in block.overrides if o.original_start_ms != original),
-                    updated_ms=self.clock(),
+                    block, rrule=rule.text, overrides=overrides, updated_ms=self.clock()
                 )
-                if await block_store.replace_block(conn, changed, version):
-                    return
-        raise Conflict("the block was changed concurrently; try again")
+                return True if await block_store.replace_block(conn, changed, version) else None
+
+        await until_written(attempt, self.settings.write_deadline_seconds)
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from slotblock.errors import NotFound, Unprocessable
 from slotblock.model import Calendar, Group, JSONObject, Principal
 from slotblock.service.auth import check_location, require_scope
-from slotblock.store import Store, directory
+from slotblock.store import Store, directory, locks
 from slotblock.store import blocks as block_store
 from slotblock.tokens import is_id, new_id
 
@@ -122,19 +122,22 @@ class CalendarService:
         location_id = principal.location.id
         async with self.store.begin() as conn:
             await _calendar(conn, location_id, calendar_id)
+            if not await locks.claim_calendar(conn, location_id, calendar_id):
+                raise NotFound("Calendar not found")
             if await block_store.calendar_has_blocks(conn, location_id, calendar_id):
                 raise Unprocessable("the calendar has blocked slots; delete them first")
             await directory.delete_calendar(conn, location_id, calendar_id)
 
     async def _check_references(self, conn: AsyncConnection, calendar: Calendar) -> None:
-        if calendar.group_id and not await directory.get_group(
+        # Held, not only read: a concurrent delete of the group or a user waits for us.
+        if calendar.group_id and not await locks.hold_group(
             conn, calendar.location_id, calendar.group_id
         ):
             raise NotFound("Group not found")
         wanted = [m["userId"] for m in calendar.team_members]
         if len(set(wanted)) != len(wanted):
             raise Unprocessable("teamMembers lists a user twice")
-        known = await directory.existing_users(conn, calendar.location_id, wanted)
+        known = await locks.hold_users(conn, calendar.location_id, wanted)
         if missing := [u for u in wanted if u not in known]:
             raise NotFound(*(f"User {u} not found" for u in missing))
 
@@ -186,6 +189,8 @@ class CalendarService:
         location_id = principal.location.id
         async with self.store.begin() as conn:
             await _group(conn, location_id, group_id)
+            if not await locks.claim_group(conn, location_id, group_id):
+                raise NotFound("Group not found")
             if await directory.group_has_calendars(conn, location_id, group_id):
                 raise Unprocessable("the group has calendars; move or delete them first")
             await directory.delete_group(conn, location_id, group_id)

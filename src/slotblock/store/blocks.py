@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.isotime import MAX_MS
 from slotblock.model import Block, Override
+from slotblock.store.integrity import writing
 from slotblock.store.tables import SHORT_SPAN_MS, blocks, calendars, groups, users
 
+_GONE = "Calendar or user not found"
 _COLUMNS = (*blocks.c, calendars.c.group_id)  # blocks.c includes version
 _JOIN = blocks.outerjoin(
     calendars,
@@ -70,33 +72,38 @@ async def insert_block(conn: AsyncConnection, block: Block) -> None:
 async def insert_blocks(conn: AsyncConnection, many: Sequence[Block]) -> None:
     """Insert blocks in one executemany (bulk loads use it too)."""
     if many:
-        await conn.execute(blocks.insert(), [{**_values(b), "version": 1} for b in many])
+        with writing(duplicate="a block with that id already exists", missing=_GONE):
+            await conn.execute(blocks.insert(), [{**_values(b), "version": 1} for b in many])
 
 
 async def get_block(
-    conn: AsyncConnection, location_id: str, block_id: str
+    conn: AsyncConnection, location_id: str, block_id: str, *, lock: bool = False
 ) -> tuple[Block, int] | None:
-    """The block and its version, or None."""
+    """The block and its version, or None. `lock`: held against other writers (PostgreSQL
+    `FOR UPDATE`) until the transaction ends, so that writers to one block queue up."""
     query = (
         sa.select(*_COLUMNS)
         .select_from(_JOIN)
         .where(blocks.c.location_id == location_id, blocks.c.id == block_id)
     )
+    if lock:
+        query = query.with_for_update(of=blocks)
     row = (await conn.execute(query)).one_or_none()
     return (_block(row), row.version) if row else None
 
 
 async def replace_block(conn: AsyncConnection, block: Block, version: int) -> bool:
     """Write `block` over the stored one if it is still at `version`; False if it moved on."""
-    result = await conn.execute(
-        blocks.update()
-        .where(
-            blocks.c.location_id == block.location_id,
-            blocks.c.id == block.id,
-            blocks.c.version == version,
+    with writing(duplicate="a block with that id already exists", missing=_GONE):
+        result = await conn.execute(
+            blocks.update()
+            .where(
+                blocks.c.location_id == block.location_id,
+                blocks.c.id == block.id,
+                blocks.c.version == version,
+            )
+            .values(**_values(block), version=version + 1)
         )
-        .values(**_values(block), version=version + 1)
-    )
     return result.rowcount == 1
 
 

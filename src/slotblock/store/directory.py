@@ -7,21 +7,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.errors import Conflict
 from slotblock.model import Calendar, Group, JSONObject, Location
+from slotblock.store.integrity import deleting, writing
 from slotblock.store.tables import calendar_members, calendars, groups, locations, users
 
 
 @contextmanager
-def unique(what: str) -> Iterator[None]:
-    """Turn the database's duplicate-key error into Conflict."""
-    try:
+def unique(what: str, missing: str = "Location not found") -> Iterator[None]:
+    """A taken id → AlreadyExists (409); a missing location or other reference →
+    ReferenceMissing(missing) (404): two different failures, two different answers."""
+    with writing(duplicate=f"a {what} with that id already exists", missing=missing):
         yield
-    except IntegrityError as exc:
-        raise Conflict(f"a {what} with that id already exists") from exc
 
 
 async def insert_location(conn: AsyncConnection, location: Location, now_ms: int) -> None:
@@ -125,9 +123,10 @@ async def list_groups(conn: AsyncConnection, location_id: str) -> list[Group]:
 
 
 async def delete_group(conn: AsyncConnection, location_id: str, group_id: str) -> None:
-    await conn.execute(
-        groups.delete().where(groups.c.location_id == location_id, groups.c.id == group_id)
-    )
+    with deleting("the group has calendars; move or delete them first"):
+        await conn.execute(
+            groups.delete().where(groups.c.location_id == location_id, groups.c.id == group_id)
+        )
 
 
 async def group_has_calendars(conn: AsyncConnection, location_id: str, group_id: str) -> bool:
@@ -155,7 +154,7 @@ def _calendar_values(calendar: Calendar) -> dict[str, Any]:
 
 
 async def insert_calendar(conn: AsyncConnection, calendar: Calendar, now_ms: int) -> None:
-    with unique("calendar"):
+    with unique("calendar", "Location or group not found"):
         await conn.execute(
             calendars.insert().values(
                 **_calendar_values(calendar), created_ms=now_ms, updated_ms=now_ms
@@ -165,6 +164,18 @@ async def insert_calendar(conn: AsyncConnection, calendar: Calendar, now_ms: int
 
 
 async def update_calendar(conn: AsyncConnection, calendar: Calendar, now_ms: int) -> None:
+    with unique("calendar", "Group not found"):
+        await _update_calendar_row(conn, calendar, now_ms)
+    await conn.execute(
+        calendar_members.delete().where(
+            calendar_members.c.location_id == calendar.location_id,
+            calendar_members.c.calendar_id == calendar.id,
+        )
+    )
+    await _insert_members(conn, calendar)
+
+
+async def _update_calendar_row(conn: AsyncConnection, calendar: Calendar, now_ms: int) -> None:
     await conn.execute(
         calendars.update()
         .where(
@@ -173,13 +184,6 @@ async def update_calendar(conn: AsyncConnection, calendar: Calendar, now_ms: int
         )
         .values(**_calendar_values(calendar), updated_ms=now_ms)
     )
-    await conn.execute(
-        calendar_members.delete().where(
-            calendar_members.c.location_id == calendar.location_id,
-            calendar_members.c.calendar_id == calendar.id,
-        )
-    )
-    await _insert_members(conn, calendar)
 
 
 async def _insert_members(conn: AsyncConnection, calendar: Calendar) -> None:
@@ -194,7 +198,8 @@ async def _insert_members(conn: AsyncConnection, calendar: Calendar) -> None:
         for position, member in enumerate(calendar.team_members)
     ]
     if rows:
-        await conn.execute(calendar_members.insert(), rows)
+        with unique("team member", "User not found"):
+            await conn.execute(calendar_members.insert(), rows)
 
 
 async def get_calendar(
@@ -255,8 +260,9 @@ async def _members(
 
 
 async def delete_calendar(conn: AsyncConnection, location_id: str, calendar_id: str) -> None:
-    await conn.execute(
-        calendars.delete().where(
-            calendars.c.location_id == location_id, calendars.c.id == calendar_id
+    with deleting("the calendar has blocked slots; delete them first"):
+        await conn.execute(
+            calendars.delete().where(
+                calendars.c.location_id == location_id, calendars.c.id == calendar_id
+            )
         )
-    )

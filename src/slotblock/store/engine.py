@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from slotblock.store.integrity import reachable
+
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
@@ -41,6 +43,7 @@ class Store:
         )
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,15 +51,23 @@ class Store:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction: committed on success, rolled back on error."""
-        async with self.engine.begin() as conn:
-            yield conn
+        """A connection in a transaction: committed on success, rolled back on error.
+
+        On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so that
+        writers are serialised from their first read: a check and the write that follows
+        it cannot interleave with another writer's. An unreachable database: Unavailable."""
+        with reachable():
+            async with self.engine.connect() as conn:
+                await conn.execution_options(slotblock_write=True)
+                async with conn.begin():
+                    yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads only."""
-        async with self.engine.connect() as conn:
-            yield conn
+        """A connection for reads only. An unreachable database: Unavailable."""
+        with reachable():
+            async with self.engine.connect() as conn:
+                yield conn
 
     async def ping(self) -> bool:
         try:
@@ -95,9 +106,10 @@ def _engine_options(url: sa.URL, pool_size: int) -> dict[str, Any]:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        return {}
+        return {"hide_parameters": True}
     _, connect_args = ssl_argument(url)
     return {
+        "hide_parameters": True,
         "pool_size": pool_size,
         "max_overflow": pool_size,
         "pool_pre_ping": True,
@@ -106,12 +118,19 @@ def _engine_options(url: sa.URL, pool_size: int) -> dict[str, Any]:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is turned off: `_sqlite_begin` says which one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    write = conn.get_execution_options().get("slotblock_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def open_store(url: str, *, pool_size: int = 10) -> Store:

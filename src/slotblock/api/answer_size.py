@@ -1,0 +1,41 @@
+"""The query answer, encoded off the event loop and capped in bytes.
+
+Every instance repeats its series' texts and rule, so a long window over a large series can
+ask for hundreds of megabytes. The size is estimated before anything is built (characters
+of the texts and rule plus the fixed fields of an event), refused with 422 past the limit,
+and the encoded answer is checked again (an estimate counts characters, not UTF-8 bytes)."""
+
+from __future__ import annotations
+
+import orjson
+
+from slotblock.api.schemas import event_json
+from slotblock.errors import Unprocessable
+from slotblock.model import Event
+
+EVENT_FIXED_BYTES = 560  # the keys, ids and timestamps of one CalendarEventDTO
+
+
+def estimated_bytes(events: list[Event]) -> int:
+    size = 14
+    for event in events:
+        block = event.block
+        size += EVENT_FIXED_BYTES + len(block.rrule or "") + len(block.location_id)
+        size += sum(len(event.text(name)) for name in ("title", "description", "notes", "address"))
+    return size
+
+
+def too_large(max_bytes: int) -> Unprocessable:
+    return Unprocessable(
+        f"the answer would be larger than {max_bytes} bytes; query a shorter window"
+    )
+
+
+def encode_events(events: list[Event], timezone: str, max_bytes: int) -> bytes:
+    """`{"events": [...]}` as JSON bytes; Unprocessable when larger than `max_bytes`."""
+    if estimated_bytes(events) > max_bytes:
+        raise too_large(max_bytes)
+    body = orjson.dumps({"events": [event_json(e, timezone) for e in events]})
+    if len(body) > max_bytes:
+        raise too_large(max_bytes)
+    return body
