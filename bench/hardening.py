@@ -31,15 +31,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.conftest import PG_URL, Tenant, _migrate, _pg_execute, pg_url, seed_tenants
-from tests.hardening import worst
-from tests.live import live_server
 
 from slotblock.config import Settings
 from slotblock.isotime import parse_iso
 from slotblock.service.blocks import WindowQuery
 from slotblock.service.container import build_services
 from slotblock.store import open_store
+from tests.conftest import PG_URL, Tenant, _migrate, _pg_execute, pg_url, seed_tenants
+from tests.hardening import worst
+from tests.live import live_server
 
 DAY = 86_400_000
 START = "2023-04-03T09:30:00+05:30"
@@ -102,7 +102,7 @@ async def cache_bound(url: str, bound: int = 4_000_000) -> dict[str, int]:
     store = open_store(url, pool_size=2)
     try:
         services = build_services(store, Settings(database_url=url, expansion_cache_bytes=bound))
-        who = await services.auth.authenticate(f"Bearer {tenant.token}", "2021-07-28")
+        who = await services.auth.authenticate(tenant.token)
         await services.blocks.create(
             who, _daily_input(tenant, description="d" * 10_000, notes="n" * 10_000)
         )
@@ -135,7 +135,7 @@ def _daily_input(t: Tenant, **texts: str) -> Any:
         start_ms=MS,
         end_ms=MS + 1_800_000,
         rrule="FREQ=DAILY",
-        **texts,
+        texts=texts,
     )
 
 

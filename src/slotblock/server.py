@@ -45,7 +45,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     if workers == 1:
         from slotblock.api.app import create_app  # noqa: PLC0415 - the web stack, late
 
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings), **options)
         return
     with ExitStack() as stack:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -58,5 +58,5 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             "slotblock.api.workers:app",
             factory=True,
             workers=workers,
-            **options,  # type: ignore[arg-type]
+            **options,
         )

@@ -97,7 +97,7 @@ async def test_expansion_cache_stays_within_its_byte_bound(
     bound = 2_000_000
     async with client_with(settings, store, expansion_cache_bytes=bound) as (client, services):
         await daily(client, tenant, description="d" * 10_000, notes="n" * 10_000)
-        principal = await services.auth.authenticate(f"Bearer {tenant.token}", "2021-07-28")
+        principal = await services.auth.authenticate(tenant.token)
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         for shift in range(400):  # 400 distinct one-day windows, 1 ms apart

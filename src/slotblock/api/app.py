@@ -19,12 +19,12 @@ from slotblock.api import (
     rate_limits,
 )
 from slotblock.api.block_slot import router as block_slot_router
+from slotblock.api.body_timeout import BodyTimeout
+from slotblock.api.failures import Failures
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
 from slotblock.api.observability import Observability
-from slotblock.api.body_timeout import BodyTimeout
-from slotblock.api.failures import Failures
 from slotblock.api.query_params import SingleQueryValues
 from slotblock.api.security_headers import SecurityHeaders
 from slotblock.config import Settings

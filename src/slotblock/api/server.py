@@ -70,7 +70,7 @@ class _HeaderDeadline:
         super().connection_lost(exc)  # type: ignore[misc]
 
 
-class GuardedHTTP(_HeaderDeadline, _Fast):  # type: ignore[misc,valid-type]
+class GuardedHTTP(_HeaderDeadline, _Fast):  # type: ignore[misc]
     """uvicorn's fastest HTTP/1.1 protocol with the header deadline. A module-level class,
     so that worker processes (`serve --workers N`) can import it; `uvicorn_options` sets the
     deadline of the process it runs in."""
