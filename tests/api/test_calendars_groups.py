@@ -224,6 +224,6 @@ async def test_kept_numbers_must_fit_64_bits(client: httpx.AsyncClient, tenant: 
     url, h = f"/calendars/{tenant.calendar_id}", tenant.headers()
     refused = await client.put(url, json={"slotDuration": 2**64}, headers=h)
     assert refused.status_code == 400
-    assert refused.json()["message"] == ["slotDuration must be a number within 64 bits"]
+    assert refused.json()["message"] == ["slotDuration must be an integer between -2^63 and 2^63-1"]
     assert "slotDuration" not in (await client.get(url, headers=h)).json()["calendar"]
     assert (await client.put(url, json={"slotBuffer": 2**63 - 1}, headers=h)).status_code == 200

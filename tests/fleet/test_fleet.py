@@ -203,7 +203,9 @@ def test_a_node_killed_under_load_loses_no_acknowledged_write(fleet: Fleet) -> N
     before = scrape(survivor)
     with ThreadPoolExecutor(len(load)) as pool:
         futures = [pool.submit(_load, fleet, t, tally, dead) for t in load]
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30
+        while tally.killed_node_answers < ITERATIONS // 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # kill when about a sixth of the load is through, however fast
         kill_group(fleet.nodes[0])
         dead.set()
         for future in futures:

@@ -32,6 +32,15 @@ from slotblock.service.container import build_services
 from slotblock.store import Store, open_store
 
 
+def list_parameters(path: str) -> frozenset[str]:
+    """The query parameters that are lists by contract, and so may repeat, on `path`."""
+    if path == "/calendars/free-busy":
+        return frozenset({"calendarId", "userId", "groupId"})
+    if path.startswith("/calendars/") and path.endswith("/free-slots"):
+        return frozenset({"userIds"})
+    return frozenset()
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The ASGI app. The database must already be migrated (`slotblock migrate`/`serve`)."""
     owned = store is None
@@ -75,7 +84,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     docs.install(app)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(Failures)
-    app.add_middleware(SingleQueryValues)
+    app.add_middleware(SingleQueryValues, lists=list_parameters)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, the refusals of the middleware above included, carries a
     # request id and is logged and counted.

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
 
-log = logging.getLogger("slotblock.api")
+log = logging.getLogger("slotblock.errors")
 TRACEBACK_EVERY_SECONDS = 60.0
 
 
@@ -53,9 +53,10 @@ class Failures:
             await self.app(scope, receive, watched)
         except Exception as exc:  # the last line of defence: answer, log once
             kind = type(exc).__name__
+            request_id = scope.get("state", {}).get("request_id", "-")
             log.error(
-                "unhandled %s on %s %s", kind, scope["method"], scope["path"],
-                exc_info=exc if self.traceback_due(kind) else None,
+                "unhandled %s on %s %s (request id %s)", kind, scope["method"], scope["path"],
+                request_id, exc_info=exc if self.traceback_due(kind) else None,
             )  # fmt: skip
             if not started:
                 await error_response(500, "Internal server error")(scope, receive, send)

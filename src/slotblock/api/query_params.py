@@ -1,30 +1,43 @@
 """A query parameter given twice (`calendarId=a&calendarId=b`) is refused with 400, as the
 platform's validator does, instead of silently taking the last one. A pure ASGI middleware,
-ahead of routing, so that every route is covered."""
+ahead of routing, so that every route is covered. The parameters that are lists by contract
+(free/busy's targets, get-slots' `userIds`) are the only ones that may repeat."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
 
+ListParameters = Callable[[str], frozenset[str]]  # path → the names that may repeat there
 
-def repeated(query_string: bytes) -> list[str]:
-    """The names given more than once, in order of first appearance."""
+
+def repeated(query_string: bytes, lists: frozenset[str] = frozenset()) -> list[str]:
+    """The names given more than once (but `lists`), in order of first appearance."""
     names = [name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)]
     counts = Counter(names)
-    return [name for name in dict.fromkeys(names) if counts[name] > 1]
+    return [name for name in dict.fromkeys(names) if counts[name] > 1 and name not in lists]
+
+
+def no_lists(_: str) -> frozenset[str]:
+    return frozenset()
 
 
 class SingleQueryValues:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, lists: ListParameters = no_lists) -> None:
         self.app = app
+        self.lists = lists
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (names := repeated(scope.get("query_string", b""))):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed = self.lists(scope["path"])
+        if names := repeated(scope.get("query_string", b""), allowed):
             messages = [f"{name} must be given once, not repeated" for name in names]
             await error_response(400, messages)(scope, receive, send)
             return
