@@ -19,9 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock import recurrence
 from slotblock.errors import InvalidInput, NotFound
+from slotblock.instances import series_of
 from slotblock.isotime import format_ms, parse_iso, zone
-from slotblock.model import SCOPES, Block, Calendar, Group, Location, Override, TokenInfo
-from slotblock.service.blocks import TEXT_FIELDS, series_of
+from slotblock.model import (
+    SCOPES,
+    TEXT_FIELDS,
+    Block,
+    Calendar,
+    Group,
+    Location,
+    Override,
+    TokenInfo,
+)
 from slotblock.service.calendars import slugify
 from slotblock.service.fixture_document import (
     BlockDoc,
