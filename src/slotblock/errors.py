@@ -7,6 +7,8 @@
     ├── Forbidden             a locationId that is not the token's                → 403
     ├── NotFound              an id that is not in the token's location           → 404
     ├── Conflict              an id already taken; a concurrent change lost       → 409
+    ├── Gone                  a sync token older than the tombstone retention     → 410
+    ├── PreconditionFailed    an If-Match naming a version no longer stored       → 412
     ├── Unprocessable         well-formed but impossible: times, limits, a delete → 422
     │   │                     that would orphan data (a calendar with blocks…)
     │   └── RecurrenceError   an rrule that cannot be accepted                    → 422
@@ -53,6 +55,14 @@ class NotFound(SlotblockError):
 
 class Conflict(SlotblockError):
     """The id is taken, or a concurrent change could not be merged: try again."""
+
+
+class Gone(SlotblockError):
+    """What the request refers to is no longer kept (a sync token past its retention)."""
+
+
+class PreconditionFailed(SlotblockError):
+    """The client's If-Match names a version that is no longer the stored one."""
 
 
 class Unprocessable(SlotblockError):

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slotblock import __version__
+from slotblock.api import admin, blocked_slots, calendars, errors, health
 from slotblock.api.block_slot import router as block_slot_router
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
-from slotblock.api import admin, blocked_slots, calendars, errors, health
 from slotblock.api.limits import RequestLimits
 from slotblock.config import Settings
 from slotblock.service.container import build_services

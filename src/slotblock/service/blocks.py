@@ -8,7 +8,7 @@ start keeps only the overrides that are still occurrences of the new series.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +24,7 @@ from slotblock.errors import (
     TooManyInstances,
     Unprocessable,
 )
+from slotblock.etags import check_if_match
 from slotblock.instances import (
     check_instance as _check_instance,
 )
@@ -42,6 +43,7 @@ from slotblock.instances import (
 )
 from slotblock.model import TEXT_FIELDS, Block, Event, Principal
 from slotblock.service.auth import check_location, require_scope
+from slotblock.service.changes import ChangeLog
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from slotblock.tokens import new_id
@@ -80,6 +82,10 @@ class WindowQuery:
     group_id: str | None = None
 
 
+# Called in the create's transaction with the new event (an Idempotency-Key's answer).
+OnCreated = Callable[[AsyncConnection, Event], Awaitable[None]]
+
+
 class BlockService:
     """The blocked-slots use cases over one store."""
 
@@ -91,6 +97,7 @@ class BlockService:
         # booking pages ask for the same weeks again and again, so remember the last ones.
         self._expanded: OrderedDict[tuple[object, ...], list[Event]] = OrderedDict()
         self._cached_events = 0
+        self.changes = ChangeLog(clock)  # change number, change log, webhook outbox
 
     # --- query ---------------------------------------------------------------------------
 
@@ -171,7 +178,9 @@ class BlockService:
 
     # --- create --------------------------------------------------------------------------
 
-    async def create(self, principal: Principal, body: BlockInput) -> Event:
+    async def create(
+        self, principal: Principal, body: BlockInput, on_created: OnCreated | None = None
+    ) -> Event:
         require_scope(principal, WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=True)
@@ -199,7 +208,11 @@ class BlockService:
         async with self.store.begin() as conn:
             group_id = await self._check_owner(conn, block)
             await block_store.insert_block(conn, block)
-        return master_event(replace(block, group_id=group_id))
+            block = replace(block, group_id=group_id, version=1)
+            await self.changes.record(conn, None, block)
+            if on_created is not None:
+                await on_created(conn, master_event(block))
+        return master_event(block)
 
     async def _check_owner(self, conn: AsyncConnection, block: Block) -> str | None:
         """404 unless the block's calendar or user is in its location; the calendar's group."""
@@ -235,7 +248,9 @@ class BlockService:
 
     # --- edit ----------------------------------------------------------------------------
 
-    async def edit(self, principal: Principal, event_id: str, body: BlockInput) -> Event:
+    async def edit(
+        self, principal: Principal, event_id: str, body: BlockInput, if_match: str | None = None
+    ) -> Event:
         require_scope(principal, WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=False)
@@ -243,6 +258,7 @@ class BlockService:
         for _ in range(_RETRIES):
             async with self.store.begin() as conn:
                 block, version = await self._load(conn, principal, master_id)
+                check_if_match(if_match, block)
                 if original is None:
                     changed = self._edit_block(block, body)
                 else:
@@ -250,6 +266,8 @@ class BlockService:
                 if _owner_key(changed) != _owner_key(block):
                     changed = replace(changed, group_id=await self._check_owner(conn, changed))
                 if await block_store.replace_block(conn, changed, version):
+                    changed = replace(changed, version=version + 1)
+                    await self.changes.record(conn, block, changed, event_id)
                     return (
                         master_event(changed) if original is None else instance(changed, original)
                     )
@@ -287,14 +305,18 @@ class BlockService:
 
     # --- delete --------------------------------------------------------------------------
 
-    async def delete(self, principal: Principal, event_id: str) -> None:
+    async def delete(
+        self, principal: Principal, event_id: str, if_match: str | None = None
+    ) -> None:
         require_scope(principal, WRITE)
         master_id, original = parse_event_id(event_id)
         for _ in range(_RETRIES):
             async with self.store.begin() as conn:
                 block, version = await self._load(conn, principal, master_id)
+                check_if_match(if_match, block)
                 if original is None:
                     await block_store.delete_block(conn, block.location_id, block.id)
+                    await self.changes.record(conn, block, None)
                     return
                 _check_instance(block, event_id, original)
                 changed = replace(
@@ -304,6 +326,8 @@ class BlockService:
                     updated_ms=self.clock(),
                 )
                 if await block_store.replace_block(conn, changed, version):
+                    changed = replace(changed, version=version + 1)
+                    await self.changes.record(conn, block, changed, event_id, instance_deleted=True)
                     return
         raise Conflict("the block was changed concurrently; try again")
 
