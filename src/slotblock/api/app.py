@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slotblock import __version__
-from slotblock.api import admin, blocked_slots, calendars, errors, health
+from slotblock.api import admin, blocked_slots, calendars, changes, errors, health, webhooks
 from slotblock.api.block_slot import router as block_slot_router
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
+from slotblock.api.schemas import event_json
 from slotblock.config import Settings
-from slotblock.service.container import build_services
+from slotblock.service.container import build_services, wall_clock_ms
+from slotblock.service.dispatcher import Dispatcher
 from slotblock.store import Store, open_store
 
 
@@ -25,7 +27,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Webhook deliveries are sent by every serving process (see service/dispatcher.py).
+        dispatcher = None
+        if settings.webhook_dispatch:
+            dispatcher = Dispatcher(the_store, settings, wall_clock_ms, event_json)
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            await dispatcher.stop()
         if owned:
             await the_store.dispose()
 
@@ -38,6 +47,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.services = build_services(the_store, settings)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
+    app.include_router(webhooks.router)
     app.include_router(blocked_slots.router)
     # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
     app.include_router(free_busy_router)
@@ -50,4 +61,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
     )
     admin.install(app, the_store, settings)
+    app.include_router(webhooks.admin_router)
     return app

@@ -35,7 +35,9 @@ ETAG_HEADER = {
         "schema": {"type": "string"},
     }
 }
-PRECONDITION = {412: {"model": ErrorDTO, "description": "If-Match names a stale version"}}
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: {"model": ErrorDTO, "description": "If-Match names a stale version"}
+}
 IF_MATCH = Header(
     alias="If-Match",
     description="**Extension**: write only if the block is still at this ETag (else 412).",

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock import recurrence
-from slotblock.errors import InvalidInput, NotFound
+from slotblock.errors import InvalidInput, NotFound, RecurrenceError
 from slotblock.instances import series_of
 from slotblock.isotime import format_ms, parse_iso, zone
 from slotblock.model import (
@@ -258,7 +258,7 @@ class _Builder:
                 zone_name=block.timezone,
                 max_count=self.max_count,
             )
-        except recurrence.RecurrenceError as exc:
+        except RecurrenceError as exc:
             self.problem(f"{path}.rrule", str(exc))
             return
         last = recurrence.last_start(rule, block.start_ms, block.timezone)

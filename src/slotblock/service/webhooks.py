@@ -24,6 +24,8 @@ from slotblock.store import webhooks as webhook_store
 from slotblock.store.webhooks import DEAD, Delivery, Webhook
 from slotblock.tokens import new_id
 
+__all__ = ["Delivery", "KeyPair", "Signer", "Webhook", "WebhookService", "new_key_pair"]
+
 WRITE = "calendars/events.write"
 SIGNATURE_HEADER = "x-ghl-signature"
 
@@ -98,7 +100,7 @@ class WebhookService:
             await webhook_store.insert_webhook(conn, hook)
         return hook
 
-    async def list(self, location_id: str | None = None) -> list[Webhook]:
+    async def list_all(self, location_id: str | None = None) -> list[Webhook]:
         async with self.store.read() as conn:
             return await webhook_store.list_webhooks(conn, location_id)
 
@@ -125,7 +127,7 @@ class WebhookService:
     async def list_own(self, principal: Principal, location_id: str) -> list[Webhook]:
         require_scope(principal, WRITE)
         check_location(principal, location_id)
-        return await self.list(location_id)
+        return await self.list_all(location_id)
 
     async def remove_own(self, principal: Principal, webhook_id: str) -> None:
         require_scope(principal, WRITE)
