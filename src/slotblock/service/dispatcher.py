@@ -29,6 +29,7 @@ from slotblock.service.changes import ChangeFeed
 from slotblock.service.webhook_events import RenderEvent, payload
 from slotblock.service.webhooks import Signer
 from slotblock.store import Store
+from slotblock.store import idempotency as key_store
 from slotblock.store import webhooks as webhook_store
 from slotblock.store.webhooks import DEAD, DELIVERED, Delivery
 
@@ -129,9 +130,14 @@ class Dispatcher:
             await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
 
     async def prune(self) -> None:
-        """Forget old delivered rows and changes past the tombstone retention."""
+        """Forget old delivered rows, Idempotency-Key answers past their keep period, and
+        changes past the tombstone retention."""
+        now = self.clock()
         async with self.store.begin() as conn:
-            await webhook_store.prune_delivered(conn, self.clock() - _KEEP_DELIVERED_MS)
+            await webhook_store.prune_delivered(conn, now - _KEEP_DELIVERED_MS)
+            await key_store.prune_answers(
+                conn, now - int(self.settings.idempotency_hours * 3_600_000)
+            )
         await ChangeFeed(self.store, self.settings, self.clock).prune()
 
     # --- the loop ------------------------------------------------------------------------
