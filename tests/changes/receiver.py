@@ -43,8 +43,8 @@ class Receiver:
                 return self.always, hang
             return (self.plan.pop(0) if self.plan else 200), hang
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> list[Delivery]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, count: int, within_s: float = 20.0) -> list[Delivery]:
+        deadline = time.monotonic() + within_s
         while len(self.received) < count:
             assert time.monotonic() < deadline, f"{len(self.received)} of {count} deliveries"
             await asyncio.sleep(0.02)

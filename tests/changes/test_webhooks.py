@@ -4,6 +4,7 @@ dead-lettered past the horizon, and never sent for a write that did not commit."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -11,9 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from highlevel.logging import Logger
-from highlevel.storage.memory_session_storage import MemorySessionStorage
-from highlevel.webhook.webhook_manager import WebhookManager
 
 from slotblock.api.app import create_app
 from slotblock.api.schemas import event_json
@@ -31,6 +29,10 @@ from tests.changes.receiver import Receiver, receiving
 from tests.conftest import Tenant, make_tenant, snapshot
 
 pytestmark = pytest.mark.anyio
+# The official SDK's own webhook verification (a test dependency).
+sdk_logging = pytest.importorskip("highlevel.logging")
+sdk_storage = pytest.importorskip("highlevel.storage.memory_session_storage")
+sdk_webhooks = pytest.importorskip("highlevel.webhook.webhook_manager")
 KEYS = new_key_pair()
 ADMIN_TOKEN = "sba-test-admin-token-0001"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -72,7 +74,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 async def hooked(database_url: str, store: Store, receiver: Receiver) -> AsyncIterator[Hooked]:
-    settings = Settings(database_url=database_url, pool_size=2, **FAST)
+    settings = Settings(database_url=database_url, pool_size=2).model_copy(update=FAST)
     services = build_services(store, settings, wall_clock_ms)
     tenant = await make_tenant(services)
     await services.webhooks.add(tenant.location_id, receiver.url)
@@ -92,8 +94,10 @@ async def dispatching(hooked: Hooked) -> AsyncIterator[Hooked]:
 
 
 def sdk_verifies(body: bytes, signature: str, public_key: str) -> bool:
-    manager = WebhookManager(Logger("error"), MemorySessionStorage(), None)
-    return manager.verify_ed25519_signature(body.decode(), signature, public_key)
+    manager = sdk_webhooks.WebhookManager(
+        sdk_logging.Logger("error"), sdk_storage.MemorySessionStorage(), None
+    )
+    return bool(manager.verify_ed25519_signature(body.decode(), signature, public_key))
 
 
 async def test_deliveries_are_signed_as_the_platform_signs(dispatching: Hooked) -> None:
@@ -326,6 +330,4 @@ def test_keygen_pairs_sign_and_verify() -> None:
 
 
 async def _pause(seconds: float) -> None:
-    import asyncio
-
     await asyncio.sleep(seconds)
