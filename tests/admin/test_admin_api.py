@@ -97,6 +97,10 @@ async def test_own_tag_apart_from_the_official_operations(
         "admin-list-faults",
         "admin-delete-faults",
         "admin-delete-fault",
+        "admin-add-webhook",
+        "admin-list-webhooks",
+        "admin-remove-webhook",
+        "admin-dead-letters",
     }
     assert all(tags == [TAG] for tags in admin_ops.values())
     assert not set(admin_ops) & set(IMPLEMENTED)
