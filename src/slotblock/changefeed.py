@@ -53,8 +53,16 @@ def decode(token: str, scope: str, now_ms: int, retention_ms: int) -> Position:
         position = Position(**json.loads(raw))
     except (binascii.Error, ValueError, TypeError) as exc:
         raise InvalidInput(INVALID) from exc
-    if position.scope != scope or position.mode not in ("sync", "all", "changes"):
+    if not _well_formed(position) or position.scope != scope:
         raise InvalidInput(INVALID)
     if now_ms - position.issued_ms > retention_ms:
         raise Gone(GONE)
     return position
+
+
+def _well_formed(p: Position) -> bool:
+    numbers = (p.since, p.upto, p.issued_ms)
+    if not all(type(n) is int for n in numbers):
+        return False
+    after_type = str if p.mode == "all" else int
+    return p.mode in ("sync", "all", "changes") and type(p.after) is after_type

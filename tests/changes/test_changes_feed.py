@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from slotblock import changefeed
 from slotblock.service.calendars import CalendarInput
 from slotblock.service.container import Services
 from slotblock.store import Store
@@ -217,3 +218,18 @@ async def test_a_write_not_yet_committed_holds_later_writes_back(
     created = await later
     items, _ = await sync(client, tenant, token)
     assert [i["id"] for i in items] == [created["id"]]
+
+
+async def test_forged_tokens_are_400_not_500(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    scope = changefeed.scope_of(tenant.location_id, None, None, None)
+    forged = [
+        changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62)),  # type: ignore[arg-type]
+        changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62)),
+        changefeed.encode(changefeed.Position("bogus", scope, issued_ms=2**62)),  # type: ignore[arg-type]
+        "eyJtb2RlIjogMX0",  # {"mode": 1}
+        "%%%",
+    ]
+    for token in forged:
+        for name in ("syncToken", "pageToken"):
+            response = await page(client, tenant, **{name: token})
+            assert response.status_code == 400, (token, response.text)
