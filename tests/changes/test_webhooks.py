@@ -22,7 +22,7 @@ from slotblock.service.blocks import BlockInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
 from slotblock.service.dispatcher import Dispatcher
 from slotblock.service.webhooks import KeyPair, new_key_pair
-from slotblock.store import Store
+from slotblock.store import Store, open_store
 from slotblock.store.tables import block_changes, outbox
 from tests.api.calls import create, delete, edit
 from tests.changes.receiver import Receiver, receiving
@@ -331,3 +331,33 @@ def test_keygen_pairs_sign_and_verify() -> None:
 
 async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+async def test_two_nodes_share_the_deliveries_each_sent_once_in_order(
+    hooked: Hooked, database_url: str
+) -> None:
+    """Two dispatchers on two engines (two nodes) at once: every delivery is sent once, and
+    each block's in order (on SQLite the second node's dispatcher stands by)."""
+    h = hooked
+    other_store = open_store(database_url, pool_size=2)
+    first = h.dispatcher(webhook_batch=3)
+    second = Dispatcher(other_store, first.settings, wall_clock_ms, event_json)
+    blocks = [await create(h.client, h.tenant, **at(9 + i)) for i in range(4)]
+    for round_ in range(3):
+        for block in blocks:
+            await edit(h.client, h.tenant, block["id"], title=f"round {round_}")
+    first.start()
+    second.start()
+    try:
+        await h.receiver.wait_for(16)
+        await _pause(0.2)
+    finally:
+        await first.stop()
+        await second.stop()
+        await other_store.dispose()
+    assert len(h.receiver.received) == 16
+    assert len({d.json["webhookId"] for d in h.receiver.received}) == 16
+    for block in blocks:
+        titles = [d.json["blockedSlot"]["title"] for d in h.receiver.received
+                  if d.json["blockedSlot"]["id"] == block["id"]]  # fmt: skip
+        assert titles == ["", "round 0", "round 1", "round 2"]
