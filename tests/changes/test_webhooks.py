@@ -361,3 +361,19 @@ async def test_two_nodes_share_the_deliveries_each_sent_once_in_order(
         titles = [d.json["blockedSlot"]["title"] for d in h.receiver.received
                   if d.json["blockedSlot"]["id"] == block["id"]]  # fmt: skip
         assert titles == ["", "round 0", "round 1", "round 2"]
+
+
+async def test_a_receiver_that_does_not_answer_in_time_gets_the_delivery_again(
+    hooked: Hooked,
+) -> None:
+    h = hooked
+    h.receiver.hang_s = 1.5
+    dispatcher = h.dispatcher(webhook_timeout_seconds=0.3)
+    dispatcher.start()
+    try:
+        block = await create(h.client, h.tenant, **at(9))
+        [delivery] = await h.receiver.wait_for(1)
+    finally:
+        await dispatcher.stop()
+    assert delivery.json["blockedSlot"]["id"] == block["id"]
+    assert h.receiver.attempts == 2

@@ -102,8 +102,10 @@ class Dispatcher:
         )
         headers = {"content-type": "application/json", **self.signer.headers(body)}
         try:
-            answer = await self.client.post(delivery.url, content=body, headers=headers)
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
+            # One attempt never outlives its lease, however slowly the receiver answers.
+            async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+                answer = await self.client.post(delivery.url, content=body, headers=headers)
+        except (httpx.TransportError, TimeoutError) as exc:  # timeouts, refusals, resets
             raise RetryableFailure(f"{type(exc).__name__}: {exc}") from exc
         if answer.status_code == 429 or answer.status_code >= 500:
             raise RetryableFailure(f"HTTP {answer.status_code}")
