@@ -12,10 +12,14 @@ import httpx
 import pytest
 
 from slotblock import changefeed
+from slotblock.model import SCOPES, Location, TokenInfo
 from slotblock.service.calendars import CalendarInput
 from slotblock.service.container import Services
-from slotblock.store import Store
+from slotblock.service.fixtures import FixtureService
+from slotblock.store import Store, directory
 from slotblock.store import changes as change_store
+from slotblock.store import tokens as token_store
+from slotblock.tokens import hash_token
 from tests.api.calls import create, delete, edit
 from tests.conftest import Clock, Tenant
 
@@ -233,3 +237,26 @@ async def test_forged_tokens_are_400_not_500(client: httpx.AsyncClient, tenant: 
         for name in ("syncToken", "pageToken"):
             response = await page(client, tenant, **{name: token})
             assert response.status_code == 400, (token, response.text)
+
+
+@pytest.mark.parametrize("whole", [False, True])
+async def test_a_reset_makes_older_tokens_gone(
+    client: httpx.AsyncClient, tenant: Tenant, store: Store, clock: Clock, whole: bool
+) -> None:
+    await create(client, tenant, **at(9))
+    _, token = await sync(client, tenant)
+    await FixtureService(store, 1000, clock).reset(None if whole else tenant.location_id)
+    # the same location, token and ids again, as a fixture load would bring them back
+    async with store.begin() as conn:
+        await directory.insert_location(conn, Location(tenant.location_id, "L", "UTC"), 0)
+        await token_store.insert_token(
+            conn, TokenInfo("t1", tenant.location_id, "", SCOPES, 0, None), hash_token(tenant.token)
+        )
+    gone = await page(client, tenant, syncToken=token)
+    assert gone.status_code == 410
+    assert gone.json()["message"] == (
+        "the location was reset since this sync token; sync again without a token"
+    )
+    items, fresh = await sync(client, tenant)
+    assert items == []
+    assert (await page(client, tenant, syncToken=fresh)).status_code == 200

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from slotblock import changefeed
 from slotblock.changefeed import Position
 from slotblock.config import Settings
+from slotblock.errors import Gone
 from slotblock.model import Block, Principal
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
@@ -29,6 +30,7 @@ from slotblock.store import changes as change_store
 from slotblock.store import webhooks as webhook_store
 
 READ = "calendars/events.readonly"
+RESET = "the location was reset since this sync token; sync again without a token"
 DAY_MS = 86_400_000
 _PRUNE_MARGIN_MS = 3_600_000  # a token's writes may be stamped a little before it
 
@@ -106,20 +108,16 @@ class ChangeFeed:
         now = self.clock()
         token = q.page_token or q.sync_token
         async with self.store.read() as conn:
+            upto, floor = await change_store.current_seq(conn, q.location_id)
             if token is None:
-                start = Position(
-                    "all",
-                    scope,
-                    upto=await change_store.current_seq(conn, q.location_id),
-                    after="",
-                    issued_ms=now,
-                )
+                start = Position("all", scope, upto=upto, after="", issued_ms=now)
                 return await self._listing(conn, q, start, limit)
             position = changefeed.decode(token, scope, now, self.retention_ms)
+            if max(position.since, position.upto) < floor:
+                raise Gone(RESET)
             if position.mode == "all":
                 return await self._listing(conn, q, position, limit)
             if position.mode == "sync":
-                upto = await change_store.current_seq(conn, q.location_id)
                 position = Position("changes", scope, position.since, upto, 0, now)
             return await self._changes(conn, q, position, limit)
 

@@ -20,25 +20,44 @@ from slotblock.store.blocks import _COLUMNS, _JOIN, _block
 from slotblock.store.tables import block_changes, blocks, calendars, change_counters
 
 
-async def take_seq(conn: AsyncConnection, location_id: str) -> int:
-    """The location's next change number (creating its counter on first use)."""
+def _bump(conn: AsyncConnection, location_id: str, *, floor: bool) -> Any:
+    """Upsert of the location's counter: the next number (and the floor moved up to it)."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = (
+    following = change_counters.c.seq + 1
+    return (
         insert(change_counters)
-        .values(location_id=location_id, seq=1)
+        .values(location_id=location_id, seq=1, floor_seq=1 if floor else 0)
         .on_conflict_do_update(
             index_elements=[change_counters.c.location_id],
-            set_={"seq": change_counters.c.seq + 1},
+            set_={"seq": following, **({"floor_seq": following} if floor else {})},
         )
         .returning(change_counters.c.seq)
     )
-    return int((await conn.execute(statement)).scalar_one())
 
 
-async def current_seq(conn: AsyncConnection, location_id: str) -> int:
-    """The last committed change number of the location (0 before any)."""
-    query = sa.select(change_counters.c.seq).where(change_counters.c.location_id == location_id)
-    return int((await conn.execute(query)).scalar() or 0)
+async def take_seq(conn: AsyncConnection, location_id: str) -> int:
+    """The location's next change number (creating its counter on first use)."""
+    return int((await conn.execute(_bump(conn, location_id, floor=False))).scalar_one())
+
+
+async def current_seq(conn: AsyncConnection, location_id: str) -> tuple[int, int]:
+    """(last committed change number, floor) of the location; (0, 0) before any change.
+    Sync tokens standing below the floor are gone."""
+    query = sa.select(change_counters.c.seq, change_counters.c.floor_seq).where(
+        change_counters.c.location_id == location_id
+    )
+    row = (await conn.execute(query)).one_or_none()
+    return (int(row.seq), int(row.floor_seq)) if row else (0, 0)
+
+
+async def forget_tokens(conn: AsyncConnection, location_id: str | None = None) -> None:
+    """Make every sync token of the location (or of all) gone: after a reset, what a
+    client mirrors cannot be brought up to date by changes, it must list again."""
+    if location_id is not None:
+        await conn.execute(_bump(conn, location_id, floor=True))
+        return
+    following = change_counters.c.seq + 1
+    await conn.execute(change_counters.update().values(seq=following, floor_seq=following))
 
 
 async def insert_change(

@@ -181,11 +181,14 @@ admin_tokens = sa.Table(
 # The last change number handed out per location. A writer increments it in its own
 # transaction, so it holds the row lock until it commits: numbers of one location commit in
 # the order they were taken, and every committed number is below any later reader's value.
+# `floor_seq`: sync tokens from before it are gone (an admin reset moves it); the counters
+# outlive resets, so that change numbers never go back.
 change_counters = sa.Table(
     "change_counters",
     metadata,
     sa.Column("location_id", Id, primary_key=True),
     sa.Column("seq", Ms, nullable=False),
+    sa.Column("floor_seq", Ms, nullable=False, server_default="0"),
 )
 
 # One row per committed block write; kept for the tombstone retention. `prev_*` is the owner

@@ -23,6 +23,7 @@ def upgrade() -> None:
         "change_counters",
         sa.Column("location_id", Id, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("floor_seq", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("location_id", name=op.f("pk_change_counters")),
     )
     op.create_table(
