@@ -315,8 +315,8 @@ class BlockService:
                 block, version = await self._load(conn, principal, master_id)
                 check_if_match(if_match, block)
                 if original is None:
-                    await block_store.delete_block(conn, block.location_id, block.id)
-                    await self.changes.record(conn, block, None)
+                    if await block_store.delete_block(conn, block.location_id, block.id):
+                        await self.changes.record(conn, block, None)  # once, if concurrent
                     return
                 _check_instance(block, event_id, original)
                 changed = replace(
