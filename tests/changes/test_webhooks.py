@@ -377,3 +377,35 @@ async def test_a_receiver_that_does_not_answer_in_time_gets_the_delivery_again(
         await dispatcher.stop()
     assert delivery.json["blockedSlot"]["id"] == block["id"]
     assert h.receiver.attempts == 2
+
+
+async def test_backoff_doubles_up_to_its_cap_and_a_round_claims_a_batch(hooked: Hooked) -> None:
+    h = hooked
+    h.receiver.always = 503
+    dispatcher = Dispatcher(
+        h.store,
+        h.settings.model_copy(
+            update={"webhook_retry_base_seconds": 10, "webhook_retry_max_seconds": 25,
+                    "webhook_batch": 2}
+        ),
+        wall_clock_ms,
+        event_json,
+        jitter=lambda: 1.0,  # the longest delay of the jittered range
+    )  # fmt: skip
+    for hour in (9, 10, 11):
+        await create(h.client, h.tenant, **at(hour))
+    delays = []
+    last: tuple[str, int] = ("", 0)
+    for _ in range(3):
+        async with h.store.begin() as conn:  # every pending delivery is due now
+            await conn.execute(outbox.update().values(next_attempt_ms=0))
+        before = wall_clock_ms()
+        assert await dispatcher.run_once() == 2
+        async with h.store.read() as conn:
+            first = (await conn.execute(outbox.select().order_by(outbox.c.id))).first()
+        assert first is not None
+        delays.append(round((first.next_attempt_ms - before) / 1000))
+        last = (first.last_error, first.attempts)
+    await dispatcher.stop()
+    assert delays == [10, 20, 25]
+    assert last == ("HTTP 503", 3)
