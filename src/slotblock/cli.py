@@ -24,6 +24,7 @@ from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
 from slotblock.service.fixtures import FixtureService
 from slotblock.service.operators import OperatorService
+from slotblock.service.webhooks import new_key_pair
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 
@@ -454,3 +455,54 @@ def calendar_delete(
 
     _run(database_url, work)
     typer.echo(f"deleted {calendar_id}", err=True)
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+webhook_app = typer.Typer(help="Webhook subscriptions and signing keys.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("add")
+def webhook_add(
+    location: LocationOpt,
+    url: Annotated[str, typer.Option("--url", help="Where deliveries are POSTed.")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", help="BlockedSlotCreate|Update|Delete; repeatable; default all."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Subscribe a URL to a location's blocked-slot events; print the subscription id."""
+
+    async def work(s: Services) -> str:
+        return (await s.webhooks.add(location, url, event or ())).id
+
+    typer.echo(_run(database_url, work))
+
+
+@webhook_app.command("list")
+def webhook_list(
+    location: Annotated[
+        str | None, typer.Option("--location", help="Only this location (default: all).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List subscriptions (id, location, url, events), one per line."""
+    for hook in _run(database_url, lambda s: s.webhooks.list_all(location)):
+        typer.echo(f"{hook.id}\t{hook.location_id}\t{hook.url}\t{' '.join(hook.events)}")
+
+
+@webhook_app.command("remove")
+def webhook_remove(webhook_id: str, database_url: DatabaseUrl = None) -> None:
+    """Remove a subscription (and its pending deliveries) by its id."""
+    _run(database_url, lambda s: s.webhooks.remove(webhook_id))
+    typer.echo(f"removed {webhook_id}", err=True)
+
+
+@webhook_app.command("keygen")
+def webhook_keygen() -> None:
+    """Print a new Ed25519 key pair: the private key for SLOTBLOCK_WEBHOOK_SIGNING_KEY, and
+    the public key receivers verify x-ghl-signature with (PEM, then raw base64)."""
+    pair = new_key_pair()
+    typer.echo(pair.private_pem + pair.public_pem + pair.public_base64)

@@ -119,3 +119,42 @@ class Settings(BaseSettings):
         description="Comma-separated proxy addresses whose X-Forwarded-* headers are trusted "
         "(empty: none).",
     )
+
+    # --- changes flowing out: ETags, idempotent creates, sync tokens, webhooks -----------
+    idempotency_hours: float = Field(
+        24, gt=0, description="How long an Idempotency-Key's first answer is kept and replayed."
+    )
+    sync_page_size: int = Field(
+        250, ge=1, le=10_000, description="Most blocks in one page of the changes feed."
+    )
+    sync_retention_days: float = Field(
+        7,
+        gt=0,
+        description="Tombstone retention: a sync token older than this is 410 Gone.",
+    )
+    webhook_signing_key: str | None = Field(
+        None,
+        description="Ed25519 private key (PEM, PKCS#8) that signs webhook bodies "
+        "(x-ghl-signature); `slotblock webhook keygen` prints a pair. Unset: unsigned.",
+    )
+    webhook_dispatch: bool = Field(
+        True, description="Run the webhook dispatcher inside `serve` (one per process)."
+    )
+    webhook_timeout_seconds: float = Field(
+        10, gt=0, description="Timeout of one webhook delivery attempt."
+    )
+    webhook_retry_base_seconds: float = Field(
+        2, gt=0, description="First retry delay of a failed delivery; doubled each attempt."
+    )
+    webhook_retry_max_seconds: float = Field(
+        600, gt=0, description="Longest delay between two delivery attempts."
+    )
+    webhook_retry_horizon_seconds: float = Field(
+        86_400,
+        gt=0,
+        description="How long a delivery is retried before it is dead-lettered.",
+    )
+    webhook_poll_seconds: float = Field(
+        1, gt=0, description="How often the dispatcher looks for due deliveries."
+    )
+    webhook_batch: int = Field(50, ge=1, description="Deliveries a dispatcher claims at once.")

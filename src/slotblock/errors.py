@@ -9,6 +9,8 @@
     │   └── ReferenceMissing  a record the change points to is gone              → 404
     ├── Conflict              an id already taken; a concurrent change lost       → 409
     │   └── AlreadyExists     a unique key is taken                               → 409
+    ├── Gone                  a sync token older than the tombstone retention     → 410
+    ├── PreconditionFailed    an If-Match naming a version no longer stored       → 412
     ├── Unprocessable         well-formed but impossible: times, limits, a delete → 422
     │   │                     that would orphan data (a calendar with blocks…)
     │   ├── StillReferenced   a record others still point to                     → 422
@@ -58,6 +60,14 @@ class NotFound(SlotblockError):
 
 class Conflict(SlotblockError):
     """The id is taken, or a concurrent change could not be merged: try again."""
+
+
+class Gone(SlotblockError):
+    """What the request refers to is no longer kept (a sync token past its retention)."""
+
+
+class PreconditionFailed(SlotblockError):
+    """The client's If-Match names a version that is no longer the stored one."""
 
 
 class Unprocessable(SlotblockError):

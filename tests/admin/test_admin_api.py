@@ -97,6 +97,10 @@ async def test_own_tag_apart_from_the_official_operations(
         "admin-list-faults",
         "admin-delete-faults",
         "admin-delete-fault",
+        "admin-add-webhook",
+        "admin-list-webhooks",
+        "admin-remove-webhook",
+        "admin-dead-letters",
     }
     assert all(tags == [TAG] for tags in admin_ops.values())
     assert not set(admin_ops) & set(IMPLEMENTED)
@@ -251,6 +255,8 @@ async def test_reset_everything_or_one_location(
     assert missing.status_code == 404
     assert (await admin_client.post("/_admin/reset", headers=ADMIN)).json() == {"reset": "all"}
     rows = await snapshot(store)
-    assert all(not found for table, found in rows.items() if table != "admin_tokens"), rows
+    # change counters outlive a reset, so that sync tokens from before it are gone (410)
+    kept = ("admin_tokens", "change_counters")
+    assert all(not found for table, found in rows.items() if table not in kept), rows
     assert (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json() == {"locations": []}
     assert (await admin_client.get("/calendars/groups", headers=API)).status_code == 401

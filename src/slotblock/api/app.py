@@ -12,11 +12,13 @@ from slotblock.api import (
     admin,
     blocked_slots,
     calendars,
+    changes,
     docs,
     errors,
     health,
     metrics,
     rate_limits,
+    webhooks,
 )
 from slotblock.api.block_slot import router as block_slot_router
 from slotblock.api.body_timeout import BodyTimeout
@@ -27,8 +29,10 @@ from slotblock.api.limits import RequestLimits
 from slotblock.api.observability import Observability
 from slotblock.api.query_params import SingleQueryValues
 from slotblock.api.security_headers import SecurityHeaders
+from slotblock.api.schemas import event_json
 from slotblock.config import Settings
-from slotblock.service.container import build_services
+from slotblock.service.container import build_services, wall_clock_ms
+from slotblock.service.dispatcher import Dispatcher
 from slotblock.store import Store, open_store
 
 
@@ -48,8 +52,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Webhook deliveries are sent by every serving process (see service/dispatcher.py).
+        dispatcher = None
+        if settings.webhook_dispatch:
+            dispatcher = Dispatcher(the_store, settings, wall_clock_ms, event_json)
+            dispatcher.start()
         yield
         await rate_limits.close(app)
+        if dispatcher is not None:
+            await dispatcher.stop()
         if owned:
             await the_store.dispose()
 
@@ -67,6 +78,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.services = build_services(the_store, settings)
     errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
+    app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
+    app.include_router(webhooks.router)
     app.include_router(blocked_slots.router)
     # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
     app.include_router(free_busy_router)
@@ -79,6 +92,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
     )
     admin.install(app, settings)
+    app.include_router(webhooks.admin_router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query, Request
 from starlette.responses import Response
 
 from slotblock.api.answer_size import encode_events
@@ -20,13 +20,36 @@ from slotblock.api.schemas import (
     GetCalendarEventsSuccessfulResponseDTO,
     event_json,
 )
+from slotblock.etags import etag
 from slotblock.model import TEXT_FIELDS
 from slotblock.service.blocks import BlockInput, WindowQuery
+from slotblock.service.idempotency import fingerprint
 
 router = APIRouter(tags=["Calendar Events"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorDTO} for code in (400, 401, 403, 404, 422)
 }
+# Conditional writes and idempotent creates (extensions; see README "Following changes").
+ETAG_HEADER = {
+    "ETag": {
+        "description": "**Extension**: strong entity tag of the block (its stored version); "
+        "an instance carries its series' tag.",
+        "schema": {"type": "string"},
+    }
+}
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: {"model": ErrorDTO, "description": "If-Match names a stale version"}
+}
+IF_MATCH = Header(
+    alias="If-Match",
+    description="**Extension**: write only if the block is still at this ETag (else 412).",
+)
+IDEMPOTENCY_KEY = Header(
+    alias="Idempotency-Key",
+    max_length=255,
+    description="**Extension**: the same key and body within the keep period (24 h by "
+    "default) answer the first create again, without a second block; another body → 422.",
+)
 
 
 def _input(body: BlockSlotBody) -> BlockInput:
@@ -67,11 +90,32 @@ async def get_blocked_slots(
     operation_id="create-block-slot",
     summary="Create Block Slot",
     status_code=201,
-    responses={201: {"model": CalendarEventDTO}, **ERRORS},
+    responses={201: {"model": CalendarEventDTO, "headers": ETAG_HEADER}, **ERRORS},
 )
-async def create_block_slot(body: BlockSlotBody, who: Caller, svc: Svc) -> Response:
+async def create_block_slot(
+    body: BlockSlotBody,
+    who: Caller,
+    svc: Svc,
+    request: Request,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
+) -> Response:
+    timezone = who.location.timezone
+    if idempotency_key is not None:
+        answer = await svc.idempotent.create(
+            who,
+            idempotency_key,
+            _input(body),
+            fingerprint(await request.json()),
+            lambda event: event_json(event, timezone),
+        )
+        return _tagged(json_response(answer.body, answer.status), answer.etag)
     event = await svc.blocks.create(who, _input(body))
-    return json_response(event_json(event, who.location.timezone), 201)
+    return _tagged(json_response(event_json(event, timezone), 201), etag(event.block))
+
+
+def _tagged(response: Response, tag: str) -> Response:
+    response.headers["ETag"] = tag
+    return response
 
 
 @router.put(
@@ -79,11 +123,17 @@ async def create_block_slot(body: BlockSlotBody, who: Caller, svc: Svc) -> Respo
     operation_id="edit-block-slot",
     summary="Update Block Slot",
     status_code=201,
-    responses={201: {"model": CalendarEventDTO}, **ERRORS},
+    responses={201: {"model": CalendarEventDTO, "headers": ETAG_HEADER}, **ERRORS, **PRECONDITION},
 )
-async def edit_block_slot(eventId: str, body: BlockSlotBody, who: Caller, svc: Svc) -> Response:
-    event = await svc.blocks.edit(who, eventId, _input(body))
-    return json_response(event_json(event, who.location.timezone), 201)
+async def edit_block_slot(
+    eventId: str,
+    body: BlockSlotBody,
+    who: Caller,
+    svc: Svc,
+    if_match: Annotated[str | None, IF_MATCH] = None,
+) -> Response:
+    event = await svc.blocks.edit(who, eventId, _input(body), if_match)
+    return _tagged(json_response(event_json(event, who.location.timezone), 201), etag(event.block))
 
 
 @router.delete(
@@ -91,15 +141,16 @@ async def edit_block_slot(eventId: str, body: BlockSlotBody, who: Caller, svc: S
     operation_id="delete-event",
     summary="Delete Event",
     status_code=201,
-    responses={201: {"model": DeleteEventSuccessfulResponseDto}, **ERRORS},
+    responses={201: {"model": DeleteEventSuccessfulResponseDto}, **ERRORS, **PRECONDITION},
 )
 async def delete_event(
     eventId: str,
     who: Caller,
     svc: Svc,
     body: Annotated[DeleteBody | None, Body()] = None,
+    if_match: Annotated[str | None, IF_MATCH] = None,
 ) -> Response:
     """The body may be absent or `{}` (the spec requires one); anything else is refused."""
     del body
-    await svc.blocks.delete(who, eventId)
+    await svc.blocks.delete(who, eventId, if_match)
     return json_response({"succeeded": True}, 201)

@@ -20,6 +20,8 @@ STATUS: dict[type[errors.SlotblockError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Gone: 410,
+    errors.PreconditionFailed: 412,
     errors.Unprocessable: 422,
     errors.RateLimited: 429,
     errors.Unavailable: 503,

@@ -13,7 +13,7 @@ the event loop keeps answering other requests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from slotblock.errors import (
     TooMuchWork,
     Unprocessable,
 )
+from slotblock.etags import check_if_match
 from slotblock.instances import (
     check_instance as _check_instance,
 )
@@ -49,6 +50,7 @@ from slotblock.instances import (
 from slotblock.model import TEXT_FIELDS, Block, Event, Override, Principal
 from slotblock.rrule_work import Budget
 from slotblock.service.auth import check_location, require_scope
+from slotblock.service.changes import ChangeLog
 from slotblock.service.expansion_cache import ExpansionCache
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, directory, locks
@@ -87,6 +89,10 @@ class WindowQuery:
     group_id: str | None = None
 
 
+# Called in the create's transaction with the new event (an Idempotency-Key's answer).
+OnCreated = Callable[[AsyncConnection, Event], Awaitable[None]]
+
+
 class BlockService:
     """The blocked-slots use cases over one store."""
 
@@ -97,6 +103,7 @@ class BlockService:
         self.expanded = ExpansionCache(settings.expansion_cache_bytes)
         self.cache_hits = 0
         self.cache_misses = 0
+        self.changes = ChangeLog(clock)  # change number, change log, webhook outbox
 
     # --- query ---------------------------------------------------------------------------
 
@@ -192,7 +199,9 @@ class BlockService:
 
     # --- create --------------------------------------------------------------------------
 
-    async def create(self, principal: Principal, body: BlockInput) -> Event:
+    async def create(
+        self, principal: Principal, body: BlockInput, on_created: OnCreated | None = None
+    ) -> Event:
         require_scope(principal, WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=True)
@@ -220,7 +229,11 @@ class BlockService:
         async with self.store.begin() as conn:
             group_id = await self._check_owner(conn, block)
             await block_store.insert_block(conn, block)
-        return master_event(replace(block, group_id=group_id))
+            block = replace(block, group_id=group_id, version=1)
+            await self.changes.record(conn, None, block)
+            if on_created is not None:
+                await on_created(conn, master_event(block))
+        return master_event(block)
 
     async def _check_owner(self, conn: AsyncConnection, block: Block) -> str | None:
         """404 unless the block's calendar or user is in its location; the calendar's group."""
@@ -260,7 +273,9 @@ class BlockService:
 
     # --- edit ----------------------------------------------------------------------------
 
-    async def edit(self, principal: Principal, event_id: str, body: BlockInput) -> Event:
+    async def edit(
+        self, principal: Principal, event_id: str, body: BlockInput, if_match: str | None = None
+    ) -> Event:
         require_scope(principal, WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=False)
@@ -269,6 +284,7 @@ class BlockService:
         async def attempt() -> Event | None:
             async with self.store.begin() as conn:
                 block, version = await self._load(conn, principal, master_id)
+                check_if_match(if_match, block)
                 if original is None:
                     changed = await anyio.to_thread.run_sync(self._edit_block, block, body)
                 else:
@@ -277,6 +293,8 @@ class BlockService:
                     changed = replace(changed, group_id=await self._check_owner(conn, changed))
                 if not await block_store.replace_block(conn, changed, version):
                     return None
+                changed = replace(changed, version=version + 1)
+                await self.changes.record(conn, block, changed, event_id)
             return master_event(changed) if original is None else instance(changed, original)
 
         return await until_written(attempt, self.settings.write_deadline_seconds)
@@ -327,15 +345,19 @@ class BlockService:
 
     # --- delete --------------------------------------------------------------------------
 
-    async def delete(self, principal: Principal, event_id: str) -> None:
+    async def delete(
+        self, principal: Principal, event_id: str, if_match: str | None = None
+    ) -> None:
         require_scope(principal, WRITE)
         master_id, original = parse_event_id(event_id)
 
         async def attempt() -> bool | None:
             async with self.store.begin() as conn:
                 block, version = await self._load(conn, principal, master_id)
+                check_if_match(if_match, block)
                 if original is None:
-                    await block_store.delete_block(conn, block.location_id, block.id)
+                    if await block_store.delete_block(conn, block.location_id, block.id):
+                        await self.changes.record(conn, block, None)  # once, if concurrent
                     return True
                 _check_instance(block, event_id, original)
                 rule = recurrence.stored_rule(block.rrule or "").excluding(original)
@@ -344,7 +366,11 @@ class BlockService:
                 changed = replace(
                     block, rrule=rule.text, overrides=overrides, updated_ms=self.clock()
                 )
-                return True if await block_store.replace_block(conn, changed, version) else None
+                if not await block_store.replace_block(conn, changed, version):
+                    return None
+                changed = replace(changed, version=version + 1)
+                await self.changes.record(conn, block, changed, event_id, instance_deleted=True)
+                return True
 
         await until_written(attempt, self.settings.write_deadline_seconds)
 

@@ -12,6 +12,9 @@ from slotblock.service.auth import Authenticator
 from slotblock.service.availability import AvailabilityService
 from slotblock.service.blocks import BlockService
 from slotblock.service.calendars import CalendarService
+from slotblock.service.changes import ChangeFeed
+from slotblock.service.idempotency import IdempotentCreates
+from slotblock.service.webhooks import WebhookService
 from slotblock.store import Store
 
 
@@ -27,16 +30,23 @@ class Services:
     admin: AdminService
     auth: Authenticator
     availability: AvailabilityService
+    changes: ChangeFeed
+    idempotent: IdempotentCreates
+    webhooks: WebhookService
 
 
 def build_services(
     store: Store, settings: Settings, clock: Callable[[], int] = wall_clock_ms
 ) -> Services:
+    blocks = BlockService(store, settings, clock)
     return Services(
         store=store,
-        blocks=BlockService(store, settings, clock),
+        blocks=blocks,
         calendars=CalendarService(store, clock),
         admin=AdminService(store, clock),
         auth=Authenticator(store, settings.token_cache_seconds),
         availability=AvailabilityService(store, settings, clock),
+        changes=ChangeFeed(store, settings, clock),
+        idempotent=IdempotentCreates(store, blocks, settings, clock),
+        webhooks=WebhookService(store, clock),
     )

@@ -8,33 +8,45 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotblock.store.changes import forget_tokens
 from slotblock.store.tables import (
     admin_tokens,
+    block_changes,
     blocks,
     calendar_members,
     calendars,
+    change_counters,
     groups,
+    idempotency_keys,
     locations,
     metadata,
+    outbox,
     tokens,
     users,
+    webhooks,
 )
 
 # Children before parents, so that foreign keys hold at every step.
 _LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
+# What the changes of a location leave behind; its change counter stays, so that change
+# numbers never go back (a sync token from before the reset still sees the reset's writes).
+_CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
 
 
 async def delete_everything(conn: AsyncConnection) -> None:
-    """Every row of every table but the admin tokens."""
+    """Every row of every table but the admin tokens and the change counters (whose
+    sync tokens are gone)."""
     for table in reversed(metadata.sorted_tables):
-        if table is not admin_tokens:
+        if table is not admin_tokens and table is not change_counters:
             await conn.execute(table.delete())
+    await forget_tokens(conn)
 
 
 async def delete_location(conn: AsyncConnection, location_id: str) -> bool:
     """Every row of one location; False when there was no such location."""
-    for table in _LOCATION_TABLES:
+    for table in (*_CHANGE_TABLES, *_LOCATION_TABLES):
         await conn.execute(table.delete().where(table.c.location_id == location_id))
+    await forget_tokens(conn, location_id)
     result = await conn.execute(locations.delete().where(locations.c.id == location_id))
     return result.rowcount == 1
 

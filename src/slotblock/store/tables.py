@@ -175,3 +175,81 @@ admin_tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_ms", Ms, nullable=False),
 )
+
+# --- changes flowing out: sync tokens, webhooks, idempotent creates ------------------------
+
+# The last change number handed out per location. A writer increments it in its own
+# transaction, so it holds the row lock until it commits: numbers of one location commit in
+# the order they were taken, and every committed number is below any later reader's value.
+# `floor_seq`: sync tokens from before it are gone (an admin reset moves it); the counters
+# outlive resets, so that change numbers never go back.
+change_counters = sa.Table(
+    "change_counters",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("seq", Ms, nullable=False),
+    sa.Column("floor_seq", Ms, nullable=False, server_default="0"),
+)
+
+# One row per committed block write; kept for the tombstone retention. `prev_*` is the owner
+# before the write, so that a block moved away from a filter's target shows as deleted there.
+block_changes = sa.Table(
+    "block_changes",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("seq", Ms, primary_key=True, autoincrement=False),
+    sa.Column("block_id", Id, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("calendar_id", Id, nullable=True),
+    sa.Column("assigned_user_id", Id, nullable=True),
+    sa.Column("prev_calendar_id", Id, nullable=True),
+    sa.Column("prev_assigned_user_id", Id, nullable=True),
+    sa.Column("changed_ms", Ms, nullable=False),
+    sa.Index(None, "location_id", "block_id"),
+    sa.Index(None, "changed_ms"),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
+# Webhook deliveries, written in the transaction of the change (one row per subscription).
+# state: pending → delivered | dead. A dispatcher claims a pending row by moving
+# next_attempt_ms past its lease, so that a crashed dispatcher's rows come back by themselves.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("location_id", Id, nullable=False),
+    sa.Column("webhook_id", Id, nullable=False),
+    sa.Column("block_id", Id, nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_ms", Ms, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("finished_ms", Ms, nullable=True),
+    sa.Index(None, "state", "next_attempt_ms"),
+    sa.Index(None, "location_id", "webhook_id", "block_id", "state"),
+)
+
+# The first answer of a create made with an Idempotency-Key, per token.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("token_id", Id, primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)

@@ -1,0 +1,189 @@
+"""The webhook dispatcher: delivers the outbox, at least once, in order per block.
+
+It runs inside `serve` (one per process). Several processes and nodes may run one each:
+a delivery is claimed under a lease (store.webhooks), so two dispatchers never send the same
+attempt, and a dispatcher that dies mid-delivery leaves its rows to be taken again when the
+lease ends. On SQLite one dispatcher per database file runs (a lock file next to it).
+
+A delivery that times out, cannot connect, or gets 429 or 5xx is retried with exponential
+backoff and jitter until the retry horizon, then dead-lettered with its last error; any
+other answer but 2xx dead-letters it at once. 2xx is success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import httpx
+import orjson
+
+from slotblock.config import Settings
+from slotblock.service.changes import ChangeFeed
+from slotblock.service.webhook_events import RenderEvent, payload
+from slotblock.service.webhooks import Signer
+from slotblock.store import Store
+from slotblock.store import idempotency as key_store
+from slotblock.store import webhooks as webhook_store
+from slotblock.store.webhooks import DEAD, DELIVERED, Delivery
+
+log = logging.getLogger("slotblock.webhooks")
+_PRUNE_EVERY_S = 300.0
+_KEEP_DELIVERED_MS = 86_400_000
+
+
+class RetryableFailure(Exception):
+    """Worth trying again later: a timeout, no connection, 429 or 5xx."""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Callable[[], int],
+        render: RenderEvent,
+        *,
+        client: httpx.AsyncClient | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.render = render
+        self.signer = Signer(settings.webhook_signing_key)
+        self.client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        self.jitter = jitter
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._lock: IO[bytes] | None = None
+
+    @property
+    def lease_ms(self) -> int:
+        return int(self.settings.webhook_timeout_seconds * 2000) + 1000
+
+    # --- one round -----------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim the due deliveries and send them (concurrently: at most one per block and
+        subscription is due at a time); how many were attempted."""
+        async with self.store.begin() as conn:
+            due = await webhook_store.claim_due(
+                conn, self.clock(), self.lease_ms, self.settings.webhook_batch
+            )
+        await asyncio.gather(*(self._deliver(d) for d in due))
+        return len(due)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            await self._send(delivery)
+        except RetryableFailure as exc:
+            await self._failed(delivery, str(exc))
+        except Exception as exc:  # noqa: BLE001 - any other answer is final: dead-letter it
+            await self._finish(delivery, DEAD, str(exc) or type(exc).__name__)
+        else:
+            await self._finish(delivery, DELIVERED, None)
+
+    async def _send(self, delivery: Delivery) -> None:
+        body = orjson.dumps(
+            payload(
+                delivery.event_type,
+                delivery.event,
+                delivery.id,
+                delivery.webhook_id,
+                self.render,
+            )
+        )
+        headers = {"content-type": "application/json", **self.signer.headers(body)}
+        try:
+            # One attempt never outlives its lease, however slowly the receiver answers.
+            async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+                answer = await self.client.post(delivery.url, content=body, headers=headers)
+        except (httpx.TransportError, TimeoutError) as exc:  # timeouts, refusals, resets
+            raise RetryableFailure(f"{type(exc).__name__}: {exc}") from exc
+        if answer.status_code == 429 or answer.status_code >= 500:
+            raise RetryableFailure(f"HTTP {answer.status_code}")
+        if not 200 <= answer.status_code < 300:
+            raise ValueError(f"HTTP {answer.status_code} (not retried)")
+
+    async def _failed(self, delivery: Delivery, error: str) -> None:
+        now = self.clock()
+        s = self.settings
+        delay = min(
+            s.webhook_retry_max_seconds, s.webhook_retry_base_seconds * 2**delivery.attempts
+        )
+        at = now + int(delay * 1000 * (0.5 + self.jitter() / 2))
+        if at - delivery.created_ms > s.webhook_retry_horizon_seconds * 1000:
+            await self._finish(delivery, DEAD, error)
+            return
+        async with self.store.begin() as conn:
+            await webhook_store.retry_later(conn, delivery.id, at, error)
+
+    async def _finish(self, delivery: Delivery, state: str, error: str | None) -> None:
+        if state == DEAD:
+            log.warning("webhook delivery %s dead-lettered: %s", delivery.id, error)
+        async with self.store.begin() as conn:
+            await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
+
+    async def prune(self) -> None:
+        """Forget old delivered rows, Idempotency-Key answers past their keep period, and
+        changes past the tombstone retention."""
+        now = self.clock()
+        async with self.store.begin() as conn:
+            await webhook_store.prune_delivered(conn, now - _KEEP_DELIVERED_MS)
+            await key_store.prune_answers(
+                conn, now - int(self.settings.idempotency_hours * 3_600_000)
+            )
+        await ChangeFeed(self.store, self.settings, self.clock).prune()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="slotblock-webhook-dispatcher")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        await self.client.aclose()
+        if self._lock is not None:
+            self._lock.close()
+
+    async def _run(self) -> None:
+        pruned = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            busy = 0
+            try:
+                if self._may_dispatch():
+                    busy = await self.run_once()
+                    if loop.time() - pruned > _PRUNE_EVERY_S:
+                        pruned = loop.time()
+                        await self.prune()
+            except Exception:  # the database may be away for a moment: keep going
+                log.exception("webhook dispatcher round failed")
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.settings.webhook_poll_seconds)
+
+    def _may_dispatch(self) -> bool:
+        """On SQLite, whether this process holds the database file's dispatcher lock."""
+        if not self.store.is_sqlite or self._lock is not None:
+            return True
+        database = self.store.url.database
+        if not database or database == ":memory:":
+            return True
+        handle = Path(f"{database}.dispatcher.lock").open("ab")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True

@@ -1,0 +1,137 @@
+"""Webhook subscriptions (per location) and the Ed25519 signature of deliveries.
+
+Subscriptions are managed by the operator (admin API, CLI) for any location, or by a
+location's own token with the write scope (`/calendars/webhooks`). Deliveries are signed as
+the platform signs its own: Ed25519 over the raw body, base64 in `x-ghl-signature`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from slotblock.errors import InvalidInput, NotFound
+from slotblock.model import Principal
+from slotblock.service.auth import check_location, require_scope
+from slotblock.service.webhook_events import EVENT_TYPES
+from slotblock.store import Store, directory
+from slotblock.store import webhooks as webhook_store
+from slotblock.store.webhooks import DEAD, Delivery, Webhook
+from slotblock.tokens import new_id
+
+__all__ = ["Delivery", "KeyPair", "Signer", "Webhook", "WebhookService", "new_key_pair"]
+
+WRITE = "calendars/events.write"
+SIGNATURE_HEADER = "x-ghl-signature"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_pem: str
+    public_pem: str
+    public_base64: str  # the raw 32-byte key, as the platform's docs give theirs
+
+
+def new_key_pair() -> KeyPair:
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    return KeyPair(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode(),
+        base64.b64encode(
+            public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ).decode(),
+    )
+
+
+class Signer:
+    """Signs raw bodies with the operator's key (no key: bodies go unsigned)."""
+
+    def __init__(self, private_pem: str | None) -> None:
+        self.key: Ed25519PrivateKey | None = None
+        if private_pem:
+            loaded = serialization.load_pem_private_key(private_pem.encode(), password=None)
+            if not isinstance(loaded, Ed25519PrivateKey):
+                raise ValueError("webhook_signing_key must be an Ed25519 private key (PEM)")
+            self.key = loaded
+
+    def headers(self, body: bytes) -> dict[str, str]:
+        if self.key is None:
+            return {}
+        return {SIGNATURE_HEADER: base64.b64encode(self.key.sign(body)).decode()}
+
+
+def _checked(url: str, events: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    parts = urlsplit(url)
+    problems = []
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append("url must be an http:// or https:// URL")
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        problems.append(f"events must be among {', '.join(EVENT_TYPES)}")
+    if problems:
+        raise InvalidInput(*problems)
+    return url, tuple(dict.fromkeys(events or EVENT_TYPES))
+
+
+class WebhookService:
+    def __init__(self, store: Store, clock: Callable[[], int]) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def add(self, location_id: str, url: str, events: Sequence[str] = ()) -> Webhook:
+        """Subscribe `url` to the location's block events (all of them by default)."""
+        url, wanted = _checked(url, events)
+        hook = Webhook(location_id, new_id(), url, wanted, self.clock())
+        async with self.store.begin() as conn:
+            if await directory.get_location(conn, location_id) is None:
+                raise NotFound(f"location {location_id} not found")
+            await webhook_store.insert_webhook(conn, hook)
+        return hook
+
+    async def list_all(self, location_id: str | None = None) -> list[Webhook]:
+        async with self.store.read() as conn:
+            return await webhook_store.list_webhooks(conn, location_id)
+
+    async def remove(self, webhook_id: str, location_id: str | None = None) -> None:
+        async with self.store.begin() as conn:
+            if not await webhook_store.delete_webhook(conn, webhook_id, location_id):
+                raise NotFound(f"webhook {webhook_id} not found")
+
+    async def dead_letters(
+        self, location_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        async with self.store.read() as conn:
+            return await webhook_store.list_deliveries(conn, DEAD, location_id, limit)
+
+    # --- a location's own token ----------------------------------------------------------
+
+    async def add_own(
+        self, principal: Principal, location_id: str, url: str, events: Sequence[str]
+    ) -> Webhook:
+        require_scope(principal, WRITE)
+        check_location(principal, location_id)
+        return await self.add(location_id, url, events)
+
+    async def list_own(self, principal: Principal, location_id: str) -> list[Webhook]:
+        require_scope(principal, WRITE)
+        check_location(principal, location_id)
+        return await self.list_all(location_id)
+
+    async def remove_own(self, principal: Principal, webhook_id: str) -> None:
+        require_scope(principal, WRITE)
+        try:
+            await self.remove(webhook_id, principal.location.id)
+        except NotFound as exc:
+            raise NotFound("Webhook not found") from exc

@@ -1,0 +1,183 @@
+"""Queries of the change log: per-location change numbers, block changes, feed pages.
+
+`next_seq` increments the location's counter row inside the writer's transaction, which
+keeps the row locked until that transaction ends: on PostgreSQL the numbers of one location
+therefore commit in order, and the counter a reader sees is a point below which no write can
+still commit (on SQLite writers are serialised anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from slotblock.model import Block
+from slotblock.store.blocks import _COLUMNS, _JOIN, _block
+from slotblock.store.tables import block_changes, blocks, calendars, change_counters
+
+
+def _bump(conn: AsyncConnection, location_id: str, *, floor: bool) -> Any:
+    """Upsert of the location's counter: the next number (and the floor moved up to it)."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    following = change_counters.c.seq + 1
+    return (
+        insert(change_counters)
+        .values(location_id=location_id, seq=1, floor_seq=1 if floor else 0)
+        .on_conflict_do_update(
+            index_elements=[change_counters.c.location_id],
+            set_={"seq": following, **({"floor_seq": following} if floor else {})},
+        )
+        .returning(change_counters.c.seq)
+    )
+
+
+async def take_seq(conn: AsyncConnection, location_id: str) -> int:
+    """The location's next change number (creating its counter on first use)."""
+    return int((await conn.execute(_bump(conn, location_id, floor=False))).scalar_one())
+
+
+async def current_seq(conn: AsyncConnection, location_id: str) -> tuple[int, int]:
+    """(last committed change number, floor) of the location; (0, 0) before any change.
+    Sync tokens standing below the floor are gone."""
+    query = sa.select(change_counters.c.seq, change_counters.c.floor_seq).where(
+        change_counters.c.location_id == location_id
+    )
+    row = (await conn.execute(query)).one_or_none()
+    return (int(row.seq), int(row.floor_seq)) if row else (0, 0)
+
+
+async def forget_tokens(conn: AsyncConnection, location_id: str | None = None) -> None:
+    """Make every sync token of the location (or of all) gone: after a reset, what a
+    client mirrors cannot be brought up to date by changes, it must list again."""
+    if location_id is not None:
+        await conn.execute(_bump(conn, location_id, floor=True))
+        return
+    following = change_counters.c.seq + 1
+    await conn.execute(change_counters.update().values(seq=following, floor_seq=following))
+
+
+async def insert_change(
+    conn: AsyncConnection,
+    seq: int,
+    before: Block | None,
+    after: Block | None,
+    now_ms: int,
+) -> None:
+    """Log a block write: created (no `before`), changed, or deleted (no `after`)."""
+    block = after or before
+    assert block is not None
+    prev = before or block
+    await conn.execute(
+        block_changes.insert().values(
+            location_id=block.location_id,
+            seq=seq,
+            block_id=block.id,
+            deleted=after is None,
+            calendar_id=block.calendar_id,
+            assigned_user_id=block.assigned_user_id,
+            prev_calendar_id=prev.calendar_id,
+            prev_assigned_user_id=prev.assigned_user_id,
+            changed_ms=now_ms,
+        )
+    )
+
+
+def _change_scope(filters: dict[str, str | None], location_id: str) -> list[Any]:
+    """Changes that touched a block of the filter's targets, before or after the write."""
+    c = block_changes.c
+    scope: list[Any] = [c.location_id == location_id]
+    if (calendar := filters.get("calendar_id")) is not None:
+        scope.append(sa.or_(c.calendar_id == calendar, c.prev_calendar_id == calendar))
+    if (user := filters.get("user_id")) is not None:
+        scope.append(sa.or_(c.assigned_user_id == user, c.prev_assigned_user_id == user))
+    if (group := filters.get("group_id")) is not None:
+        in_group = sa.select(calendars.c.id).where(
+            calendars.c.location_id == location_id, calendars.c.group_id == group
+        )
+        scope.append(sa.or_(c.calendar_id.in_(in_group), c.prev_calendar_id.in_(in_group)))
+    return scope
+
+
+async def changed_block_ids(
+    conn: AsyncConnection,
+    location_id: str,
+    filters: dict[str, str | None],
+    *,
+    since: int,
+    upto: int,
+    after: int,
+    limit: int,
+) -> list[tuple[str, int]]:
+    """(block id, its last change number) of the blocks changed in (since, upto], ordered by
+    that number, those past `after` only."""
+    last = sa.func.max(block_changes.c.seq).label("last")
+    query = (
+        sa.select(block_changes.c.block_id, last)
+        .where(
+            *_change_scope(filters, location_id),
+            block_changes.c.seq > since,
+            block_changes.c.seq <= upto,
+        )
+        .group_by(block_changes.c.block_id)
+        .having(last > after)
+        .order_by(last)
+        .limit(limit)
+    )
+    return [(row.block_id, int(row.last)) for row in await conn.execute(query)]
+
+
+def _block_scope(filters: dict[str, str | None], location_id: str) -> list[Any]:
+    scope: list[Any] = [blocks.c.location_id == location_id]
+    if (calendar := filters.get("calendar_id")) is not None:
+        scope.append(blocks.c.calendar_id == calendar)
+    if (user := filters.get("user_id")) is not None:
+        scope.append(blocks.c.assigned_user_id == user)
+    if (group := filters.get("group_id")) is not None:
+        scope.append(calendars.c.group_id == group)
+    return scope
+
+
+async def blocks_after(
+    conn: AsyncConnection,
+    location_id: str,
+    filters: dict[str, str | None],
+    *,
+    after_id: str,
+    limit: int,
+) -> list[Block]:
+    """The filter's blocks with an id past `after_id`, by id."""
+    query = (
+        sa.select(*_COLUMNS)
+        .select_from(_JOIN)
+        .where(*_block_scope(filters, location_id), blocks.c.id > after_id)
+        .order_by(blocks.c.id)
+        .limit(limit)
+    )
+    return [_block(row) for row in await conn.execute(query)]
+
+
+async def blocks_by_id(
+    conn: AsyncConnection, location_id: str, filters: dict[str, str | None], ids: Sequence[str]
+) -> dict[str, Block]:
+    """Those of `ids` that are stored blocks of the filter."""
+    if not ids:
+        return {}
+    query = (
+        sa.select(*_COLUMNS)
+        .select_from(_JOIN)
+        .where(*_block_scope(filters, location_id), blocks.c.id.in_(ids))
+    )
+    found = [_block(row) for row in await conn.execute(query)]
+    return {block.id: block for block in found}
+
+
+async def prune_changes(conn: AsyncConnection, before_ms: int) -> int:
+    """Forget the changes logged before `before_ms` (past the tombstone retention)."""
+    result = await conn.execute(
+        block_changes.delete().where(block_changes.c.changed_ms < before_ms)
+    )
+    return int(result.rowcount)
