@@ -28,8 +28,8 @@ from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
 from slotblock.api.observability import Observability
 from slotblock.api.query_params import SingleQueryValues
-from slotblock.api.security_headers import SecurityHeaders
 from slotblock.api.schemas import event_json
+from slotblock.api.security_headers import SecurityHeaders
 from slotblock.config import Settings
 from slotblock.service.container import build_services, wall_clock_ms
 from slotblock.service.dispatcher import Dispatcher
