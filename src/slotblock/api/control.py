@@ -111,6 +111,14 @@ class ControlMiddleware:
             exchange.received(message)
             return message
 
+        logged = False
+
+        async def record() -> None:
+            nonlocal logged
+            if not logged and self.control.log.enabled:
+                logged = True
+                await self._log(scope, exchange, wall_ms, time.perf_counter() - started)
+
         async def logged_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # An answer given without reading the body (404, 401, a fault): read what
@@ -118,6 +126,10 @@ class ControlMiddleware:
                 while exchange.more_body and exchange.body_size <= exchange.body_limit:
                     exchange.received(await receive())
             exchange.sent(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Logged before the client has the whole answer: whatever the client does
+                # next (a reset, a read of the log) sees this request.
+                await record()
             await send(message)
 
         try:
@@ -127,8 +139,7 @@ class ControlMiddleware:
             else:
                 await self._apply(rule, scope, logged_receive, logged_send)
         finally:
-            if self.control.log.enabled:
-                await self._log(scope, exchange, wall_ms, time.perf_counter() - started)
+            await record()
 
     async def _fault(self, scope: Scope) -> FaultRule | None:
         faults = self.control.faults
