@@ -80,3 +80,15 @@ class Settings(BaseSettings):
     redis_key_prefix: str = Field(
         "slotblock:", description="Prefix of every Redis key slotblock writes."
     )
+
+    # --- the query hot path: caches (each bounded in bytes; 0 turns one off) --------------
+    expansion_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of series instances kept per process, per (series version, week).",
+    )
+    fragment_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of encoded events (JSON, per event version and zone) kept per process.",
+    )

@@ -19,6 +19,7 @@ from slotblock.api import (
     rate_limits,
 )
 from slotblock.api.block_slot import router as block_slot_router
+from slotblock.api.event_fragments import EventFragments
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
@@ -49,6 +50,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = build_services(the_store, settings)
+    app.state.event_fragments = EventFragments(settings.fragment_cache_bytes)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(blocked_slots.router)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
 from slotblock.api.auth import Caller, Svc, json_response
 from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
+from slotblock.api.event_fragments import EventFragments
 from slotblock.api.schemas import (
     BlockSlotBody,
     CalendarEventDTO,
@@ -40,7 +41,7 @@ def _input(body: BlockSlotBody) -> BlockInput:
     responses={200: {"model": GetCalendarEventsSuccessfulResponseDTO}, **ERRORS},
 )
 async def get_blocked_slots(
-    q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc
+    q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc, request: Request
 ) -> Response:
     events = await svc.blocks.query(
         who,
@@ -53,8 +54,9 @@ async def get_blocked_slots(
             group_id=q.group_id,
         ),
     )
-    timezone = q.timeZone or who.location.timezone
-    return json_response({"events": [event_json(e, timezone) for e in events]})
+    fragments: EventFragments = request.app.state.event_fragments
+    body = fragments.body(events, q.timeZone or who.location.timezone)
+    return Response(body, media_type="application/json")
 
 
 @router.post(

@@ -57,7 +57,13 @@ CACHE_MISSES = Counter(
 )
 CACHE_SIZE = Gauge(
     "slotblock_expansion_cache_instances",
-    "Instances held by the expansion caches (summed over live processes).",
+    "Series-weeks of instances held by the expansion caches (summed over live processes).",
+    multiprocess_mode="livesum",
+)
+CACHE_BYTES = Gauge(
+    "slotblock_cache_bytes",
+    "Bytes held by each hot-path cache, estimated (summed over live processes).",
+    ["cache"],
     multiprocess_mode="livesum",
 )
 
@@ -99,7 +105,9 @@ def sampler(app: FastAPI) -> Callable[[Scope], None]:
         if checkedout is not None:
             POOL_IN_USE.set(checkedout())
         blocks = services.blocks
-        CACHE_SIZE.set(blocks.cache_size)
+        CACHE_SIZE.set(len(blocks.expansion.cache))
+        CACHE_BYTES.labels("expansion").set(blocks.cache_size)
+        CACHE_BYTES.labels("fragments").set(app.state.event_fragments.cache.bytes)
         CACHE_HITS.inc(max(blocks.cache_hits - seen["hits"], 0))
         CACHE_MISSES.inc(max(blocks.cache_misses - seen["misses"], 0))
         seen["hits"], seen["misses"] = blocks.cache_hits, blocks.cache_misses

@@ -7,7 +7,6 @@ start keeps only the overrides that are still occurrences of the new series.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,7 +30,6 @@ from slotblock.instances import (
     check_one_owner,
     edit_instance,
     instance,
-    instances,
     keep_occurring_overrides,
     master_event,
     parse_event_id,
@@ -42,6 +40,7 @@ from slotblock.instances import (
 )
 from slotblock.model import TEXT_FIELDS, Block, Event, Principal
 from slotblock.service.auth import check_location, require_scope
+from slotblock.service.week_expansion import WeekExpansion
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from slotblock.tokens import new_id
@@ -87,12 +86,8 @@ class BlockService:
         self.store = store
         self.settings = settings
         self.clock = clock
-        # A series' instances in a window depend only on its stored version and the window:
-        # booking pages ask for the same weeks again and again, so remember the last ones.
-        self._expanded: OrderedDict[tuple[object, ...], list[Event]] = OrderedDict()
-        self._cached_events = 0
-        self.cache_hits = 0
-        self.cache_misses = 0
+        # A series' instances depend only on its stored version: kept per week, in bytes.
+        self.expansion = WeekExpansion(settings.expansion_cache_bytes)
 
     # --- query ---------------------------------------------------------------------------
 
@@ -158,25 +153,20 @@ class BlockService:
         return events
 
     def _instances(self, block: Block, start: int, end: int) -> list[Event]:
-        # The calendar's group is joined in, not stored: it belongs in the key too.
-        key = (block.location_id, block.id, block.version, block.group_id, start, end)
-        found = self._expanded.get(key)
-        if found is None:
-            self.cache_misses += 1
-            found = instances(block, start, end, self.settings.max_events)
-            self._expanded[key] = found
-            self._cached_events += len(found)
-            while self._cached_events > _EXPANSION_CACHE_EVENTS:
-                self._cached_events -= len(self._expanded.popitem(last=False)[1])
-        else:
-            self.cache_hits += 1
-            self._expanded.move_to_end(key)
-        return found
+        return self.expansion.instances(block, start, end, self.settings.max_events)
+
+    @property
+    def cache_hits(self) -> int:
+        return self.expansion.cache.hits
+
+    @property
+    def cache_misses(self) -> int:
+        return self.expansion.cache.misses
 
     @property
     def cache_size(self) -> int:
-        """Instances held by the expansion cache."""
-        return self._cached_events
+        """Bytes held by the expansion cache (estimated)."""
+        return self.expansion.cache.bytes
 
     # --- create --------------------------------------------------------------------------
 
