@@ -92,3 +92,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Bytes of encoded events (JSON, per event version and zone) kept per process.",
     )
+    direct_reads: bool = Field(
+        True,
+        description="Run the query's window statement on the driver itself (sqlite3, asyncpg "
+        "prepared statements) instead of through SQLAlchemy's pool.",
+    )

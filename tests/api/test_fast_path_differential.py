@@ -70,6 +70,7 @@ def _settings(url: str, caches: bool) -> Settings:
         rate_limit_daily=10_000_000,
         expansion_cache_bytes=size,
         fragment_cache_bytes=size,
+        direct_reads=caches,
     )
 
 

@@ -43,6 +43,7 @@ from slotblock.service.auth import check_location, require_scope
 from slotblock.service.week_expansion import WeekExpansion
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
+from slotblock.store.window_query import window_reader
 from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
@@ -88,6 +89,7 @@ class BlockService:
         self.clock = clock
         # A series' instances depend only on its stored version: kept per week, in bytes.
         self.expansion = WeekExpansion(settings.expansion_cache_bytes)
+        self.reader = window_reader(store, settings.pool_size) if settings.direct_reads else None
 
     # --- query ---------------------------------------------------------------------------
 
@@ -103,19 +105,33 @@ class BlockService:
             "user_id": q.user_id,
             "group_id": q.group_id,
         }
-        async with self.store.read() as conn:
-            found = await block_store.blocks_in_window(
-                conn, q.location_id, q.start_ms, q.end_ms, **filters
-            )
-            if not found:
-                missing = await block_store.missing_targets(conn, q.location_id, **filters)
-                if missing:
-                    raise NotFound(*(_MISSING[name] for name in missing))
+        found = await self._blocks_in_window(q, filters)
         events: list[Event] = []
         for block in found:
             events.extend(self._events_in(block, q.start_ms, q.end_ms, len(events)))
         events.sort(key=lambda e: (e.start_ms, e.id))
         return events
+
+    async def _blocks_in_window(
+        self, q: WindowQuery, filters: dict[str, str | None]
+    ) -> list[Block]:
+        """The stored blocks that can overlap the window; 404 for a missing filter target."""
+        if self.reader is not None:
+            found = await self.reader.blocks_in_window(
+                q.location_id, q.start_ms, q.end_ms, **filters
+            )
+            if found:
+                return found
+        async with self.store.read() as conn:
+            if self.reader is None:
+                found = await block_store.blocks_in_window(
+                    conn, q.location_id, q.start_ms, q.end_ms, **filters
+                )
+            if not found:
+                missing = await block_store.missing_targets(conn, q.location_id, **filters)
+                if missing:
+                    raise NotFound(*(_MISSING[name] for name in missing))
+        return found
 
     async def get(self, principal: Principal, event_id: str) -> Event:
         """One block, series master or instance by its id (a deleted occurrence: 404)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ class Store:
         )
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.on_dispose: list[Callable[[], Awaitable[None]]] = []  # other connections' closers
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +68,8 @@ class Store:
         return True
 
     async def dispose(self) -> None:
+        for close in self.on_dispose:
+            await close()
         await self.engine.dispose()
 
 
