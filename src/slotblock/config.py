@@ -97,3 +97,9 @@ class Settings(BaseSettings):
         description="Run the query's window statement on the driver itself (sqlite3, asyncpg "
         "prepared statements) instead of through SQLAlchemy's pool.",
     )
+    answer_cache_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bytes of encoded query answers kept per process, each served only while "
+        "the database's data version is the one it was computed at (0: off).",
+    )

@@ -70,6 +70,7 @@ def _settings(url: str, caches: bool) -> Settings:
         rate_limit_daily=10_000_000,
         expansion_cache_bytes=size,
         fragment_cache_bytes=size,
+        answer_cache_bytes=size,
         direct_reads=caches,
     )
 
@@ -234,6 +235,26 @@ async def test_fast_path_answers_as_the_reference_does(
     answered = await _compare(rng, fast, reference, data, 150)
     assert answered > 50  # most requests reach the query, not only the errors
     for _ in range(3):
+        await _watch(fast, reference, data)  # answers now cached by the fast app
         statuses = _other_node(database_url, tenant.token, _writes(data, rng))
         assert all(status in (200, 201) for status in statuses), statuses
+        await _watch(fast, reference, data)  # the same windows, right after the writes
         await _compare(rng, fast, reference, data, 40)
+
+
+async def _watch(fast: httpx.AsyncClient, reference: httpx.AsyncClient, data: Data) -> None:
+    """Windows that see every block, by each filter: a stale answer shows here."""
+    t = data.tenant
+    for name, value in (
+        ("calendarId", t.calendar_id),
+        ("calendarId", data.calendar_b),
+        ("userId", t.user_id),
+        ("groupId", t.group_id),
+        ("groupId", data.group_b),
+    ):
+        params = {"locationId": t.location_id, "startTime": str(T0 - DAY),
+                  "endTime": str(T0 + 100 * DAY), name: value}  # fmt: skip
+        headers = {**t.headers(), "X-Request-Id": f"watch-{name}"}
+        got = await fast.get("/calendars/blocked-slots", params=params, headers=headers)
+        want = await reference.get("/calendars/blocked-slots", params=params, headers=headers)
+        _same(got, want, f"watched {params}")

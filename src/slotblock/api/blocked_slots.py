@@ -43,19 +43,17 @@ def _input(body: BlockSlotBody) -> BlockInput:
 async def get_blocked_slots(
     q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc, request: Request
 ) -> Response:
-    events = await svc.blocks.query(
-        who,
-        WindowQuery(
-            location_id=q.location_id,
-            start_ms=int(q.start_time),
-            end_ms=int(q.end_time),
-            calendar_id=q.calendar_id,
-            user_id=q.user_id,
-            group_id=q.group_id,
-        ),
+    query = WindowQuery(
+        location_id=q.location_id,
+        start_ms=int(q.start_time),
+        end_ms=int(q.end_time),
+        calendar_id=q.calendar_id,
+        user_id=q.user_id,
+        group_id=q.group_id,
     )
     fragments: EventFragments = request.app.state.event_fragments
-    body = fragments.body(events, q.timeZone or who.location.timezone)
+    zone = q.timeZone or who.location.timezone
+    body = await svc.fast_query.body(who, query, zone, fragments.body)
     return Response(body, media_type="application/json")
 
 

@@ -12,6 +12,7 @@ from slotblock.service.auth import Authenticator
 from slotblock.service.availability import AvailabilityService
 from slotblock.service.blocks import BlockService
 from slotblock.service.calendars import CalendarService
+from slotblock.service.fast_query import FastQuery
 from slotblock.store import Store
 
 
@@ -27,16 +28,19 @@ class Services:
     admin: AdminService
     auth: Authenticator
     availability: AvailabilityService
+    fast_query: FastQuery
 
 
 def build_services(
     store: Store, settings: Settings, clock: Callable[[], int] = wall_clock_ms
 ) -> Services:
+    blocks = BlockService(store, settings, clock)
     return Services(
         store=store,
-        blocks=BlockService(store, settings, clock),
+        blocks=blocks,
         calendars=CalendarService(store, clock),
         admin=AdminService(store, clock),
         auth=Authenticator(store, settings.token_cache_seconds),
         availability=AvailabilityService(store, settings, clock),
+        fast_query=FastQuery(blocks, settings.answer_cache_bytes),
     )

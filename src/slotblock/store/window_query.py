@@ -33,6 +33,8 @@ from slotblock.store.engine import Store, ssl_argument
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
 _OVERRIDES = _NAMES.index("overrides")
+_SQLITE_VERSION = "PRAGMA data_version"
+_POSTGRES_VERSION = "SELECT version FROM data_versions WHERE location_id = $1"
 _SQLITE = sqlite.dialect(paramstyle="named")
 _POSTGRES = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 
@@ -91,10 +93,17 @@ class WindowReader:
                 rows = await conn.fetch(sql, *(params[name] for name in order))
         return [_block(row) for row in rows]
 
-    def data_version(self) -> int:
-        """SQLite's `PRAGMA data_version` on this reader's connection."""
-        found: int = self._sqlite_connection().execute("PRAGMA data_version").fetchone()[0]
-        return found
+    async def data_version(self, location_id: str) -> int:
+        """A number that changes whenever data the location's answers depend on may have
+        changed, whichever node wrote it: SQLite's `PRAGMA data_version` on this reader's
+        connection (which never writes), PostgreSQL's `data_versions` row (bumped by triggers)."""
+        if self.is_sqlite:
+            found: int = self._sqlite_connection().execute(_SQLITE_VERSION).fetchone()[0]
+            return found
+        pool = await self._postgres_pool()
+        async with pool.acquire() as conn:
+            version: int | None = await conn.fetchval(_POSTGRES_VERSION, location_id)
+        return version or 0
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -117,12 +126,6 @@ class WindowReader:
                     dsn, min_size=1, max_size=self.pool_size, reset=_keep_session, **ssl
                 )
         return self._pool
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        """One value of a statement on PostgreSQL (prepared once per connection)."""
-        pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
-            return await conn.fetchval(sql, *args)
 
     async def close(self) -> None:
         if self._sqlite is not None:
