@@ -103,3 +103,8 @@ class Settings(BaseSettings):
         description="Bytes of encoded query answers kept per process, each served only while "
         "the database's data version is the one it was computed at (0: off).",
     )
+    lean_query_route: bool = Field(
+        True,
+        description="Answer the usual GET /calendars/blocked-slots before FastAPI's router "
+        "(same answers; off: every request through the framework).",
+    )

@@ -15,6 +15,7 @@ from slotblock.api import (
     docs,
     errors,
     health,
+    lean_blocked_slots,
     metrics,
     rate_limits,
 )
@@ -69,4 +70,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     metrics.install(app, settings)
     docs.install(app)
     app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
+    if settings.lean_query_route:
+        lean_blocked_slots.install(app)
     return app

@@ -19,8 +19,9 @@ from slotblock.api.schemas import (
     GetCalendarEventsSuccessfulResponseDTO,
     event_json,
 )
-from slotblock.model import TEXT_FIELDS
+from slotblock.model import TEXT_FIELDS, Principal
 from slotblock.service.blocks import BlockInput, WindowQuery
+from slotblock.service.container import Services
 
 router = APIRouter(tags=["Calendar Events"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -43,6 +44,13 @@ def _input(body: BlockSlotBody) -> BlockInput:
 async def get_blocked_slots(
     q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc, request: Request
 ) -> Response:
+    return await blocked_slots_answer(q, who, svc, request.app.state.event_fragments)
+
+
+async def blocked_slots_answer(
+    q: ZonedBlockedSlotsQuery, who: Principal, svc: Services, fragments: EventFragments
+) -> Response:
+    """The answer of a validated query (the route's, and api/lean_blocked_slots.py's)."""
     query = WindowQuery(
         location_id=q.location_id,
         start_ms=int(q.start_time),
@@ -51,7 +59,6 @@ async def get_blocked_slots(
         user_id=q.user_id,
         group_id=q.group_id,
     )
-    fragments: EventFragments = request.app.state.event_fragments
     zone = q.timeZone or who.location.timezone
     body = await svc.fast_query.body(who, query, zone, fragments.body)
     return Response(body, media_type="application/json")

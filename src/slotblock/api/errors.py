@@ -88,18 +88,29 @@ def _sentence(err: dict[str, Any]) -> str:
     return f"{name} is invalid"
 
 
+def domain_error_response(exc: errors.SlotblockError) -> Response:
+    """The answer to a domain error."""
+    status = status_of(exc)
+    headers = (
+        {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
+    )
+    return error_response(
+        status, list(exc.messages) if status in _LIST_STATUSES else exc.message, headers
+    )
+
+
+def http_error_response(exc: HTTPException) -> Response:
+    """The answer to a Starlette HTTPException (404 of a route, 429 of the rate limits…)."""
+    message = "Cannot find that route" if exc.status_code == 404 else str(exc.detail)
+    return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every failure the official shape."""
 
     async def domain(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.SlotblockError)
-        status = status_of(exc)
-        headers = (
-            {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, errors.RateLimited) else None
-        )
-        return error_response(
-            status, list(exc.messages) if status in _LIST_STATUSES else exc.message, headers
-        )
+        return domain_error_response(exc)
 
     async def invalid(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -107,8 +118,7 @@ def install(app: FastAPI) -> None:
 
     async def http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        message = "Cannot find that route" if exc.status_code == 404 else str(exc.detail)
-        return error_response(exc.status_code, message, dict(exc.headers or {}))
+        return http_error_response(exc)
 
     async def crash(_: Request, __: Exception) -> Response:
         return error_response(500, "Internal server error")
