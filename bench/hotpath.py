@@ -46,18 +46,21 @@ PRODUCTION = {
     "SLOTBLOCK_ACCESS_LOG": "true",
     "SLOTBLOCK_METRICS": "open",
 }
-_OFF = {"SLOTBLOCK_EXPANSION_CACHE_BYTES": "0", "SLOTBLOCK_FRAGMENT_CACHE_BYTES": "0"}
+_OFF = {
+    "SLOTBLOCK_EXPANSION_CACHE_BYTES": "0",
+    "SLOTBLOCK_FRAGMENT_CACHE_BYTES": "0",
+    "SLOTBLOCK_ANSWER_CACHE_BYTES": "0",
+    "SLOTBLOCK_LEAN_QUERY_ROUTE": "false",
+}
 STEPS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("no caches, reads through SQLAlchemy", {**_OFF, "SLOTBLOCK_DIRECT_READS": "false"}),
+    ("+ window query on the driver", _OFF),
+    ("+ encoded event per block version", {**_OFF, "SLOTBLOCK_FRAGMENT_CACHE_BYTES": "33554432"}),
     (
-        "no caches, reads through SQLAlchemy",
-        {**_OFF, "SLOTBLOCK_ANSWER_CACHE_BYTES": "0", "SLOTBLOCK_DIRECT_READS": "false"},
+        "+ series instances per week",
+        {"SLOTBLOCK_ANSWER_CACHE_BYTES": "0", "SLOTBLOCK_LEAN_QUERY_ROUTE": "false"},
     ),
-    ("+ window query on the driver", {**_OFF, "SLOTBLOCK_ANSWER_CACHE_BYTES": "0"}),
-    (
-        "+ encoded event per block version",
-        {"SLOTBLOCK_EXPANSION_CACHE_BYTES": "0", "SLOTBLOCK_ANSWER_CACHE_BYTES": "0"},
-    ),
-    ("+ series instances per week", {"SLOTBLOCK_ANSWER_CACHE_BYTES": "0"}),
+    ("+ lean ASGI route", {"SLOTBLOCK_ANSWER_CACHE_BYTES": "0"}),
     ("+ answer cache (data version)", {}),
 )
 SERIES = 200

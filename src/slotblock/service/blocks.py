@@ -219,10 +219,10 @@ class BlockService:
     async def _check_owner(self, conn: AsyncConnection, block: Block) -> str | None:
         """404 unless the block's calendar or user is in its location; the calendar's group."""
         if block.calendar_id is not None:
-            calendar = await directory.get_calendar(conn, block.location_id, block.calendar_id)
-            if calendar is None:
+            found = await directory.calendar_group(conn, block.location_id, block.calendar_id)
+            if found is None:
                 raise NotFound("Calendar not found")
-            return calendar.group_id
+            return found[0]
         users = await directory.existing_users(
             conn, block.location_id, [block.assigned_user_id or ""]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,6 +43,7 @@ class Store:
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.on_dispose: list[Callable[[], Awaitable[None]]] = []  # other connections' closers
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -49,8 +51,15 @@ class Store:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction: committed on success, rolled back on error."""
-        async with self.engine.begin() as conn:
+        """A connection in a transaction: committed on success, rolled back on error.
+
+        SQLite has one writer at a time: this process's writers queue on a lock rather than
+        back off in SQLite's busy handler (whose sleeps make the tail at concurrency)."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
