@@ -108,3 +108,9 @@ class Settings(BaseSettings):
         description="Answer the usual GET /calendars/blocked-slots before FastAPI's router "
         "(same answers; off: every request through the framework).",
     )
+    block_cache_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bytes of blocks kept per process, built once per stored version from the "
+        "rows the window query returns (0: off).",
+    )

@@ -109,6 +109,8 @@ def sampler(app: FastAPI) -> Callable[[Scope], None]:
         CACHE_BYTES.labels("expansion").set(blocks.cache_size)
         CACHE_BYTES.labels("fragments").set(app.state.event_fragments.cache.bytes)
         CACHE_BYTES.labels("answers").set(services.fast_query.cache.bytes)
+        if blocks.reader is not None:
+            CACHE_BYTES.labels("blocks").set(blocks.reader.blocks.bytes)
         CACHE_HITS.inc(max(blocks.cache_hits - seen["hits"], 0))
         CACHE_MISSES.inc(max(blocks.cache_misses - seen["misses"], 0))
         seen["hits"], seen["misses"] = blocks.cache_hits, blocks.cache_misses

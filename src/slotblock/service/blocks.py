@@ -89,7 +89,11 @@ class BlockService:
         self.clock = clock
         # A series' instances depend only on its stored version: kept per week, in bytes.
         self.expansion = WeekExpansion(settings.expansion_cache_bytes)
-        self.reader = window_reader(store, settings.pool_size) if settings.direct_reads else None
+        self.reader = (
+            window_reader(store, settings.pool_size, settings.block_cache_bytes)
+            if settings.direct_reads
+            else None
+        )
 
     # --- query ---------------------------------------------------------------------------
 

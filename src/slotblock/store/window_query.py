@@ -26,6 +26,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from slotblock.bounded_cache import BoundedCache
 from slotblock.model import Block, Override
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
@@ -33,6 +34,7 @@ from slotblock.store.engine import Store, ssl_argument
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
 _OVERRIDES = _NAMES.index("overrides")
+_TEXTS = tuple(_NAMES.index(name) for name in ("title", "description", "notes", "address", "rrule"))
 _SQLITE_VERSION = "PRAGMA data_version"
 _POSTGRES_VERSION = "SELECT version FROM data_versions WHERE location_id = $1"
 _SQLITE = sqlite.dialect(paramstyle="named")
@@ -46,6 +48,10 @@ def _sql(backend: str, filters: tuple[bool, bool, bool]) -> tuple[str, tuple[str
         dialect=_SQLITE if backend == "sqlite" else _POSTGRES
     )
     return str(compiled), tuple(compiled.positiontup or ())
+
+
+_KEY = tuple(_NAMES.index(name) for name in ("location_id", "id", "version", "group_id"))
+BLOCK_BYTES = 600  # a Block, its key and its overrides' header, estimated (texts added)
 
 
 def _block(row: Sequence[Any]) -> Block:
@@ -68,9 +74,11 @@ def _shape(filters: dict[str, str | None]) -> tuple[bool, bool, bool]:
 class WindowReader:
     """`blocks_in_window` over a connection of the driver; opened on first use."""
 
-    def __init__(self, url: sa.URL, pool_size: int) -> None:
+    def __init__(self, url: sa.URL, pool_size: int, block_cache_bytes: int = 0) -> None:
         self.url = url
         self.pool_size = pool_size
+        # (location, id, version, joined group) names one content: its Block is built once
+        self.blocks: BoundedCache[Block] = BoundedCache(block_cache_bytes)
         self._sqlite: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
@@ -91,7 +99,18 @@ class WindowReader:
             pool = await self._postgres_pool()
             async with pool.acquire() as conn:
                 rows = await conn.fetch(sql, *(params[name] for name in order))
-        return [_block(row) for row in rows]
+        return [self._cached_block(row) for row in rows]
+
+    def _cached_block(self, row: Sequence[Any]) -> Block:
+        if not self.blocks.max_bytes:
+            return _block(row)
+        key = tuple(row[at] for at in _KEY)
+        block = self.blocks.get(key)
+        if block is None:
+            block = _block(row)
+            size = BLOCK_BYTES + sum(len(row[at] or "") for at in _TEXTS)
+            self.blocks.put(key, block, size + len(str(row[_OVERRIDES])))
+        return block
 
     async def data_version(self, location_id: str) -> int:
         """A number that changes whenever data the location's answers depend on may have
@@ -140,11 +159,11 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     """Reads leave no session state behind: skip asyncpg's reset round trip on release."""
 
 
-def window_reader(store: Store, pool_size: int) -> WindowReader | None:
+def window_reader(store: Store, pool_size: int, block_cache_bytes: int) -> WindowReader | None:
     """A reader over the store's database, closed with the store; None for an in-memory
     SQLite database (no other connection can see it)."""
     if store.is_sqlite and store.url.database in (None, "", ":memory:"):
         return None
-    reader = WindowReader(store.url, pool_size)
+    reader = WindowReader(store.url, pool_size, block_cache_bytes)
     store.on_dispose.append(reader.close)
     return reader
