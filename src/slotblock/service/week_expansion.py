@@ -22,6 +22,7 @@ from slotblock.recurrence import DAY_MS
 WEEK_MS = 7 * DAY_MS
 ENTRY_BYTES = 240  # a key and its list, estimated
 EVENT_BYTES = 200  # one Event and its ids, estimated (the Block is shared)
+SHARED_EVENT_BYTES = 16  # a span's reference to an Event of one of its weeks
 
 
 class WeekExpansion:
@@ -34,17 +35,26 @@ class WeekExpansion:
         """`instances(block, start, end, limit)`, from cached weeks where possible."""
         if self.cache.max_bytes == 0:
             return instances(block, start, end, limit)
-        seen: set[str] = set()
-        found: list[Event] = []
         try:
-            for week in range(start // WEEK_MS, (end - 1) // WEEK_MS + 1):
-                for event in self._week(block, week, limit):
-                    if event.start_ms < end and event.end_ms > start and event.id not in seen:
-                        seen.add(event.id)
-                        found.append(event)
+            weeks = self._span(block, start // WEEK_MS, (end - 1) // WEEK_MS, limit)
         except TooManyInstances:
             return instances(block, start, end, limit)
-        return found
+        return [e for e in weeks if e.start_ms < end and e.end_ms > start]
+
+    def _span(self, block: Block, first: int, last: int, limit: int) -> list[Event]:
+        """The instances overlapping weeks first..last, each once (kept too: nearby windows
+        of several weeks share their span)."""
+        if first == last:
+            return self._week(block, first, limit)
+        key = (block.location_id, block.id, block.version, block.group_id, first, last)
+        events = self.cache.get(key)
+        if events is None:
+            seen: dict[str, Event] = {}
+            for week in range(first, last + 1):
+                seen.update((e.id, e) for e in self._week(block, week, limit) if e.id not in seen)
+            events = list(seen.values())
+            self.cache.put(key, events, ENTRY_BYTES + SHARED_EVENT_BYTES * len(events))
+        return events
 
     def _week(self, block: Block, week: int, limit: int) -> list[Event]:
         key = (block.location_id, block.id, block.version, block.group_id, week)
