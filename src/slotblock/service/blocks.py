@@ -158,19 +158,21 @@ class BlockService:
 
     def _events_in(self, block: Block, start: int, end: int, already: int) -> list[Event]:
         room = self.settings.max_events - already
-        too_many = Unprocessable(
-            f"more than {self.settings.max_events} events in the window; query a shorter one"
-        )
         if block.rrule is None:
             events = [master_event(block)]
         else:
             try:
                 events = self._instances(block, start, end)
             except TooManyInstances as exc:
-                raise too_many from exc
+                raise self._too_many() from exc
         if len(events) > room:
-            raise too_many
+            raise self._too_many()
         return events
+
+    def _too_many(self) -> Unprocessable:
+        return Unprocessable(
+            f"more than {self.settings.max_events} events in the window; query a shorter one"
+        )
 
     def _instances(self, block: Block, start: int, end: int) -> list[Event]:
         return self.expansion.instances(block, start, end, self.settings.max_events)
