@@ -30,6 +30,7 @@ from slotblock.bounded_cache import BoundedCache
 from slotblock.model import Block, Override
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
+from slotblock.store.tables import blocks, calendars
 
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
@@ -41,12 +42,21 @@ _SQLITE = sqlite.dialect(paramstyle="named")
 _POSTGRES = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 
 
-@lru_cache(maxsize=16)
-def _sql(backend: str, filters: tuple[bool, bool, bool]) -> tuple[str, tuple[str, ...]]:
-    """The SQL text of the window statement and the order of its positional parameters."""
-    compiled = _window_statement(*filters).compile(
-        dialect=_SQLITE if backend == "sqlite" else _POSTGRES
-    )
+_KEY_COLUMNS = (blocks.c.location_id, blocks.c.id, blocks.c.version, calendars.c.group_id)
+
+
+@lru_cache(maxsize=32)
+def _sql(
+    backend: str, filters: tuple[bool, bool, bool], keys_only: bool = False
+) -> tuple[str, tuple[str, ...]]:
+    """The SQL text of the window statement (or of the same statement selecting only the
+    blocks' keys) and the order of its positional parameters."""
+    statement = _window_statement(*filters)
+    if keys_only:
+        statement = sa.union_all(
+            *(part.with_only_columns(*_KEY_COLUMNS) for part in statement.selects)  # type: ignore[attr-defined]
+        )
+    compiled = statement.compile(dialect=_SQLITE if backend == "sqlite" else _POSTGRES)
     return str(compiled), tuple(compiled.positiontup or ())
 
 
@@ -90,16 +100,29 @@ class WindowReader:
     async def blocks_in_window(
         self, location_id: str, start_ms: int, end_ms: int, **filters: str | None
     ) -> list[Block]:
+        """The blocks of the window statement. With the block cache on, the statement first
+        selects only the blocks' keys: when every key's block is cached (the usual case),
+        that is the answer, without reading any block's texts."""
         _, params = _window_params(location_id, start_ms, end_ms, filters)
-        if self.is_sqlite:
-            sql, _ = _sql("sqlite", _shape(filters))
-            rows = self._sqlite_connection().execute(sql, params).fetchall()
-        else:
-            sql, order = _sql("postgresql", _shape(filters))
-            pool = await self._postgres_pool()
-            async with pool.acquire() as conn:
-                rows = await conn.fetch(sql, *(params[name] for name in order))
+        if self.blocks.max_bytes:
+            keys = await self._rows(_shape(filters), params, keys_only=True)
+            found = [self.blocks.get(tuple(key)) for key in keys]
+            if None not in found:
+                return found  # type: ignore[return-value]
+        rows = await self._rows(_shape(filters), params, keys_only=False)
         return [self._cached_block(row) for row in rows]
+
+    async def _rows(
+        self, shape: tuple[bool, bool, bool], params: dict[str, Any], *, keys_only: bool
+    ) -> Sequence[Sequence[Any]]:
+        if self.is_sqlite:
+            sql, _ = _sql("sqlite", shape, keys_only)
+            return self._sqlite_connection().execute(sql, params).fetchall()
+        sql, order = _sql("postgresql", shape, keys_only)
+        pool = await self._postgres_pool()
+        async with pool.acquire() as conn:
+            rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *(params[n] for n in order))
+        return rows
 
     def _cached_block(self, row: Sequence[Any]) -> Block:
         if not self.blocks.max_bytes:
