@@ -13,6 +13,7 @@ from slotblock.store.tables import (
     blocks,
     calendar_members,
     calendars,
+    data_versions,
     groups,
     locations,
     metadata,
@@ -25,9 +26,10 @@ _LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
 
 
 async def delete_everything(conn: AsyncConnection) -> None:
-    """Every row of every table but the admin tokens."""
+    """Every row of every table but the admin tokens and the data versions (which only ever
+    grow: a version seen again after a reset would make an old cached answer current)."""
     for table in reversed(metadata.sorted_tables):
-        if table is not admin_tokens:
+        if table not in (admin_tokens, data_versions):
             await conn.execute(table.delete())
 
 
