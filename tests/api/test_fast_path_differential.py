@@ -292,3 +292,11 @@ async def _watch(fast: httpx.AsyncClient, reference: httpx.AsyncClient, data: Da
         got = await fast.get("/calendars/blocked-slots", params=params, headers=headers)
         want = await reference.get("/calendars/blocked-slots", params=params, headers=headers)
         _same(got, want, f"watched {params}")
+
+
+async def test_the_lean_route_keeps_the_openapi_description(
+    fast: httpx.AsyncClient, reference: httpx.AsyncClient
+) -> None:
+    got, want = await fast.get("/openapi.json"), await reference.get("/openapi.json")
+    assert got.status_code == 200 and got.content == want.content
+    assert "get-blocked-slots" in got.text
