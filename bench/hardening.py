@@ -115,7 +115,7 @@ async def cache_bound(url: str, bound: int = 4_000_000) -> dict[str, int]:
             await services.blocks.query(who, query)
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
-        cache = services.blocks.expanded
+        cache = services.blocks.expansion.cache
         return {
             "bound": bound,
             "accounted": cache.bytes,

@@ -2,6 +2,10 @@
 that it does not share the server's interpreter. `wrk` is used instead where installed.
 
     python bench/load.py URL --header 'Name: value' [--sequential N] [--concurrency C --seconds S]
+                         [--vary MS] [--body JSON]
+
+--vary MS: the k-th request's startTime and endTime are shifted by k × MS (no two requests
+alike). --body JSON: POST that body.
 
 Prints one JSON object: count, errors, p50/p99/min in ms, req/s.
 """
@@ -10,17 +14,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import re
 import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
+
+Requests = Callable[[], bytes]
+
+
+def requests(url: str, headers: list[str], vary: int, body: str | None) -> Requests:
+    """The bytes of the next request, each call."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    head = "".join(f"{h}\r\n" for h in headers)
+    method = "GET"
+    if body is not None:
+        method = "POST"
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body.encode())}\r\n"
+    counter = itertools.count()
+    step = 0
+
+    def shifted(match: re.Match[str]) -> str:
+        return f"{match.group(1)}={int(match.group(2)) + step * vary}"
+
+    def make() -> bytes:
+        nonlocal step
+        step = next(counter)
+        path = re.sub(r"(startTime|endTime)=(\d+)", shifted, target) if vary else target
+        return (
+            f"{method} {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}\r\n{body or ''}".encode()
+        )
+
+    return make
 
 
 async def _connection(
-    host: str, port: int, request: bytes, stop: float, count: int | None
+    host: str, port: int, request: Requests, stop: float, count: int | None
 ) -> tuple[list[float], int]:
     reader, writer = await asyncio.open_connection(host, port)
     latencies: list[float] = []
@@ -29,7 +63,7 @@ async def _connection(
         count is not None and len(latencies) < count
     ):
         began = time.perf_counter()
-        writer.write(request)
+        writer.write(request())
         status_line = await reader.readline()
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -43,12 +77,9 @@ async def _connection(
 
 
 async def run(
-    url: str, headers: list[str], concurrency: int, seconds: float, sequential: int | None
+    url: str, concurrency: int, seconds: float, sequential: int | None, request: Requests
 ) -> dict[str, float]:
     parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    head = "".join(f"{h}\r\n" for h in headers)
-    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}\r\n".encode()
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     began = time.perf_counter()
     stop = began + seconds
@@ -104,13 +135,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--sequential", type=int)
+    parser.add_argument("--vary", type=int, default=0)
+    parser.add_argument("--body")
     args = parser.parse_args()
     result = None
-    if args.sequential is None:
+    if args.sequential is None and not args.vary and args.body is None:
         result = wrk(args.url, args.header, args.concurrency, args.seconds)
     if result is None:
+        request = requests(args.url, args.header, args.vary, args.body)
         result = asyncio.run(
-            run(args.url, args.header, args.concurrency, args.seconds, args.sequential)
+            run(args.url, args.concurrency, args.seconds, args.sequential, request)
         )
     print(json.dumps(result))
 

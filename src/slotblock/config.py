@@ -95,9 +95,6 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(
         8_388_608, ge=65_536, description="Largest query answer, in bytes (422: a shorter window)."
     )
-    expansion_cache_bytes: int = Field(
-        33_554_432, ge=0, description="Memory the expansion cache may hold per process (0: off)."
-    )
     write_deadline_seconds: float = Field(
         5.0, gt=0, description="How long a write to a busy series keeps retrying before 409."
     )
@@ -158,3 +155,37 @@ class Settings(BaseSettings):
         1, gt=0, description="How often the dispatcher looks for due deliveries."
     )
     webhook_batch: int = Field(50, ge=1, description="Deliveries a dispatcher claims at once.")
+
+    # --- the query hot path: caches (each bounded in bytes; 0 turns one off) --------------
+    expansion_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of series instances kept per process, per (series version, week).",
+    )
+    fragment_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of encoded events (JSON, per event version and zone) kept per process.",
+    )
+    direct_reads: bool = Field(
+        True,
+        description="Run the query's window statement on the driver itself (sqlite3, asyncpg "
+        "prepared statements) instead of through SQLAlchemy's pool.",
+    )
+    answer_cache_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bytes of encoded query answers kept per process, each served only while "
+        "the database's data version is the one it was computed at (0: off).",
+    )
+    lean_query_route: bool = Field(
+        True,
+        description="Answer the usual GET /calendars/blocked-slots before FastAPI's router "
+        "(same answers; off: every request through the framework).",
+    )
+    block_cache_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bytes of blocks kept per process, built once per stored version from the "
+        "rows the window query returns (0: off).",
+    )

@@ -255,8 +255,9 @@ async def test_reset_everything_or_one_location(
     assert missing.status_code == 404
     assert (await admin_client.post("/_admin/reset", headers=ADMIN)).json() == {"reset": "all"}
     rows = await snapshot(store)
-    # change counters outlive a reset, so that sync tokens from before it are gone (410)
-    kept = ("admin_tokens", "change_counters")
+    # change counters and data versions outlive a reset: sync tokens from before it are gone
+    # (410), and no old cached answer becomes current again
+    kept = ("admin_tokens", "change_counters", "data_versions")
     assert all(not found for table, found in rows.items() if table not in kept), rows
     assert (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json() == {"locations": []}
     assert (await admin_client.get("/calendars/groups", headers=API)).status_code == 401

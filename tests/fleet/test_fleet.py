@@ -203,9 +203,11 @@ def test_a_node_killed_under_load_loses_no_acknowledged_write(fleet: Fleet) -> N
     before = scrape(survivor)
     with ThreadPoolExecutor(len(load)) as pool:
         futures = [pool.submit(_load, fleet, t, tally, dead) for t in load]
+        # mid-load by count, not by time: a third of node 0's share answered, then the kill
         deadline = time.monotonic() + 30
-        while tally.killed_node_answers < ITERATIONS // 2 and time.monotonic() < deadline:
-            time.sleep(0.01)  # kill when about a sixth of the load is through, however fast
+        while tally.killed_node_answers < len(load) * ITERATIONS // 3:
+            assert time.monotonic() < deadline, "the load did not reach node 0"
+            time.sleep(0.005)
         kill_group(fleet.nodes[0])
         dead.set()
         for future in futures:

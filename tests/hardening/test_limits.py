@@ -104,7 +104,7 @@ async def test_expansion_cache_stays_within_its_byte_bound(
             await _query(services, principal, tenant, MS + shift, MS + shift + DAY)
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
-    cache = services.blocks.expanded
+    cache = services.blocks.expansion.cache
     assert 0 < cache.bytes <= bound
     assert len(cache) < 400  # older windows were evicted
     assert grown < 2 * bound, grown

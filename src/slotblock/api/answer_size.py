@@ -1,4 +1,4 @@
-"""The query answer, encoded off the event loop and capped in bytes.
+"""The query answer, capped in bytes.
 
 Every instance repeats its series' texts and rule, so a long window over a large series can
 ask for hundreds of megabytes. The size is estimated before anything is built (characters
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import orjson
 
+from collections.abc import Callable, Sequence
+
 from slotblock.api.schemas import event_json
 from slotblock.errors import Unprocessable
 from slotblock.model import Event
@@ -16,7 +18,7 @@ from slotblock.model import Event
 EVENT_FIXED_BYTES = 560  # the keys, ids and timestamps of one CalendarEventDTO
 
 
-def estimated_bytes(events: list[Event]) -> int:
+def estimated_bytes(events: Sequence[Event]) -> int:
     size = 14
     for event in events:
         block = event.block
@@ -39,3 +41,21 @@ def encode_events(events: list[Event], timezone: str, max_bytes: int) -> bytes:
     if len(body) > max_bytes:
         raise too_large(max_bytes)
     return body
+
+
+Encode = Callable[[Sequence[Event], str], bytes]
+
+
+def capped(encode: Encode, max_bytes: int) -> Encode:
+    """`encode`, refusing (422) an answer larger than `max_bytes` before building it when
+    the estimate already says so, and after, by its real size."""
+
+    def encoded(events: Sequence[Event], timezone: str) -> bytes:
+        if estimated_bytes(events) > max_bytes:
+            raise too_large(max_bytes)
+        body = encode(events, timezone)
+        if len(body) > max_bytes:
+            raise too_large(max_bytes)
+        return body
+
+    return encoded

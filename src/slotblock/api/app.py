@@ -16,6 +16,7 @@ from slotblock.api import (
     docs,
     errors,
     health,
+    lean_blocked_slots,
     metrics,
     rate_limits,
     webhooks,
@@ -23,6 +24,7 @@ from slotblock.api import (
 from slotblock.api.block_slot import router as block_slot_router
 from slotblock.api.body_timeout import BodyTimeout
 from slotblock.api.failures import Failures
+from slotblock.api.event_fragments import EventFragments
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits
@@ -76,6 +78,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = build_services(the_store, settings)
+    app.state.event_fragments = EventFragments(settings.fragment_cache_bytes)
     errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
     app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
@@ -103,4 +106,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # Outermost: every answer, the refusals of the middleware above included, carries a
     # request id and is logged and counted.
     app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
+    if settings.lean_query_route:
+        lean_blocked_slots.install(app)
     return app

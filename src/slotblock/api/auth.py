@@ -15,7 +15,8 @@ from slotblock.model import Principal
 from slotblock.service.container import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """Async: a plain `def` dependency would run in FastAPI's thread pool on every request."""
     found: Services = request.app.state.services
     return found
 
@@ -26,7 +27,8 @@ async def caller(request: Request) -> Principal:
 
     async def authenticate() -> Principal:
         check_version(headers.get("version"))
-        return await services(request).auth.authenticate(bearer_token(headers.get("authorization")))
+        svc: Services = request.app.state.services
+        return await svc.auth.authenticate(bearer_token(headers.get("authorization")))
 
     return await rate_limits.limited(request, authenticate)
 

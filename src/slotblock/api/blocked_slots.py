@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Body, Header, Query, Request
 from starlette.responses import Response
 
-from slotblock.api.answer_size import encode_events
+from slotblock.api.answer_size import capped
 from slotblock.api.auth import Caller, Svc, json_response
 from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
+from slotblock.api.event_fragments import EventFragments
 from slotblock.api.schemas import (
     BlockSlotBody,
     CalendarEventDTO,
@@ -21,8 +21,9 @@ from slotblock.api.schemas import (
     event_json,
 )
 from slotblock.etags import etag
-from slotblock.model import TEXT_FIELDS
+from slotblock.model import TEXT_FIELDS, Principal
 from slotblock.service.blocks import BlockInput, WindowQuery
+from slotblock.service.container import Services
 from slotblock.service.idempotency import fingerprint
 
 router = APIRouter(tags=["Calendar Events"])
@@ -65,23 +66,26 @@ def _input(body: BlockSlotBody) -> BlockInput:
     responses={200: {"model": GetCalendarEventsSuccessfulResponseDTO}, **ERRORS},
 )
 async def get_blocked_slots(
-    q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc
+    q: Annotated[ZonedBlockedSlotsQuery, Query()], who: Caller, svc: Svc, request: Request
 ) -> Response:
-    events = await svc.blocks.query(
-        who,
-        WindowQuery(
-            location_id=q.location_id,
-            start_ms=int(q.start_time),
-            end_ms=int(q.end_time),
-            calendar_id=q.calendar_id,
-            user_id=q.user_id,
-            group_id=q.group_id,
-        ),
+    return await blocked_slots_answer(q, who, svc, request.app.state.event_fragments)
+
+
+async def blocked_slots_answer(
+    q: ZonedBlockedSlotsQuery, who: Principal, svc: Services, fragments: EventFragments
+) -> Response:
+    """The answer of a validated query (the route's, and api/lean_blocked_slots.py's)."""
+    query = WindowQuery(
+        location_id=q.location_id,
+        start_ms=int(q.start_time),
+        end_ms=int(q.end_time),
+        calendar_id=q.calendar_id,
+        user_id=q.user_id,
+        group_id=q.group_id,
     )
-    # Encoded in a worker thread (the event loop keeps serving), capped in bytes.
-    timezone = q.timeZone or who.location.timezone
+    zone = q.timeZone or who.location.timezone
     limit = svc.blocks.settings.max_response_bytes
-    body = await anyio.to_thread.run_sync(encode_events, events, timezone, limit)
+    body = await svc.fast_query.body(who, query, zone, capped(fragments.body, limit))
     return Response(body, media_type="application/json")
 
 

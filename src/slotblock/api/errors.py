@@ -107,21 +107,34 @@ def _sentence(err: dict[str, Any]) -> str:
     return f"{name} is invalid"
 
 
+def domain_error_response(
+    exc: errors.SlotblockError, retry_after_seconds: int = 5
+) -> Response:
+    """The answer to a domain error (a 503 says when to retry: `retry_after_seconds`)."""
+    status = status_of(exc)
+    headers: dict[str, str] | None = None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    elif status == 503:
+        headers = {"Retry-After": str(retry_after_seconds)}
+    return error_response(
+        status, list(exc.messages) if status in _LIST_STATUSES else exc.message, headers
+    )
+
+
+def http_error_response(exc: HTTPException) -> Response:
+    """The answer to a Starlette HTTPException (404 of a route, 429 of the rate limits…)."""
+    message = "Cannot find that route" if exc.status_code == 404 else str(exc.detail)
+    return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+
 def install(app: FastAPI, retry_after_seconds: int = 5) -> None:
     """Register the handlers that give every failure the official shape. Anything else is
     answered (500) by `failures.Failures`."""
 
     async def domain(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.SlotblockError)
-        status = status_of(exc)
-        headers: dict[str, str] | None = None
-        if isinstance(exc, errors.RateLimited):
-            headers = {"Retry-After": str(exc.retry_after_s)}
-        elif status == 503:
-            headers = {"Retry-After": str(retry_after_seconds)}
-        return error_response(
-            status, list(exc.messages) if status in _LIST_STATUSES else exc.message, headers
-        )
+        return domain_error_response(exc, retry_after_seconds)
 
     async def invalid(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -129,8 +142,7 @@ def install(app: FastAPI, retry_after_seconds: int = 5) -> None:
 
     async def http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        message = "Cannot find that route" if exc.status_code == 404 else str(exc.detail)
-        return error_response(exc.status_code, message, dict(exc.headers or {}))
+        return http_error_response(exc)
 
     app.add_exception_handler(errors.SlotblockError, domain)
     app.add_exception_handler(RequestValidationError, invalid)

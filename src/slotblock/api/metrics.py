@@ -57,9 +57,18 @@ CACHE_MISSES = Counter(
 )
 CACHE_SIZE = Gauge(
     "slotblock_expansion_cache_instances",
-    "Instances held by the expansion caches (summed over live processes).",
+    "Series-weeks of instances held by the expansion caches (summed over live processes).",
     multiprocess_mode="livesum",
 )
+CACHE_BYTES = Gauge(
+    "slotblock_cache_bytes",
+    "Bytes held by each hot-path cache, estimated (summed over live processes).",
+    ["cache"],
+    multiprocess_mode="livesum",
+)
+
+
+CACHES = ("expansion", "fragments", "answers", "blocks")
 
 
 def exposition() -> bytes:
@@ -92,6 +101,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 def sampler(app: FastAPI) -> Callable[[Scope], None]:
     """After each request: the pool in use and the expansion cache, into the metrics."""
     seen = {"hits": 0, "misses": 0}
+    cache_bytes = {name: CACHE_BYTES.labels(name) for name in CACHES}  # bound once
 
     def sample(_: Scope) -> None:
         services = app.state.services
@@ -99,7 +109,12 @@ def sampler(app: FastAPI) -> Callable[[Scope], None]:
         if checkedout is not None:
             POOL_IN_USE.set(checkedout())
         blocks = services.blocks
-        CACHE_SIZE.set(blocks.cache_size)
+        CACHE_SIZE.set(len(blocks.expansion.cache))
+        cache_bytes["expansion"].set(blocks.cache_size)
+        cache_bytes["fragments"].set(app.state.event_fragments.cache.bytes)
+        cache_bytes["answers"].set(services.fast_query.cache.bytes)
+        if blocks.reader is not None:
+            cache_bytes["blocks"].set(blocks.reader.blocks.bytes)
         CACHE_HITS.inc(max(blocks.cache_hits - seen["hits"], 0))
         CACHE_MISSES.inc(max(blocks.cache_misses - seen["misses"], 0))
         seen["hits"], seen["misses"] = blocks.cache_hits, blocks.cache_misses

@@ -51,10 +51,11 @@ from slotblock.model import TEXT_FIELDS, Block, Event, Override, Principal
 from slotblock.rrule_work import Budget
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.changes import ChangeLog
-from slotblock.service.expansion_cache import ExpansionCache
+from slotblock.service.week_expansion import WeekExpansion
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, directory, locks
 from slotblock.store import blocks as block_store
+from slotblock.store.window_query import window_reader
 from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
@@ -100,10 +101,14 @@ class BlockService:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self.expanded = ExpansionCache(settings.expansion_cache_bytes)
-        self.cache_hits = 0
-        self.cache_misses = 0
         self.changes = ChangeLog(clock)  # change number, change log, webhook outbox
+        # A series' instances depend only on its stored version: kept per week, in bytes.
+        self.expansion = WeekExpansion(settings.expansion_cache_bytes)
+        self.reader = (
+            window_reader(store, settings.pool_size, settings.block_cache_bytes)
+            if settings.direct_reads
+            else None
+        )
 
     # --- query ---------------------------------------------------------------------------
 
@@ -119,14 +124,10 @@ class BlockService:
             "user_id": q.user_id,
             "group_id": q.group_id,
         }
-        async with self.store.read() as conn:
-            found = await block_store.blocks_in_window(
-                conn, q.location_id, q.start_ms, q.end_ms, **filters
-            )
-            if not found:
-                missing = await block_store.missing_targets(conn, q.location_id, **filters)
-                if missing:
-                    raise NotFound(*(_MISSING[name] for name in missing))
+        found = await self._blocks_in_window(q, filters)
+        if not any(block.rrule for block in found):
+            return self._expand(found, q.start_ms, q.end_ms)
+        # Series are expanded in a worker thread, so the event loop keeps serving.
         return await anyio.to_thread.run_sync(self._expand, found, q.start_ms, q.end_ms)
 
     def _expand(self, found: list[Block], start: int, end: int) -> list[Event]:
@@ -137,6 +138,27 @@ class BlockService:
             events.extend(self._events_in(block, start, end, len(events), budget))
         events.sort(key=lambda e: (e.start_ms, e.id))
         return events
+
+    async def _blocks_in_window(
+        self, q: WindowQuery, filters: dict[str, str | None]
+    ) -> list[Block]:
+        """The stored blocks that can overlap the window; 404 for a missing filter target."""
+        if self.reader is not None:
+            found = await self.reader.blocks_in_window(
+                q.location_id, q.start_ms, q.end_ms, **filters
+            )
+            if found:
+                return found
+        async with self.store.read() as conn:
+            if self.reader is None:
+                found = await block_store.blocks_in_window(
+                    conn, q.location_id, q.start_ms, q.end_ms, **filters
+                )
+            if not found:
+                missing = await block_store.missing_targets(conn, q.location_id, **filters)
+                if missing:
+                    raise NotFound(*(_MISSING[name] for name in missing))
+        return found
 
     async def get(self, principal: Principal, event_id: str) -> Event:
         """One block, series master or instance by its id (a deleted occurrence: 404)."""
@@ -161,41 +183,42 @@ class BlockService:
         self, block: Block, start: int, end: int, already: int, budget: Budget
     ) -> list[Event]:
         room = self.settings.max_events - already
-        too_many = Unprocessable(
-            f"more than {self.settings.max_events} events in the window; query a shorter one"
-        )
         if block.rrule is None:
             events = [master_event(block)]
         else:
             try:
                 events = self._instances(block, start, end, budget)
             except TooManyInstances as exc:
-                raise too_many from exc
+                raise self._too_many() from exc
             except TooMuchWork as exc:
                 raise Unprocessable(
                     "expanding the recurring blocks of this window needs more than "
                     f"{self.settings.query_work} units of work; query a shorter window"
                 ) from exc
         if len(events) > room:
-            raise too_many
+            raise self._too_many()
         return events
 
+    def _too_many(self) -> Unprocessable:
+        return Unprocessable(
+            f"more than {self.settings.max_events} events in the window; query a shorter one"
+        )
+
     def _instances(self, block: Block, start: int, end: int, budget: Budget) -> list[Event]:
-        # The calendar's group is joined in, not stored: it belongs in the key too.
-        key = (block.location_id, block.id, block.version, block.group_id, start, end)
-        found = self.expanded.get(key)
-        if found is None:
-            self.cache_misses += 1
-            found = instances(block, start, end, self.settings.max_events, budget)
-            self.expanded.put(key, found, block)
-        else:
-            self.cache_hits += 1
-        return found
+        return self.expansion.instances(block, start, end, self.settings.max_events, budget)
+
+    @property
+    def cache_hits(self) -> int:
+        return self.expansion.cache.hits
+
+    @property
+    def cache_misses(self) -> int:
+        return self.expansion.cache.misses
 
     @property
     def cache_size(self) -> int:
-        """Bytes held by the expansion cache (an estimate that errs high)."""
-        return self.expanded.bytes
+        """Bytes held by the expansion cache (estimated)."""
+        return self.expansion.cache.bytes
 
     # --- create --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.idempotency import IdempotentCreates
 from slotblock.service.webhooks import WebhookService
+from slotblock.service.fast_query import FastQuery
 from slotblock.store import Store
 
 
@@ -33,6 +34,7 @@ class Services:
     changes: ChangeFeed
     idempotent: IdempotentCreates
     webhooks: WebhookService
+    fast_query: FastQuery
 
 
 def build_services(
@@ -49,4 +51,5 @@ def build_services(
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, clock),
+        fast_query=FastQuery(blocks, settings.answer_cache_bytes),
     )

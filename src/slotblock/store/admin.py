@@ -16,6 +16,7 @@ from slotblock.store.tables import (
     calendar_members,
     calendars,
     change_counters,
+    data_versions,
     groups,
     idempotency_keys,
     locations,
@@ -34,10 +35,11 @@ _CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
 
 
 async def delete_everything(conn: AsyncConnection) -> None:
-    """Every row of every table but the admin tokens and the change counters (whose
-    sync tokens are gone)."""
+    """Every row of every table but the admin tokens, the change counters (whose sync
+    tokens are gone) and the data versions (which only ever grow: a version seen again after
+    a reset would make an old cached answer current)."""
     for table in reversed(metadata.sorted_tables):
-        if table is not admin_tokens and table is not change_counters:
+        if table not in (admin_tokens, change_counters, data_versions):
             await conn.execute(table.delete())
     await forget_tokens(conn)
 

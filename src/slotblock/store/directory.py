@@ -202,6 +202,17 @@ async def _insert_members(conn: AsyncConnection, calendar: Calendar) -> None:
             await conn.execute(calendar_members.insert(), rows)
 
 
+async def calendar_group(
+    conn: AsyncConnection, location_id: str, calendar_id: str
+) -> tuple[str | None] | None:
+    """(the calendar's group id,) or None when the location has no such calendar."""
+    query = sa.select(calendars.c.group_id).where(
+        calendars.c.location_id == location_id, calendars.c.id == calendar_id
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else (row.group_id,)
+
+
 async def get_calendar(
     conn: AsyncConnection, location_id: str, calendar_id: str
 ) -> Calendar | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ class Store:
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        self.on_dispose: list[Callable[[], Awaitable[None]]] = []  # other connections' closers
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,12 +58,23 @@ class Store:
 
         On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so that
         writers are serialised from their first read: a check and the write that follows
-        it cannot interleave with another writer's. An unreachable database: Unavailable."""
+        it cannot interleave with another writer's; this process's writers queue on a lock
+        first rather than back off in SQLite's busy handler (whose sleeps make the tail at
+        concurrency). An unreachable database: Unavailable."""
         with reachable():
-            async with self.engine.connect() as conn:
-                await conn.execution_options(slotblock_write=True)
-                async with conn.begin():
+            if self._write_lock is None:
+                async with self._transaction() as conn:
                     yield conn
+                return
+            async with self._write_lock, self._transaction() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            await conn.execution_options(slotblock_write=True)
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -78,6 +92,8 @@ class Store:
         return True
 
     async def dispose(self) -> None:
+        for close in self.on_dispose:
+            await close()
         await self.engine.dispose()
 
 

@@ -253,3 +253,13 @@ idempotency_keys = sa.Table(
     sa.Column("body", sa.JSON, nullable=False),
     sa.Column("created_ms", Ms, nullable=False),
 )
+
+# A location's data version, bumped by a PostgreSQL trigger in every transaction that writes
+# its blocks, calendars, groups or users: answer caches of every node are validated by it.
+# (SQLite answers `PRAGMA data_version` instead; the table stays empty there.)
+data_versions = sa.Table(
+    "data_versions",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("version", Ms, nullable=False),
+)

@@ -1,0 +1,356 @@
+"""The query hot path against its floor, with the production machinery on: `make bench`.
+
+    .venv/bin/python -m bench.hotpath                          # N = 10k and 1M, both backends
+    .venv/bin/python -m bench.hotpath --sizes 10000 --backends sqlite --seconds 2
+
+Every slotblock server here runs as in production: rate limiting on and counting every
+request (limits raised so that the benchmark's own traffic is never refused), the access log
+(to a discarded stderr), /metrics, request ids. The floor is uvicorn + FastAPI answering the
+same bytes from memory (bench/floor.py). Measured per backend and N: the seed query (one
+calendar, 7 days) over distinct windows (each request 1 minute later than the one before, so
+no two alike) and over one repeated window; a 31-day window over a calendar of 200 weekly
+series, distinct windows (1 hour apart); concurrency 16 (wrk where installed); creates,
+sequential and at concurrency 16; the server's memory. At the smallest N, the steps of the
+hot path side by side (each a server with some settings off), and `--workers 2`. Prints the
+six targets with PASS/MISS and writes them into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import data
+from bench.run import ROOT, database, load, process, rss_mb
+from slotblock.model import Block, Calendar
+from slotblock.store import blocks as block_store
+from slotblock.store import open_store
+from slotblock.store.tables import calendars
+from tests.live import free_port
+
+LOAD = [sys.executable, str(ROOT / "load.py")]
+MINUTE = 60_000
+PRODUCTION = {
+    "SLOTBLOCK_RATE_LIMIT_BURST": "1000000000",
+    "SLOTBLOCK_RATE_LIMIT_DAILY": "1000000000",
+    "SLOTBLOCK_AUTH_FAILURE_LIMIT": "20",
+    "SLOTBLOCK_ACCESS_LOG": "true",
+    "SLOTBLOCK_METRICS": "open",
+}
+_OFF = {
+    "SLOTBLOCK_EXPANSION_CACHE_BYTES": "0",
+    "SLOTBLOCK_FRAGMENT_CACHE_BYTES": "0",
+    "SLOTBLOCK_ANSWER_CACHE_BYTES": "0",
+    "SLOTBLOCK_LEAN_QUERY_ROUTE": "false",
+}
+STEPS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("no caches, reads through SQLAlchemy", {**_OFF, "SLOTBLOCK_DIRECT_READS": "false"}),
+    ("+ window query on the driver", _OFF),
+    ("+ encoded event per block version", {**_OFF, "SLOTBLOCK_FRAGMENT_CACHE_BYTES": "33554432"}),
+    (
+        "+ series instances per week",
+        {"SLOTBLOCK_ANSWER_CACHE_BYTES": "0", "SLOTBLOCK_LEAN_QUERY_ROUTE": "false"},
+    ),
+    ("+ lean ASGI route", {"SLOTBLOCK_ANSWER_CACHE_BYTES": "0"}),
+    ("+ answer cache (data version)", {}),
+)
+SERIES = 200
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    backends: list[str]
+    sequential: int = 300
+    seconds: float = 5.0
+
+
+@dataclass
+class Run:
+    backend: str
+    n: int
+    figures: dict[str, dict[str, float]] = field(default_factory=dict)
+    floor: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    steps: list[tuple[str, dict[str, dict[str, float]]]] = field(default_factory=list)
+    workers2: dict[str, float] = field(default_factory=dict)
+    rss_mb: float = 0.0
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def series_calendar(t: data.Tenant) -> Calendar:
+    return replace(t.calendars[0], id="S0000000series".ljust(20, "s"), name="Series", slug="s")
+
+
+async def add_series(url: str, now_ms: int) -> None:
+    """A calendar of location 0 with 200 endless weekly series, spread over the week."""
+    t = data.tenant(0)
+    cal = series_calendar(t)
+    start = now_ms - 30 * data.DAY
+    blocks = [
+        Block(location_id=t.location.id, id=f"S{i:06d}".ljust(20, "s"), calendar_id=cal.id,
+              assigned_user_id=None, title=f"Series {i}", start_ms=start + i * 50 * MINUTE,
+              end_ms=start + i * 50 * MINUTE + 30 * MINUTE, timezone=t.location.timezone,
+              rrule="RRULE:FREQ=WEEKLY", last_start_ms=None, overrides=(), created_ms=now_ms,
+              updated_ms=now_ms)
+        for i in range(SERIES)
+    ]  # fmt: skip
+    store = open_store(url, pool_size=1)
+    try:
+        async with store.begin() as conn:
+            await conn.execute(calendars.insert(), [
+                {"location_id": t.location.id, "id": cal.id, "name": cal.name, "description": "",
+                 "group_id": cal.group_id, "is_active": True, "calendar_type": "event", "slug": "s",
+                 "extra": {}, "created_ms": now_ms, "updated_ms": now_ms}
+            ])  # fmt: skip
+            await block_store.insert_blocks(conn, blocks)
+    finally:
+        await store.dispose()
+
+
+# --- servers and load --------------------------------------------------------------------
+
+
+def server(url: str, port: int, settings: dict[str, str], workers: int = 1) -> Any:
+    args = [sys.executable, "-m", "slotblock", "serve", "--port", str(port)]
+    args += ["--database-url", url, "--workers", str(workers)]
+    env = {**_environment(), **PRODUCTION, **settings}
+    return process(args, f"http://127.0.0.1:{port}/healthz", env)
+
+
+def _environment() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("SLOTBLOCK_")}
+
+
+def measure(url: str, token: str, o: Options, **how: Any) -> dict[str, float]:
+    """One load run: sequential (p50 of `o.sequential` requests) or `concurrency` for a while."""
+    args = [*LOAD, url, "--header", f"Authorization: Bearer {token}", "--header", "Version: v3"]
+    if how.get("concurrency"):
+        args += ["--concurrency", str(how["concurrency"]), "--seconds", str(o.seconds)]
+    else:
+        args += ["--sequential", str(how.get("sequential", o.sequential))]
+    if how.get("vary"):
+        args += ["--vary", str(how["vary"])]
+    if how.get("body"):
+        args += ["--body", json.dumps(how["body"])]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
+def urls(base: str, now_ms: int) -> dict[str, str]:
+    t = data.tenant(0)
+    start, end = data.week_window(now_ms)
+    loc = f"{base}/calendars/blocked-slots?locationId={t.location.id}"
+    month = f"&startTime={start}&endTime={start + 31 * data.DAY}"
+    return {
+        "seed": f"{loc}&calendarId={t.calendars[0].id}&startTime={start}&endTime={end}",
+        "series": f"{loc}&calendarId={series_calendar(t).id}{month}",
+        "create": f"{base}/calendars/events/block-slots",
+    }
+
+
+def create_body() -> dict[str, str]:
+    t = data.tenant(0)
+    return {"locationId": t.location.id, "calendarId": t.calendars[9].id,
+            "startTime": "2030-01-07T10:00:00Z", "endTime": "2030-01-07T11:00:00Z"}  # fmt: skip
+
+
+def queries(u: dict[str, str], token: str, o: Options) -> dict[str, dict[str, float]]:
+    return {
+        "seed distinct": measure(u["seed"], token, o, vary=MINUTE),
+        "seed repeated": measure(u["seed"], token, o),
+        "seed c16": measure(u["seed"], token, o, concurrency=16),
+    }
+
+
+def run_one(backend: str, n: int, o: Options, scratch: Path, now_ms: int, first: bool) -> Run:
+    run = Run(backend, n)
+    with database(backend, n, scratch) as url:
+        _, token = asyncio.run(load(url, n, now_ms))
+        asyncio.run(add_series(url, now_ms))
+        if first:
+            run.steps = [(name, _step(url, token, o, now_ms, s)) for name, s in STEPS]
+        port = free_port()
+        with server(url, port, {}) as proc:
+            u = urls(f"http://127.0.0.1:{port}", now_ms)
+            bodies = {k: _body(u[k], token) for k in ("seed", "series")}
+            run.figures = queries(u, token, o)
+            run.figures["series distinct"] = measure(u["series"], token, o, vary=60 * MINUTE)
+            run.figures["create"] = measure(u["create"], token, o, body=create_body())
+            run.figures["create c16"] = measure(
+                u["create"], token, o, body=create_body(), concurrency=16
+            )
+            run.rss_mb = rss_mb(proc.pid)
+        if first:
+            port = free_port()
+            with server(url, port, {}, workers=2):
+                u = urls(f"http://127.0.0.1:{port}", now_ms)
+                run.workers2 = measure(u["seed"], token, o, concurrency=16)
+    run.floor = {k: floor(body, o, scratch) for k, body in bodies.items()}
+    return run
+
+
+def _step(url: str, token: str, o: Options, now_ms: int, settings: dict[str, str]) -> Any:
+    port = free_port()
+    with server(url, port, settings):
+        return queries(urls(f"http://127.0.0.1:{port}", now_ms), token, o)
+
+
+def _body(url: str, token: str) -> bytes:
+    headers = {"Authorization": f"Bearer {token}", "Version": "v3"}
+    response = httpx.get(url, headers=headers, timeout=30)
+    response.raise_for_status()
+    return response.content
+
+
+def floor(body: bytes, o: Options, scratch: Path) -> dict[str, dict[str, float]]:
+    body_file = scratch / "floor.json"
+    body_file.write_bytes(body)
+    port = free_port()
+    args = [sys.executable, str(ROOT / "floor.py"), str(port), str(body_file)]
+    url = f"http://127.0.0.1:{port}/calendars/blocked-slots?locationId=x&startTime=1&endTime=2"
+    with process(args, url):
+        return {"seq": measure(url, "x", o), "c16": measure(url, "x", o, concurrency=16)}
+
+
+# --- targets -------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool, text: str) -> str:
+    return f"{'PASS' if ok else 'MISS'} — {text}"
+
+
+def targets(runs: list[Run]) -> list[str]:
+    out = []
+    for backend in dict.fromkeys(r.backend for r in runs):
+        mine = [r for r in runs if r.backend == backend]
+        small, big = mine[0], mine[-1]
+        out += _latency_targets(small, 2.0 if backend == "sqlite" else 2.5)
+        if big is not small:
+            growth = (
+                big.figures["seed distinct"]["p50_ms"] / small.figures["seed distinct"]["p50_ms"]
+            )
+            memory = big.rss_mb / small.rss_mb
+            out.append(_verdict(growth <= 1.15 and memory <= 1.2,
+                f"6. {backend}: seed p50 at N={big.n:,} is {growth:.2f}x N={small.n:,} (target <= 1.15x); "
+                f"RSS {small.rss_mb:.0f} -> {big.rss_mb:.0f} MB ({memory:.2f}x, target <= 1.2x)"))  # fmt: skip
+        else:
+            out.append(f"n/a — 6. {backend}: one N only (run with --sizes 10000,1000000)")
+    return out
+
+
+def _latency_targets(r: Run, distinct_goal: float) -> list[str]:
+    f, seed, series = r.figures, r.floor["seed"], r.floor["series"]
+    b = f"{r.backend} N={r.n:,}"
+    d = f["seed distinct"]["p50_ms"] / seed["seq"]["p50_ms"]
+    rep = f["seed repeated"]["p50_ms"] / seed["seq"]["p50_ms"]
+    s = f["series distinct"]["p50_ms"] / series["seq"]["p50_ms"]
+    share = f["seed c16"]["rps"] / seed["c16"]["rps"]
+    tail = f["seed c16"]["p99_ms"] / f["seed c16"]["p50_ms"]
+    create = f["create"]["p50_ms"] / f["seed distinct"]["p50_ms"]
+    create_tail = f["create c16"]["p99_ms"] / f["create c16"]["p50_ms"]
+    return [
+        _verdict(d <= distinct_goal, f"1. {b}: seed, distinct windows: p50 {f['seed distinct']['p50_ms']:.2f} ms = {d:.2f}x the floor (target <= {distinct_goal}x)"),
+        _verdict(rep <= 1.0, f"2. {b}: seed, repeated window: p50 {f['seed repeated']['p50_ms']:.2f} ms = {rep:.2f}x the floor (target <= 1.0x)"),
+        _verdict(s <= 5, f"3. {b}: 31 days x {SERIES} weekly series, distinct windows: p50 {f['series distinct']['p50_ms']:.2f} ms = {s:.2f}x its floor (target <= 5x)"),
+        _verdict(share >= 0.5 and tail <= 3, f"4. {b}: concurrency 16: {f['seed c16']['rps']:.0f} req/s = {share:.0%} of the floor's {seed['c16']['rps']:.0f} (target >= 50%); p99 {tail:.2f}x p50 (target <= 3x)"),
+        _verdict(create <= 2 and create_tail <= 10, f"5. {b}: create p50 {f['create']['p50_ms']:.2f} ms = {create:.2f}x the seed query's (target <= 2x); at concurrency 16 p99 {f['create c16']['p99_ms']:.1f} ms = {create_tail:.1f}x p50 (target <= 10x)"),
+    ]  # fmt: skip
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def report(runs: list[Run], o: Options, command: str) -> str:
+    lines = [
+        "<!-- hotpath:begin -->",
+        "## The query hot path, production machinery on (`make bench`)",
+        "",
+        f"`{command}` — sequential figures: p50 of {o.sequential} requests; concurrency 16: "
+        f"{o.seconds:g} s ({'wrk' if _has_wrk() else 'bench/load.py'}). Rate limits counting "
+        "every request, access log, metrics and request ids on in every slotblock server.",
+        "",
+        "| backend | N | floor p50 ms | seed distinct p50 | seed repeated p50 | 31d x 200 series p50 (its floor) | c16 req/s (floor) | c16 p50 / p99 ms | create p50 | create c16 p50 / p99 | RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        f, fl = r.figures, r.floor
+        lines.append(
+            f"| {r.backend} | {r.n:,} | {fl['seed']['seq']['p50_ms']:.2f} | {f['seed distinct']['p50_ms']:.2f} "
+            f"| {f['seed repeated']['p50_ms']:.2f} | {f['series distinct']['p50_ms']:.2f} ({fl['series']['seq']['p50_ms']:.2f}) "
+            f"| {f['seed c16']['rps']:.0f} ({fl['seed']['c16']['rps']:.0f}) | {f['seed c16']['p50_ms']:.2f} / {f['seed c16']['p99_ms']:.2f} "
+            f"| {f['create']['p50_ms']:.2f} | {f['create c16']['p50_ms']:.2f} / {f['create c16']['p99_ms']:.2f} | {r.rss_mb:.0f} |"
+        )  # fmt: skip
+    lines += ["", "Targets:", "", *(f"- {t}" for t in targets(runs))]
+    for r in runs:
+        if r.steps:
+            lines += ["", f"Steps, {r.backend}, N={r.n:,}, side by side (floor p50 {r.floor['seed']['seq']['p50_ms']:.2f} ms, "
+                      f"c16 {r.floor['seed']['c16']['rps']:.0f} req/s):", "",
+                      "| step (cumulative) | seed distinct p50 ms | seed repeated p50 ms | c16 req/s |", "|---|---|---|---|"]  # fmt: skip
+            lines += [
+                f"| {name} | {s['seed distinct']['p50_ms']:.2f} | {s['seed repeated']['p50_ms']:.2f} | {s['seed c16']['rps']:.0f} |"
+                for name, s in r.steps
+            ]  # fmt: skip
+        if r.workers2:
+            lines += ["", f"`--workers 2`, {r.backend}: seed at concurrency 16: {r.workers2['rps']:.0f} req/s, "
+                      f"p50 {r.workers2['p50_ms']:.2f} ms, p99 {r.workers2['p99_ms']:.2f} ms "
+                      f"(one worker: {r.figures['seed c16']['rps']:.0f} req/s)."]  # fmt: skip
+    return "\n".join([*lines, "<!-- hotpath:end -->"]) + "\n"
+
+
+def _has_wrk() -> bool:
+    import shutil
+
+    return shutil.which("wrk") is not None
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the hot-path section of RESULTS.md (or put it first)."""
+    text = path.read_text() if path.exists() else ""
+    begin, end = "<!-- hotpath:begin -->", "<!-- hotpath:end -->\n"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
+    else:
+        title, _, rest = text.partition("\n")
+        text = f"{title}\n\n{section}\n{rest.lstrip()}" if text else section
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--sequential", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--output", type=Path, default=ROOT / "RESULTS.md")
+    args = parser.parse_args()
+    o = Options([int(x) for x in args.sizes.split(",")], args.backends.split(","),
+                args.sequential, args.seconds)  # fmt: skip
+    command = "python -m bench.hotpath " + " ".join(sys.argv[1:])
+    now_ms = data.fixed_now()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="slotblock-hotpath-") as tmp:
+        for backend in o.backends:
+            for i, n in enumerate(o.sizes):
+                print(f"{backend} N={n:,} ...", file=sys.stderr, flush=True)
+                runs.append(run_one(backend, n, o, Path(tmp), now_ms, first=i == 0))
+    section = report(runs, o, command.strip())
+    write_section(args.output, section)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Series instances cached per (series version, week), so that nearby windows share them.
+
+A window not seen before costs no dateutil run when the weeks it touches were expanded
+already: the instances of those weeks are joined, each once, and cut to the window. The
+result equals `instances(block, start, end, limit)`: an instance overlaps the window only
+if it overlaps one of the weeks that cover the window, and every week is expanded with all
+the series' overrides. A week with more than `limit` instances is not cached: the window is
+expanded directly, so its error is the same as without the cache.
+
+Each entry is charged the events it holds and the block they keep alive (texts, rule and
+overrides; counted once per entry, so the estimate errs high when entries share a block).
+
+The key holds the block's version (bumped by every write in the database) and its joined
+group, so a row read after another node's write never meets an old expansion.
+"""
+
+from __future__ import annotations
+
+from slotblock.bounded_cache import BoundedCache
+from slotblock.errors import TooManyInstances
+from slotblock.instances import instances
+from slotblock.model import Block, Event
+from slotblock.recurrence import DAY_MS
+from slotblock.rrule_work import Budget
+
+WEEK_MS = 7 * DAY_MS
+ENTRY_BYTES = 240  # a key and its list, estimated
+EVENT_BYTES = 200  # one Event and its ids, estimated (the Block is shared)
+SHARED_EVENT_BYTES = 16  # a span's reference to an Event of one of its weeks
+BLOCK_BYTES = 1_500  # a Block object and its fixed fields
+OVERRIDE_BYTES = 400
+
+
+def block_bytes(block: Block) -> int:
+    """An estimate (high) of the memory one block holds."""
+    texts = (block.title, block.description, block.notes, block.address, block.rrule or "")
+    size = BLOCK_BYTES + sum(4 * len(t) for t in texts)
+    for override in block.overrides:
+        size += OVERRIDE_BYTES + sum(4 * len(str(v)) for v in override.fields.values())
+    return size
+
+
+class WeekExpansion:
+    """The instances of series in windows, from a byte-bounded cache of expanded weeks."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.cache: BoundedCache[list[Event]] = BoundedCache(max_bytes)
+
+    def instances(
+        self, block: Block, start: int, end: int, limit: int, budget: Budget | None = None
+    ) -> list[Event]:
+        """`instances(block, start, end, limit, budget)`, from cached weeks where possible
+        (a cached week costs no work)."""
+        if self.cache.max_bytes == 0:
+            return instances(block, start, end, limit, budget)
+        try:
+            weeks = self._span(block, start // WEEK_MS, (end - 1) // WEEK_MS, limit, budget)
+        except TooManyInstances:
+            return instances(block, start, end, limit, budget)
+        return [e for e in weeks if e.start_ms < end and e.end_ms > start]
+
+    def _span(
+        self, block: Block, first: int, last: int, limit: int, budget: Budget | None
+    ) -> list[Event]:
+        """The instances overlapping weeks first..last, each once (kept too: nearby windows
+        of several weeks share their span)."""
+        if first == last:
+            return self._week(block, first, limit, budget)
+        key = (block.location_id, block.id, block.version, block.group_id, first, last)
+        events = self.cache.get(key)
+        if events is None:
+            seen: dict[str, Event] = {}
+            for week in range(first, last + 1):
+                seen.update((e.id, e) for e in self._week(block, week, limit, budget) if e.id not in seen
+                )
+            events = list(seen.values())
+            size = ENTRY_BYTES + SHARED_EVENT_BYTES * len(events) + block_bytes(block)
+            self.cache.put(key, events, size)
+        return events
+
+    def _week(self, block: Block, week: int, limit: int, budget: Budget | None) -> list[Event]:
+        key = (block.location_id, block.id, block.version, block.group_id, week)
+        events = self.cache.get(key)
+        if events is None:
+            events = instances(block, week * WEEK_MS, (week + 1) * WEEK_MS, limit, budget)
+            size = ENTRY_BYTES + EVENT_BYTES * len(events) + block_bytes(block)
+            self.cache.put(key, events, size)
+        return events

@@ -1,0 +1,81 @@
+"""The hot path's caches without a database: bounded in bytes, and the per-week expansion
+equal to expanding the window itself."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from slotblock.bounded_cache import BoundedCache
+from slotblock.errors import TooManyInstances
+from slotblock.instances import instances
+from slotblock.model import Override
+from slotblock.service.week_expansion import WeekExpansion
+from tests.unit.test_instances import DAY, START, H, block
+
+
+def test_bounded_by_bytes_least_recently_used_out() -> None:
+    cache: BoundedCache[str] = BoundedCache(100)
+    for key in "abcd":
+        cache.put(key, key, 30)
+    assert cache.bytes == 90 and len(cache) == 3  # "a" went for "d"
+    assert cache.get("a") is None and cache.get("b") == "b"
+    cache.put("e", "e", 30)  # "c" is now the least recently used
+    assert cache.get("c") is None and cache.get("b") == "b"
+    assert (cache.hits, cache.misses) == (2, 2)
+
+
+def test_an_entry_larger_than_the_bound_and_a_zero_bound_keep_nothing() -> None:
+    cache: BoundedCache[str] = BoundedCache(10)
+    cache.put("big", "x", 11)
+    assert len(cache) == 0 and cache.bytes == 0
+    off: BoundedCache[str] = BoundedCache(0)
+    off.put("a", "a", 1)
+    assert off.get("a") is None
+
+
+def test_replacing_a_key_counts_its_bytes_once() -> None:
+    cache: BoundedCache[str] = BoundedCache(100)
+    cache.put("a", "a", 40)
+    cache.put("a", "a", 50)
+    assert cache.bytes == 50
+
+
+RULES = ("RRULE:FREQ=DAILY", "RRULE:FREQ=WEEKLY;COUNT=30", "RRULE:FREQ=HOURLY;INTERVAL=5")
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_weeks_give_the_windows_own_instances(rule: str) -> None:
+    series = block(rule)
+    moved = Override(START + 2 * DAY, START + 9 * DAY, START + 9 * DAY + H, {"title": "x"})
+    series = replace(series, overrides=(moved,))
+    expansion = WeekExpansion(1_000_000)
+    rng = random.Random(rule)
+    for _ in range(60):
+        start = START + rng.randrange(-5 * DAY, 60 * DAY, 60_000)
+        end = start + rng.choice((H, DAY, 7 * DAY, 23 * DAY, 40 * DAY))
+        want = instances(series, start, end, 10_000)
+        got = expansion.instances(series, start, end, 10_000)
+        assert sorted(e.id for e in got) == sorted(e.id for e in want)
+        assert {(e.id, e.start_ms, e.end_ms) for e in got} == {
+            (e.id, e.start_ms, e.end_ms) for e in want
+        }
+    assert expansion.cache.bytes <= 1_000_000 and expansion.cache.hits > 0
+
+
+def test_expansion_cache_stays_within_its_bytes() -> None:
+    expansion = WeekExpansion(5_000)
+    series = block("RRULE:FREQ=HOURLY")
+    for week in range(30):
+        expansion.instances(series, START + week * 7 * DAY, START + (week + 1) * 7 * DAY, 10_000)
+    assert 0 < expansion.cache.bytes <= 5_000
+
+
+def test_a_week_over_the_limit_gives_the_windows_own_error() -> None:
+    series = block("RRULE:FREQ=HOURLY")
+    expansion = WeekExpansion(1_000_000)
+    assert len(expansion.instances(series, START, START + 10 * H, 20)) == 10  # week: 168 > 20
+    with pytest.raises(TooManyInstances):
+        expansion.instances(series, START, START + 2 * DAY, 20)
