@@ -7,9 +7,9 @@ and the encoded answer is checked again (an estimate counts characters, not UTF-
 
 from __future__ import annotations
 
-import orjson
-
 from collections.abc import Callable, Sequence
+
+import orjson
 
 from slotblock.api.schemas import event_json
 from slotblock.errors import Unprocessable

@@ -23,8 +23,8 @@ from slotblock.api import (
 )
 from slotblock.api.block_slot import router as block_slot_router
 from slotblock.api.body_timeout import BodyTimeout
-from slotblock.api.failures import Failures
 from slotblock.api.event_fragments import EventFragments
+from slotblock.api.failures import Failures
 from slotblock.api.free_busy import router as free_busy_router
 from slotblock.api.free_slots import router as free_slots_router
 from slotblock.api.limits import RequestLimits

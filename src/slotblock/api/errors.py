@@ -107,9 +107,7 @@ def _sentence(err: dict[str, Any]) -> str:
     return f"{name} is invalid"
 
 
-def domain_error_response(
-    exc: errors.SlotblockError, retry_after_seconds: int = 5
-) -> Response:
+def domain_error_response(exc: errors.SlotblockError, retry_after_seconds: int = 5) -> Response:
     """The answer to a domain error (a 503 says when to retry: `retry_after_seconds`)."""
     status = status_of(exc)
     headers: dict[str, str] | None = None

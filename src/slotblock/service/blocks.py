@@ -38,7 +38,6 @@ from slotblock.instances import (
     check_one_owner,
     edit_instance,
     instance,
-    instances,
     keep_occurring,
     master_event,
     parse_event_id,

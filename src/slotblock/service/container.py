@@ -13,9 +13,9 @@ from slotblock.service.availability import AvailabilityService
 from slotblock.service.blocks import BlockService
 from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
+from slotblock.service.fast_query import FastQuery
 from slotblock.service.idempotency import IdempotentCreates
 from slotblock.service.webhooks import WebhookService
-from slotblock.service.fast_query import FastQuery
 from slotblock.store import Store
 
 

@@ -71,7 +71,8 @@ class WeekExpansion:
         if events is None:
             seen: dict[str, Event] = {}
             for week in range(first, last + 1):
-                seen.update((e.id, e) for e in self._week(block, week, limit, budget) if e.id not in seen
+                seen.update(
+                    (e.id, e) for e in self._week(block, week, limit, budget) if e.id not in seen
                 )
             events = list(seen.values())
             size = ENTRY_BYTES + SHARED_EVENT_BYTES * len(events) + block_bytes(block)
