@@ -66,11 +66,12 @@ def test_weeks_give_the_windows_own_instances(rule: str) -> None:
 
 
 def test_expansion_cache_stays_within_its_bytes() -> None:
-    expansion = WeekExpansion(5_000)
+    expansion = WeekExpansion(80_000)  # about two weeks of an hourly series
     series = block("RRULE:FREQ=HOURLY")
     for week in range(30):
         expansion.instances(series, START + week * 7 * DAY, START + (week + 1) * 7 * DAY, 10_000)
-    assert 0 < expansion.cache.bytes <= 5_000
+    assert 0 < expansion.cache.bytes <= 80_000
+    assert 0 < len(expansion.cache) < 30
 
 
 def test_a_week_over_the_limit_gives_the_windows_own_error() -> None:
