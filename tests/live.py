@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from slotblock.api.app import create_app
@@ -45,3 +48,20 @@ def live_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def wait_ready(base: str, process: subprocess.Popen[Any], seconds: float = 40) -> None:
+    """Until `base/readyz` answers 200; fails with the server's stderr if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read() if process.stderr else ""
+            text = err.decode() if isinstance(err, bytes) else err
+            pytest.fail(f"the server at {base} exited with {process.returncode}: {text[-2000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the server at {base} did not become ready")

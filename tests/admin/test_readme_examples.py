@@ -9,15 +9,13 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.admin.conftest import README, readme_fixture
 from tests.cli.test_cli import SLOTBLOCK
-from tests.live import free_port
+from tests.live import free_port, wait_ready
 
 
 def readme_block(after: str) -> str:
@@ -43,15 +41,7 @@ def test_admin_api_walk_through(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
-            time.sleep(0.1)
+        wait_ready(base, server, seconds=30)
         script = readme_block("and from another shell:").replace(
             "127.0.0.1:8000", f"127.0.0.1:{port}"
         )

@@ -12,16 +12,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.admin.conftest import readme_file
 from tests.admin.test_readme_examples import readme_block
 from tests.conftest import seed_tenants
-from tests.live import free_port
+from tests.live import free_port, wait_ready
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 BIN = Path(sys.executable).parent
@@ -56,15 +54,7 @@ def test_following_changes_as_the_readme_says(tmp_path: Path, sqlite_template: P
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and node.poll() is None, "serve did not start"
-            time.sleep(0.1)
+        wait_ready(base, node, seconds=30)
         prelude = (
             f"B={base}\n"
             f"H=(-H 'Authorization: Bearer {tenant.token}' -H 'Version: 2021-07-28' "

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from slotblock.store import open_store
 from tests.admin.conftest import API, LOCATION, readme_fixture
 from tests.cli.test_cli import SLOTBLOCK, ok, run
 from tests.conftest import snapshot_url
-from tests.live import free_port
+from tests.live import free_port, wait_ready
 
 
 @pytest.fixture
@@ -92,15 +91,7 @@ def test_serve_from_a_fixture(database_url: str, fixture_file: Path) -> None:
     server = subprocess.Popen([*SLOTBLOCK, *args], stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
-            time.sleep(0.1)
+        wait_ready(base, server, seconds=30)
         response = httpx.get(
             f"{base}/calendars/groups", params={"locationId": LOCATION}, headers=API
         )

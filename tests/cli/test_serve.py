@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 from slotblock import __version__
-from tests.fleet.servers import SLOTBLOCK, node_env, start_node, stop, wait_ready
-from tests.live import free_port
+from tests.fleet.servers import SLOTBLOCK, node_env, start_node, stop
+from tests.live import free_port, wait_ready
 
 
 def test_port_in_use_is_one_line_before_any_banner(tmp_path: Path) -> None:

@@ -8,11 +8,9 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import pytest
 
 from tests.conftest import IN_CI, PG_URL, _pg_execute, pg_url
@@ -72,21 +70,6 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the node and its workers, as a crashed machine would stop them."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 40) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
-            pytest.fail(f"the node at {base} exited with {process.returncode}: {err[-2000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the node at {base} did not become ready")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

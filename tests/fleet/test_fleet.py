@@ -27,9 +27,8 @@ from tests.fleet.servers import (
     redis_url_or_skip,
     start_node,
     stop,
-    wait_ready,
 )
-from tests.live import free_port
+from tests.live import free_port, wait_ready
 
 pytestmark = pytest.mark.postgres
 BURST = 100

@@ -33,6 +33,7 @@ from slotblock.isotime import parse_iso, zone
 from slotblock.model import Block, Calendar, Principal
 from slotblock.service.auth import NO_SCOPE, check_location, require_scope
 from slotblock.service.blocks import READ
+from slotblock.service.calendars import calendar_in
 from slotblock.slots import Interval
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
@@ -121,7 +122,7 @@ class AvailabilityService:
         _check_window(q.start_ms, q.end_ms, days, "startDate", "endDate")
         location = principal.location
         async with self.store.read() as conn:
-            calendar = await _calendar(conn, location.id, q.calendar_id)
+            calendar = await calendar_in(conn, location.id, q.calendar_id)
             members = await _members(conn, calendar, q.user_ids)
             if not calendar.is_active:
                 return {}
@@ -192,15 +193,6 @@ def _check_window(start: int, end: int, days: int, start_name: str, end_name: st
         raise Unprocessable(f"{start_name} and {end_name} must lie between 1900 and 3000")
     if end - start > days * recurrence.DAY_MS:
         raise Unprocessable(f"the window is longer than {days} days; query less")
-
-
-async def _calendar(conn: AsyncConnection, location_id: str, calendar_id: str) -> Calendar:
-    found = (
-        await directory.get_calendar(conn, location_id, calendar_id) if is_id(calendar_id) else None
-    )
-    if found is None:
-        raise NotFound("Calendar not found")
-    return found
 
 
 async def _members(conn: AsyncConnection, calendar: Calendar, asked: Sequence[str]) -> list[str]:

@@ -87,7 +87,7 @@ class CalendarService:
     async def get_calendar(self, principal: Principal, calendar_id: str) -> Calendar:
         require_scope(principal, CAL_READ)
         async with self.store.read() as conn:
-            return await _calendar(conn, principal.location.id, calendar_id)
+            return await calendar_in(conn, principal.location.id, calendar_id)
 
     async def list_calendars(
         self, principal: Principal, location_id: str, group_id: str | None
@@ -102,7 +102,7 @@ class CalendarService:
     ) -> Calendar:
         require_scope(principal, CAL_WRITE)
         async with self.store.begin() as conn:
-            current = await _calendar(conn, principal.location.id, calendar_id)
+            current = await calendar_in(conn, principal.location.id, calendar_id)
             changed = replace(
                 current,
                 name=_given(body.name, current.name),
@@ -121,7 +121,7 @@ class CalendarService:
         require_scope(principal, CAL_WRITE)
         location_id = principal.location.id
         async with self.store.begin() as conn:
-            await _calendar(conn, location_id, calendar_id)
+            await calendar_in(conn, location_id, calendar_id)
             if not await locks.claim_calendar(conn, location_id, calendar_id):
                 raise NotFound("Calendar not found")
             if await block_store.calendar_has_blocks(conn, location_id, calendar_id):
@@ -202,7 +202,8 @@ async def _check_location_exists(conn: AsyncConnection, location_id: str) -> Non
         raise NotFound(f"location {location_id} not found")
 
 
-async def _calendar(conn: AsyncConnection, location_id: str, calendar_id: str) -> Calendar:
+async def calendar_in(conn: AsyncConnection, location_id: str, calendar_id: str) -> Calendar:
+    """The calendar of that id in the location; 404 otherwise (ids of other locations too)."""
     found = (
         await directory.get_calendar(conn, location_id, calendar_id) if is_id(calendar_id) else None
     )
