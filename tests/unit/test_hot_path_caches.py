@@ -80,3 +80,33 @@ def test_a_week_over_the_limit_gives_the_windows_own_error() -> None:
     assert len(expansion.instances(series, START, START + 10 * H, 20)) == 10  # week: 168 > 20
     with pytest.raises(TooManyInstances):
         expansion.instances(series, START, START + 2 * DAY, 20)
+
+
+def test_missing_weeks_are_expanded_one_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year-long window costs one walk, not one per week; a window that moves on by a
+    week costs one walk over the new week only; a window inside known weeks costs none."""
+    walks: list[tuple[int, int]] = []
+
+    def counted(b, start, end, limit, budget=None):  # type: ignore[no-untyped-def]
+        walks.append((start, end))
+        return instances(b, start, end, limit, budget)
+
+    monkeypatch.setattr("slotblock.service.week_expansion.instances", counted)
+    series = block("RRULE:FREQ=DAILY")
+    expansion = WeekExpansion(10_000_000)
+    year = expansion.instances(series, START, START + 366 * DAY, 10_000)
+    assert len(walks) == 1 and len(year) == len(instances(series, START, START + 366 * DAY, 10_000))
+    moved = expansion.instances(series, START + 9 * DAY, START + 375 * DAY, 10_000)
+    assert len(walks) == 2 and walks[1][1] - walks[1][0] <= 14 * DAY
+    assert [e.id for e in sorted(moved, key=lambda e: e.start_ms)] == [
+        e.id for e in instances(series, START + 9 * DAY, START + 375 * DAY, 10_000)
+    ]
+    expansion.instances(series, START + 40 * DAY, START + 71 * DAY, 10_000)
+    assert len(walks) == 2
+
+
+def test_a_run_over_the_limit_is_expanded_week_by_week() -> None:
+    series = block("RRULE:FREQ=HOURLY")  # 168 a week: a run of 3 weeks holds 504
+    expansion = WeekExpansion(10_000_000)
+    got = expansion.instances(series, START, START + 21 * DAY, 200)
+    assert len(got) == len(instances(series, START, START + 21 * DAY, 10_000)) == 504
