@@ -52,7 +52,7 @@ from slotblock.service.auth import check_location, require_scope
 from slotblock.service.changes import ChangeLog
 from slotblock.service.week_expansion import WeekExpansion
 from slotblock.service.write_retry import until_written
-from slotblock.store import Store, directory, locks
+from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import window_reader
 from slotblock.tokens import new_id
@@ -247,7 +247,10 @@ class BlockService:
             created_ms=now,
             updated_ms=now,
         )
-        block = await anyio.to_thread.run_sync(self._with_rule, block, body.rrule)
+        if body.rrule:  # parsing and checking a rule is CPU work: in a worker thread
+            block = await anyio.to_thread.run_sync(self._with_rule, block, body.rrule)
+        else:
+            block = self._with_rule(block, body.rrule)
         async with self.store.begin() as conn:
             group_id = await self._check_owner(conn, block)
             await block_store.insert_block(conn, block)
@@ -262,11 +265,12 @@ class BlockService:
         # Held until commit: a concurrent delete of the calendar or user waits, then sees
         # the block (422) — or it went first and this is a 404, never a foreign-key 500.
         if block.calendar_id is not None:
-            held = await locks.hold_calendar(conn, block.location_id, block.calendar_id)
-            calendar = await directory.get_calendar(conn, block.location_id, block.calendar_id)
-            if calendar is None or not held:
+            held, group_id = await locks.hold_calendar_group(
+                conn, block.location_id, block.calendar_id
+            )
+            if not held:
                 raise NotFound("Calendar not found")
-            return calendar.group_id
+            return group_id
         users = await locks.hold_users(conn, block.location_id, [block.assigned_user_id or ""])
         if not users:
             raise NotFound("User not found")

@@ -69,11 +69,15 @@ async def insert_block(conn: AsyncConnection, block: Block) -> None:
     await insert_blocks(conn, [block])
 
 
+_INSERT = blocks.insert()  # built once (building it costs more than running it)
+
+
 async def insert_blocks(conn: AsyncConnection, many: Sequence[Block]) -> None:
     """Insert blocks in one executemany (bulk loads use it too)."""
     if many:
         with writing(duplicate="a block with that id already exists", missing=_GONE):
-            await conn.execute(blocks.insert(), [{**_values(b), "version": 1} for b in many])
+            rows = [{**_values(b), "version": 1} for b in many]
+            await conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 async def get_block(

@@ -20,13 +20,13 @@ from slotblock.store.blocks import _COLUMNS, _JOIN, _block
 from slotblock.store.tables import block_changes, blocks, calendars, change_counters
 
 
-def _bump(conn: AsyncConnection, location_id: str, *, floor: bool) -> Any:
-    """Upsert of the location's counter: the next number (and the floor moved up to it)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+def _upsert(dialect: str, *, floor: bool) -> Any:
+    """Upsert of a location's counter (`:l`): the next number (and the floor moved up)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     following = change_counters.c.seq + 1
     return (
         insert(change_counters)
-        .values(location_id=location_id, seq=1, floor_seq=1 if floor else 0)
+        .values(location_id=sa.bindparam("l"), seq=1, floor_seq=1 if floor else 0)
         .on_conflict_do_update(
             index_elements=[change_counters.c.location_id],
             set_={"seq": following, **({"floor_seq": following} if floor else {})},
@@ -35,9 +35,18 @@ def _bump(conn: AsyncConnection, location_id: str, *, floor: bool) -> Any:
     )
 
 
+# Built once: a write takes a number per block write, and building the statement costs
+# more than running it.
+_BUMPS = {(d, f): _upsert(d, floor=f) for d in ("postgresql", "sqlite") for f in (False, True)}
+
+
+def _bump(conn: AsyncConnection, floor: bool) -> Any:
+    return _BUMPS[conn.dialect.name, floor]
+
+
 async def take_seq(conn: AsyncConnection, location_id: str) -> int:
     """The location's next change number (creating its counter on first use)."""
-    return int((await conn.execute(_bump(conn, location_id, floor=False))).scalar_one())
+    return int((await conn.execute(_bump(conn, False), {"l": location_id})).scalar_one())
 
 
 async def current_seq(conn: AsyncConnection, location_id: str) -> tuple[int, int]:
@@ -54,10 +63,13 @@ async def forget_tokens(conn: AsyncConnection, location_id: str | None = None) -
     """Make every sync token of the location (or of all) gone: after a reset, what a
     client mirrors cannot be brought up to date by changes, it must list again."""
     if location_id is not None:
-        await conn.execute(_bump(conn, location_id, floor=True))
+        await conn.execute(_bump(conn, True), {"l": location_id})
         return
     following = change_counters.c.seq + 1
     await conn.execute(change_counters.update().values(seq=following, floor_seq=following))
+
+
+_INSERT_CHANGE = block_changes.insert()
 
 
 async def insert_change(
@@ -72,17 +84,18 @@ async def insert_change(
     assert block is not None
     prev = before or block
     await conn.execute(
-        block_changes.insert().values(
-            location_id=block.location_id,
-            seq=seq,
-            block_id=block.id,
-            deleted=after is None,
-            calendar_id=block.calendar_id,
-            assigned_user_id=block.assigned_user_id,
-            prev_calendar_id=prev.calendar_id,
-            prev_assigned_user_id=prev.assigned_user_id,
-            changed_ms=now_ms,
-        )
+        _INSERT_CHANGE,
+        {
+            "location_id": block.location_id,
+            "seq": seq,
+            "block_id": block.id,
+            "deleted": after is None,
+            "calendar_id": block.calendar_id,
+            "assigned_user_id": block.assigned_user_id,
+            "prev_calendar_id": prev.calendar_id,
+            "prev_assigned_user_id": prev.assigned_user_id,
+            "changed_ms": now_ms,
+        },
     )
 
 

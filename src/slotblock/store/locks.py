@@ -27,9 +27,21 @@ async def _held(
     return set((await conn.execute(query)).scalars())
 
 
-async def hold_calendar(conn: AsyncConnection, location_id: str, calendar_id: str) -> bool:
-    """True if the calendar exists; it cannot be deleted until this transaction ends."""
-    return bool(await _held(conn, calendars, location_id, [calendar_id], delete=False))
+# A writer's look at the calendar it relies on: its group, the row held until commit.
+_CALENDAR_GROUP = (
+    sa.select(calendars.c.group_id)
+    .where(calendars.c.location_id == sa.bindparam("l"), calendars.c.id == sa.bindparam("c"))
+    .with_for_update(read=True, key_share=True)
+)
+
+
+async def hold_calendar_group(
+    conn: AsyncConnection, location_id: str, calendar_id: str
+) -> tuple[bool, str | None]:
+    """(whether the calendar exists, its group id), in one statement; the calendar cannot
+    be deleted until this transaction ends."""
+    row = (await conn.execute(_CALENDAR_GROUP, {"l": location_id, "c": calendar_id})).first()
+    return (False, None) if row is None else (True, row.group_id)
 
 
 async def hold_group(conn: AsyncConnection, location_id: str, group_id: str) -> bool:

@@ -61,11 +61,15 @@ async def insert_webhook(conn: AsyncConnection, hook: Webhook) -> None:
     )
 
 
+_ALL_WEBHOOKS = sa.select(webhooks).order_by(webhooks.c.location_id, webhooks.c.created_ms)
+# Built once: every block write reads its location's subscriptions.
+_LOCATION_WEBHOOKS = _ALL_WEBHOOKS.where(webhooks.c.location_id == sa.bindparam("l"))
+
+
 async def list_webhooks(conn: AsyncConnection, location_id: str | None) -> list[Webhook]:
-    query = sa.select(webhooks).order_by(webhooks.c.location_id, webhooks.c.created_ms)
-    if location_id is not None:
-        query = query.where(webhooks.c.location_id == location_id)
-    return [_webhook(row) for row in await conn.execute(query)]
+    if location_id is None:
+        return [_webhook(row) for row in await conn.execute(_ALL_WEBHOOKS)]
+    return [_webhook(row) for row in await conn.execute(_LOCATION_WEBHOOKS, {"l": location_id})]
 
 
 async def delete_webhook(conn: AsyncConnection, webhook_id: str, location_id: str | None) -> bool:
