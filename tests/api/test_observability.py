@@ -130,6 +130,22 @@ async def test_metrics_count_requests(client: httpx.AsyncClient, tenant: Tenant)
         assert f"# TYPE {name}" in after or f"# HELP {name}" in after, name
 
 
+async def test_cache_gauges_are_current_at_every_scrape(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Gauges are sampled at most once a second after requests, and at every scrape: a
+    scrape right after a query that filled the answer cache shows its bytes."""
+    before = (await client.get("/metrics")).text  # sampled: the next request skips it
+    query = (
+        f"/calendars/blocked-slots?locationId={tenant.location_id}&calendarId="
+        f"{tenant.calendar_id}&startTime={SEED_START}&endTime={SEED_END + 60_000}"
+    )
+    assert (await client.get(query, headers=tenant.headers())).status_code == 200
+    after = (await client.get("/metrics")).text
+    grown = sample(after, "slotblock_cache_bytes", cache="answers")
+    assert grown > sample(before, "slotblock_cache_bytes", cache="answers")
+
+
 async def test_metrics_off_or_behind_a_token(
     database_url: str, store: Store, services: Services
 ) -> None:

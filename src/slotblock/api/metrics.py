@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+import time
 
 from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import (
@@ -93,30 +93,56 @@ def install(app: FastAPI, settings: Settings) -> None:
             given = request.headers.get("authorization", "")
             if not secrets.compare_digest(given.encode(), expected.encode()):
                 return error_response(401, "a valid metrics token is required")
+        sampler(request.app).sample()
         return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
 
 
-def sampler(app: FastAPI) -> Callable[[Scope], None]:
-    """After each request: the pool in use and the expansion cache, into the metrics."""
-    seen = {"hits": 0, "misses": 0}
-    cache_bytes = {name: CACHE_BYTES.labels(name) for name in CACHES}  # bound once
+SAMPLE_SECONDS = 1.0  # in multiprocess mode, how stale another worker's gauges may be
 
-    def sample(_: Scope) -> None:
-        services = app.state.services
+
+class Sampler:
+    """The pool in use and the hot-path caches, into the metrics: at every scrape of this
+    process, and after a request at most once a second (so that a scrape of another
+    worker, in multiprocess mode, sees this one's values at most that old)."""
+
+    def __init__(self, app: FastAPI, every: float = SAMPLE_SECONDS) -> None:
+        self.app = app
+        self.every = every
+        self.last = -every
+        self.seen = {"hits": 0, "misses": 0}
+        self.cache_bytes = {name: CACHE_BYTES.labels(name) for name in CACHES}  # bound once
+
+    def __call__(self, _: Scope) -> None:
+        """After a request: sample unless this process sampled less than a second ago."""
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self.sample()
+
+    def sample(self) -> None:
+        services = self.app.state.services
         checkedout = getattr(services.store.engine.pool, "checkedout", None)
         if checkedout is not None:
             POOL_IN_USE.set(checkedout())
         blocks = services.blocks
+        cache_bytes = self.cache_bytes
         CACHE_SIZE.set(len(blocks.expansion.cache))
         cache_bytes["expansion"].set(blocks.cache_size)
-        cache_bytes["fragments"].set(app.state.event_fragments.cache.bytes)
+        cache_bytes["fragments"].set(self.app.state.event_fragments.cache.bytes)
         cache_bytes["answers"].set(services.fast_query.cache.bytes)
         if blocks.reader is not None:
             cache_bytes["blocks"].set(blocks.reader.blocks.bytes)
+        seen = self.seen
         CACHE_HITS.inc(max(blocks.cache_hits - seen["hits"], 0))
         CACHE_MISSES.inc(max(blocks.cache_misses - seen["misses"], 0))
         seen["hits"], seen["misses"] = blocks.cache_hits, blocks.cache_misses
 
-    return sample
+
+def sampler(app: FastAPI) -> Sampler:
+    """The app's sampler (one per app), made on first use."""
+    found = getattr(app.state, "metrics_sampler", None)
+    if found is None:
+        found = app.state.metrics_sampler = Sampler(app)
+    return found

@@ -52,6 +52,8 @@ class Observability:
         self.app = app
         self.access_log = access_log
         self.sample = sample
+        # The metric children of each (operation, method, status), bound once.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,8 +85,15 @@ class Observability:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         template, operation = route_of(scope)
-        metrics.REQUESTS.labels(operation, scope["method"], str(status)).inc()
-        metrics.LATENCY.labels(operation).observe(seconds)
+        key = (operation, scope["method"], status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                metrics.REQUESTS.labels(operation, scope["method"], str(status)),
+                metrics.LATENCY.labels(operation),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
         if self.sample is not None:
             self.sample(scope)
         if self.access_log:
