@@ -7,6 +7,7 @@ counted for the metrics.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -33,7 +34,9 @@ class BoundedCache(Generic[V]):
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end(key)
+        # Another thread may have dropped it meanwhile: it was found all the same.
+        with contextlib.suppress(KeyError):
+            self._entries.move_to_end(key)
         return found[0]
 
     def put(self, key: Hashable, value: V, size: int) -> None:

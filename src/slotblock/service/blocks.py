@@ -8,7 +8,9 @@ undone by a series edit, even a concurrent one.
 
 Writers to one block queue on its row (`get_block(lock=True)`; SQLite's write lock), and
 the CPU-bound work — rule checks, expansion — runs in worker threads with a work budget, so
-the event loop keeps answering other requests.
+the event loop keeps answering other requests. Only a window whose series were all expanded
+before, over the same weeks, and that holds few events is assembled on the event loop: no
+walk, a bounded copy of cached lists.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ _MISSING = {
     "user": "User not found",
     "group": "Group not found",
 }
+
+
+INLINE_EVENTS = 1_000  # the most events a query assembles on the event loop from cached weeks
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,30 @@ class BlockService:
         found = await self._blocks_in_window(q, filters)
         if not any(block.rrule for block in found):
             return self._expand(found, q.start_ms, q.end_ms)
+        known = self._known_events(found, q.start_ms, q.end_ms)
+        if known is not None:
+            return known
         # Series are expanded in a worker thread, so the event loop keeps serving.
         return await anyio.to_thread.run_sync(self._expand, found, q.start_ms, q.end_ms)
+
+    def _known_events(self, found: list[Block], start: int, end: int) -> list[Event] | None:
+        """`_expand(found, start, end)` when every series' weeks are in the expansion cache
+        and the answer is small (at most INLINE_EVENTS): work short enough for the event
+        loop, which a hop to a worker thread would cost more than. Else None."""
+        most = min(INLINE_EVENTS, self.settings.max_events)
+        events: list[Event] = []
+        for block in found:
+            if block.rrule is None:
+                events.append(master_event(block))
+            else:
+                cached = self.expansion.cached(block, start, end)
+                if cached is None:
+                    return None
+                events.extend(cached)
+            if len(events) > most:
+                return None  # the worker thread's path gives the answer or the error
+        events.sort(key=lambda e: (e.start_ms, e.id))
+        return events
 
     def _expand(self, found: list[Block], start: int, end: int) -> list[Event]:
         """The events of `found` in [start, end), within this request's work budget."""

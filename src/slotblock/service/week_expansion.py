@@ -64,6 +64,21 @@ class WeekExpansion:
             return instances(block, start, end, limit, budget)
         return [e for e in weeks if e.start_ms < end and e.end_ms > start]
 
+    def cached(self, block: Block, start: int, end: int) -> list[Event] | None:
+        """`instances(block, start, end, …)` when the weeks of the window were expanded
+        together before (no walk at all), else None."""
+        if self.cache.max_bytes == 0:
+            return None
+        first, last = start // WEEK_MS, (end - 1) // WEEK_MS
+        if first == last:
+            events = self.cache.get(self._week_key(block, first))
+        else:
+            key = (block.location_id, block.id, block.version, block.group_id, first, last)
+            events = self.cache.get(key)
+        if events is None:
+            return None
+        return [e for e in events if e.start_ms < end and e.end_ms > start]
+
     def _span(
         self, block: Block, first: int, last: int, limit: int, budget: Budget | None
     ) -> list[Event]:
