@@ -18,13 +18,28 @@ from slotblock.model import Event
 EVENT_FIXED_BYTES = 560  # the keys, ids and timestamps of one CalendarEventDTO
 
 
+_TEXTS = ("title", "description", "notes", "address")
+
+
 def estimated_bytes(events: Sequence[Event]) -> int:
+    """The answer's size, estimated (the instances of a series that keep its texts are
+    counted once per series and multiplied)."""
     size = 14
+    plain: dict[int, int] = {}  # id(block) -> the estimate of an event with its texts
     for event in events:
-        block = event.block
-        size += EVENT_FIXED_BYTES + len(block.rrule or "") + len(block.location_id)
-        size += sum(len(event.text(name)) for name in ("title", "description", "notes", "address"))
+        if event.fields:
+            size += _fixed(event) + sum(len(event.text(name)) for name in _TEXTS)
+            continue
+        known = plain.get(id(event.block))
+        if known is None:
+            known = _fixed(event) + sum(len(str(getattr(event.block, n))) for n in _TEXTS)
+            plain[id(event.block)] = known
+        size += known
     return size
+
+
+def _fixed(event: Event) -> int:
+    return EVENT_FIXED_BYTES + len(event.block.rrule or "") + len(event.block.location_id)
 
 
 def too_large(max_bytes: int) -> Unprocessable:
