@@ -56,7 +56,7 @@ from slotblock.service.week_expansion import WeekExpansion
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
-from slotblock.store.window_query import window_reader
+from slotblock.store.window_query import Keys, window_reader
 from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
@@ -93,6 +93,10 @@ class WindowQuery:
     user_id: str | None = None
     group_id: str | None = None
 
+    @property
+    def filters(self) -> dict[str, str | None]:
+        return {"calendar_id": self.calendar_id, "user_id": self.user_id, "group_id": self.group_id}
+
 
 # Called in the create's transaction with the new event (an Idempotency-Key's answer).
 OnCreated = Callable[[AsyncConnection, Event], Awaitable[None]]
@@ -116,19 +120,13 @@ class BlockService:
 
     # --- query ---------------------------------------------------------------------------
 
-    async def query(self, principal: Principal, q: WindowQuery) -> list[Event]:
-        """Every block and instance overlapping [start, end), ordered by start, then id."""
-        require_scope(principal, READ)
-        check_location(principal, q.location_id)
-        if not (q.calendar_id or q.user_id or q.group_id):
-            raise InvalidInput("Either of calendarId, userId or groupId is required")
-        self._check_window(q.start_ms, q.end_ms)
-        filters = {
-            "calendar_id": q.calendar_id,
-            "user_id": q.user_id,
-            "group_id": q.group_id,
-        }
-        found = await self._blocks_in_window(q, filters)
+    async def query(
+        self, principal: Principal, q: WindowQuery, keys: Keys | None = None
+    ) -> list[Event]:
+        """Every block and instance overlapping [start, end), ordered by start, then id.
+        `keys`: the window's block keys, read already by `reader.version_and_keys`."""
+        self.check_query(principal, q)
+        found = await self._blocks_in_window(q, q.filters, keys)
         if not any(block.rrule for block in found):
             return self._expand(found, q.start_ms, q.end_ms)
         known = self._known_events(found, q.start_ms, q.end_ms)
@@ -136,6 +134,14 @@ class BlockService:
             return known
         # Series are expanded in a worker thread, so the event loop keeps serving.
         return await anyio.to_thread.run_sync(self._expand, found, q.start_ms, q.end_ms)
+
+    def check_query(self, principal: Principal, q: WindowQuery) -> None:
+        """The query's scope, location, filters and window, checked before any read."""
+        require_scope(principal, READ)
+        check_location(principal, q.location_id)
+        if not (q.calendar_id or q.user_id or q.group_id):
+            raise InvalidInput("Either of calendarId, userId or groupId is required")
+        self._check_window(q.start_ms, q.end_ms)
 
     def _known_events(self, found: list[Block], start: int, end: int) -> list[Event] | None:
         """`_expand(found, start, end)` when every series' weeks are in the expansion cache
@@ -166,12 +172,12 @@ class BlockService:
         return events
 
     async def _blocks_in_window(
-        self, q: WindowQuery, filters: dict[str, str | None]
+        self, q: WindowQuery, filters: dict[str, str | None], keys: Keys | None
     ) -> list[Block]:
         """The stored blocks that can overlap the window; 404 for a missing filter target."""
         if self.reader is not None:
             found = await self.reader.blocks_in_window(
-                q.location_id, q.start_ms, q.end_ms, **filters
+                q.location_id, q.start_ms, q.end_ms, keys, **filters
             )
             if found:
                 return found

@@ -1,7 +1,8 @@
 """Answers of the query, cached and validated against the database's data version.
 
 An answer (the encoded body of a window, filters and time zone in a location) is kept with
-the location's data version read BEFORE its query ran. It is served again only while the
+the location's data version read BEFORE its query ran (on PostgreSQL in the statement that
+reads the window's block keys: one round trip, one snapshot). It is served again only while the
 database still reports that version: every write, by this node or any other, changes it
 (SQLite's `PRAGMA data_version`; PostgreSQL's `data_versions` row, bumped by triggers), so
 an answer never outlives the data it was computed from. A write that lands between the
@@ -17,8 +18,7 @@ from collections.abc import Callable, Sequence
 
 from slotblock.bounded_cache import BoundedCache
 from slotblock.model import Event, Principal
-from slotblock.service.auth import check_location, require_scope
-from slotblock.service.blocks import READ, BlockService, WindowQuery
+from slotblock.service.blocks import BlockService, WindowQuery
 from slotblock.store.window_query import WindowReader
 
 Encode = Callable[[Sequence[Event], str], bytes]
@@ -40,14 +40,17 @@ class FastQuery:
         reader = self.reader
         if reader is None:
             return encode(await self.blocks.query(principal, q), zone)
-        require_scope(principal, READ)
-        check_location(principal, q.location_id)
-        version = await reader.data_version(q.location_id)
+        self.blocks.check_query(principal, q)
+        # One read for both (on PostgreSQL one round trip): a hit needs only the version; a
+        # miss goes on with the keys, from the same snapshot as the version.
+        version, keys = await reader.version_and_keys(
+            q.location_id, q.start_ms, q.end_ms, **q.filters
+        )
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
         key = (q.location_id, q.start_ms, q.end_ms, q.calendar_id, q.user_id, q.group_id, zone)
         found = self.cache.get(key)
         if found is not None and found[0] == version:
             return found[1]
-        body = encode(await self.blocks.query(principal, q), zone)
+        body = encode(await self.blocks.query(principal, q, keys), zone)
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body

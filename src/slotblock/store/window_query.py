@@ -30,7 +30,7 @@ from slotblock.bounded_cache import BoundedCache
 from slotblock.model import Block, Override
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
-from slotblock.store.tables import blocks, calendars
+from slotblock.store.tables import blocks, calendars, data_versions
 
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
@@ -51,15 +51,34 @@ def _sql(
 ) -> tuple[str, tuple[str, ...]]:
     """The SQL text of the window statement (or of the same statement selecting only the
     blocks' keys) and the order of its positional parameters."""
-    statement = _window_statement(*filters)
+    statement: Any = _window_statement(*filters)
     if keys_only:
-        statement = sa.union_all(
-            *(part.with_only_columns(*_KEY_COLUMNS) for part in statement.selects)  # type: ignore[attr-defined]
-        )
+        statement = _keys(statement)
     compiled = statement.compile(dialect=_SQLITE if backend == "sqlite" else _POSTGRES)
     return str(compiled), tuple(compiled.positiontup or ())
 
 
+def _keys(statement: Any) -> sa.CompoundSelect[Any]:
+    return sa.union_all(*(part.with_only_columns(*_KEY_COLUMNS) for part in statement.selects))
+
+
+@lru_cache(maxsize=8)
+def _versioned_keys_sql(filters: tuple[bool, bool, bool]) -> tuple[str, tuple[str, ...]]:
+    """PostgreSQL: the location's data version and the window's keys in one statement (one
+    round trip, one snapshot). Always one row at least: with no block, its keys are NULL."""
+    version = (
+        sa.select(data_versions.c.version)
+        .where(data_versions.c.location_id == sa.bindparam("location_id"))
+        .scalar_subquery()
+    )
+    head = sa.select(version.label("data_version")).subquery("v")
+    keys = _keys(_window_statement(*filters)).subquery("k")
+    statement = sa.select(head.c.data_version, *keys.c).select_from(head.outerjoin(keys, sa.true()))
+    compiled = statement.compile(dialect=_POSTGRES)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+Keys = Sequence[Sequence[Any]]  # (location id, block id, version, joined group id) per block
 _KEY = tuple(_NAMES.index(name) for name in ("location_id", "id", "version", "group_id"))
 BLOCK_BYTES = 600  # a Block, its key and its overrides' header, estimated (texts added)
 
@@ -98,19 +117,47 @@ class WindowReader:
         return self.url.get_backend_name() == "sqlite"
 
     async def blocks_in_window(
-        self, location_id: str, start_ms: int, end_ms: int, **filters: str | None
+        self,
+        location_id: str,
+        start_ms: int,
+        end_ms: int,
+        keys: Keys | None = None,
+        **filters: str | None,
     ) -> list[Block]:
         """The blocks of the window statement. With the block cache on, the statement first
-        selects only the blocks' keys: when every key's block is cached (the usual case),
-        that is the answer, without reading any block's texts."""
+        selects only the blocks' keys (or takes `keys`, read by `version_and_keys`): when
+        every key's block is cached (the usual case), that is the answer, without reading
+        any block's texts."""
         _, params = _window_params(location_id, start_ms, end_ms, filters)
         if self.blocks.max_bytes:
-            keys = await self._rows(_shape(filters), params, keys_only=True)
+            if keys is None:
+                keys = await self._rows(_shape(filters), params, keys_only=True)
             found = [self.blocks.get(tuple(key)) for key in keys]
             if None not in found:
                 return found  # type: ignore[return-value]
         rows = await self._rows(_shape(filters), params, keys_only=False)
         return [self._cached_block(row) for row in rows]
+
+    async def version_and_keys(
+        self, location_id: str, start_ms: int, end_ms: int, **filters: str | None
+    ) -> tuple[int, Keys | None]:
+        """The location's data version (see `data_version`) and, with the block cache on,
+        the keys of the window's blocks, for `blocks_in_window(keys=…)`. The version is read
+        first (SQLite) or in the same statement, from the same snapshot (PostgreSQL: one
+        round trip for both)."""
+        if not self.blocks.max_bytes:
+            return await self.data_version(location_id), None
+        if self.is_sqlite:
+            version = await self.data_version(location_id)
+            _, params = _window_params(location_id, start_ms, end_ms, filters)
+            return version, await self._rows(_shape(filters), params, keys_only=True)
+        _, params = _window_params(location_id, start_ms, end_ms, filters)
+        sql, order = _versioned_keys_sql(_shape(filters))
+        pool = await self._postgres_pool()
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(sql, *(params[n] for n in order))
+        keys = [tuple(row[1:]) for row in rows if row[2] is not None]
+        return rows[0][0] or 0, keys
 
     async def _rows(
         self, shape: tuple[bool, bool, bool], params: dict[str, Any], *, keys_only: bool
