@@ -1,8 +1,9 @@
 """Answers of the query, cached and validated against the database's data version.
 
 An answer (the encoded body of a window, filters and time zone in a location) is kept with
-the location's data version read BEFORE its query ran (on PostgreSQL in the statement that
-reads the window's block keys: one round trip, one snapshot). It is served again only while the
+the location's data version read BEFORE its query ran (for a window not cached yet, on
+PostgreSQL, in the statement that reads its block keys: one round trip, one snapshot; a
+window cached already reads the version alone). It is served again only while the
 database still reports that version: every write, by this node or any other, changes it
 (SQLite's `PRAGMA data_version`; PostgreSQL's `data_versions` row, bumped by triggers), so
 an answer never outlives the data it was computed from. A write that lands between the
@@ -41,16 +42,19 @@ class FastQuery:
         if reader is None:
             return encode(await self.blocks.query(principal, q), zone)
         self.blocks.check_query(principal, q)
-        # One read for both (on PostgreSQL one round trip): a hit needs only the version; a
-        # miss goes on with the keys, from the same snapshot as the version.
-        version, keys = await reader.version_and_keys(
-            q.location_id, q.start_ms, q.end_ms, **q.filters
-        )
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
         key = (q.location_id, q.start_ms, q.end_ms, q.calendar_id, q.user_id, q.group_id, zone)
         found = self.cache.get(key)
-        if found is not None and found[0] == version:
-            return found[1]
+        keys = None
+        if found is not None:  # likely a hit: the version alone decides
+            version = await reader.data_version(q.location_id)
+            if found[0] == version:
+                return found[1]
+        else:  # a miss: the version and the window's keys in one read (PostgreSQL: one
+            # round trip, one snapshot), and the query goes on with those keys
+            version, keys = await reader.version_and_keys(
+                q.location_id, q.start_ms, q.end_ms, **q.filters
+            )
         body = encode(await self.blocks.query(principal, q, keys), zone)
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body

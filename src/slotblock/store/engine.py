@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from slotblock.store.integrity import reachable
+from slotblock.store.sqlite_connection import loop_connector
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -122,6 +123,8 @@ def _engine_options(url: sa.URL, pool_size: int) -> dict[str, Any]:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.get_driver_name() == "aiosqlite":
+            return {"hide_parameters": True, "async_creator": loop_connector(url)}
         return {"hide_parameters": True}
     _, connect_args = ssl_argument(url)
     return {

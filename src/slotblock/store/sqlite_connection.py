@@ -1,0 +1,63 @@
+"""SQLite connections for the engine: aiosqlite's, with the short steps run on the event loop.
+
+aiosqlite runs every call — `cursor()`, `execute`, `fetchall`, a cursor's `close` — in the
+connection's own thread, and each is a round trip between two threads: a one-row insert is
+four of them, and on a loaded machine a hop costs more than the statement (a create, eight
+statements, spent most of its time waiting for hops). Most of those steps take microseconds
+and can wait for nothing: in WAL mode readers never wait for writers, and a writer that has
+its `BEGIN IMMEDIATE` holds the write lock until it ends.
+
+So this connection runs them on the event loop, and keeps in aiosqlite's thread the steps
+that can wait or do disk I/O: `BEGIN` (it may wait, up to the busy timeout, for another
+process's write lock), `COMMIT` (it may run a checkpoint, with its fsyncs), `executemany`
+and `executescript` (bulk loads and migrations), and opening and closing. One connection is
+used by one coroutine at a time (the pool hands it out), so its two threads never meet.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import aiosqlite
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
+
+_IN_THREAD = frozenset({"commit", "executemany", "executescript", "close", "backup"})
+
+
+def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    name = getattr(fn, "__name__", "")
+    if name in _IN_THREAD:
+        return True
+    if name == "execute" and args and isinstance(args[0], str):
+        return args[0].lstrip()[:5].upper() == "BEGIN"
+    return False
+
+
+class LoopConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose short, non-waiting calls run on the event loop."""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if _may_wait(fn, args):
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def loop_connector(url: sa.URL) -> Callable[[], LoopConnection]:
+    """An `async_creator` for the engine: the connection SQLAlchemy's aiosqlite dialect
+    would open for `url` (same arguments), usable from the event loop's thread."""
+    args, kwargs = aiosqlite_dialect().create_connect_args(url)
+    kwargs = {**kwargs, "check_same_thread": False}
+    connector = partial(sqlite3.connect, *args, **kwargs)
+
+    def connect() -> LoopConnection:
+        connection = LoopConnection(connector, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy sets aiosqlite's own
+        return connection
+
+    return connect
