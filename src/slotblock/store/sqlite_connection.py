@@ -25,11 +25,13 @@ import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
 
-_IN_THREAD = frozenset({"commit", "executemany", "executescript", "close", "backup"})
+_IN_THREAD = frozenset({"commit", "executemany", "executescript", "backup"})
 
 
 def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     name = getattr(fn, "__name__", "")
+    if name == "close":  # a cursor's close is short; the connection's ends its thread
+        return not isinstance(getattr(fn, "__self__", None), sqlite3.Cursor)
     if name in _IN_THREAD:
         return True
     if name == "execute" and args and isinstance(args[0], str):
