@@ -20,9 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +77,7 @@ class Options:
     backends: list[str]
     sequential: int = 300
     seconds: float = 5.0
+    rounds: int = 3
 
 
 @dataclass
@@ -187,20 +193,82 @@ def run_one(backend: str, n: int, o: Options, scratch: Path, now_ms: int, first:
         with server(url, port, {}) as proc:
             u = urls(f"http://127.0.0.1:{port}", now_ms)
             bodies = {k: _body(u[k], token) for k in ("seed", "series")}
-            run.figures = queries(u, token, o)
-            run.figures["series distinct"] = measure(u["series"], token, o, vary=60 * MINUTE)
-            run.figures["create"] = measure(u["create"], token, o, body=create_body())
-            run.figures["create c16"] = measure(
-                u["create"], token, o, body=create_body(), concurrency=16
-            )
+            with floors(bodies, scratch) as floor_urls:
+                figures = rounds(_jobs(u, floor_urls, token, o), o.rounds)
             run.rss_mb = rss_mb(proc.pid)
+        run.floor = {
+            "seed": {"seq": figures.pop("floor seed"), "c16": figures.pop("floor seed c16")},
+            "series": {"seq": figures.pop("floor series")},
+        }
+        run.figures = figures
         if first:
             port = free_port()
             with server(url, port, {}, workers=2):
                 u = urls(f"http://127.0.0.1:{port}", now_ms)
                 run.workers2 = measure(u["seed"], token, o, concurrency=16)
-    run.floor = {k: floor(body, o, scratch) for k, body in bodies.items()}
     return run
+
+
+def _jobs(u: dict[str, str], fl: dict[str, str], token: str, o: Options) -> dict[str, Job]:
+    """Every figure of a run, as a measurement that one round makes once. Distinct windows
+    go on where the previous round stopped (`shift`), so that no window is asked twice."""
+    each = max(1, o.sequential // o.rounds)
+
+    def distinct(url: str, step: int) -> Job:
+        return lambda r: measure(shifted(url, r * each * step), token, o, sequential=each,
+                                 vary=step)  # fmt: skip
+
+    return {
+        "floor seed": lambda _: measure(fl["seed"], "x", o, sequential=each),
+        "floor series": lambda _: measure(fl["series"], "x", o, sequential=each),
+        "seed distinct": distinct(u["seed"], MINUTE),
+        "seed repeated": lambda _: measure(u["seed"], token, o, sequential=each),
+        "series distinct": distinct(u["series"], 60 * MINUTE),
+        "create": lambda _: measure(u["create"], token, o, body=create_body(), sequential=each),
+        "floor seed c16": lambda _: measure(fl["seed"], "x", o, concurrency=16),
+        "seed c16": lambda _: measure(u["seed"], token, o, concurrency=16),
+        "create c16": lambda _: measure(u["create"], token, o, body=create_body(), concurrency=16),
+    }
+
+
+Job = Callable[[int], dict[str, float]]
+
+
+def rounds(jobs: dict[str, Job], count: int) -> dict[str, dict[str, float]]:
+    """Each job once per round, in a shuffled order (the same for every run of the
+    benchmark): figures that machine noise moves are measured side by side. Per figure,
+    the median over the rounds of each of its numbers."""
+    seen: dict[str, list[dict[str, float]]] = {name: [] for name in jobs}
+    for r in range(count):
+        order = list(jobs)
+        random.Random(r).shuffle(order)
+        for name in order:
+            seen[name].append(jobs[name](r))
+    return {
+        name: {k: statistics.median(x[k] for x in results) for k in results[0]}
+        for name, results in seen.items()
+    }
+
+
+def shifted(url: str, ms: int) -> str:
+    """`url` with its startTime and endTime `ms` later."""
+    return re.sub(r"(startTime|endTime)=(\d+)", lambda m: f"{m[1]}={int(m[2]) + ms}", url)
+
+
+@contextmanager
+def floors(bodies: dict[str, bytes], scratch: Path) -> Iterator[dict[str, str]]:
+    """A floor server per body (bench/floor.py), running beside the server measured."""
+    with ExitStack() as stack:
+        found = {}
+        for name, body in bodies.items():
+            body_file = scratch / f"floor-{name}.json"
+            body_file.write_bytes(body)
+            port = free_port()
+            args = [sys.executable, str(ROOT / "floor.py"), str(port), str(body_file)]
+            url = f"http://127.0.0.1:{port}/calendars/blocked-slots?locationId=x&startTime=1&endTime=2"
+            stack.enter_context(process(args, url))
+            found[name] = url
+        yield found
 
 
 def _step(url: str, token: str, o: Options, now_ms: int, settings: dict[str, str]) -> Any:
@@ -214,16 +282,6 @@ def _body(url: str, token: str) -> bytes:
     response = httpx.get(url, headers=headers, timeout=30)
     response.raise_for_status()
     return response.content
-
-
-def floor(body: bytes, o: Options, scratch: Path) -> dict[str, dict[str, float]]:
-    body_file = scratch / "floor.json"
-    body_file.write_bytes(body)
-    port = free_port()
-    args = [sys.executable, str(ROOT / "floor.py"), str(port), str(body_file)]
-    url = f"http://127.0.0.1:{port}/calendars/blocked-slots?locationId=x&startTime=1&endTime=2"
-    with process(args, url):
-        return {"seq": measure(url, "x", o), "c16": measure(url, "x", o, concurrency=16)}
 
 
 # --- targets -------------------------------------------------------------------------------
