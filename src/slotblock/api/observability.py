@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api import metrics
@@ -68,10 +67,13 @@ class Observability:
         async def stamped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = request_id
+                ours = [(b"x-request-id", request_id.encode("latin-1"))]
                 for name, value in state.get("rate_limit_headers", {}).items():
-                    headers[name] = value
+                    ours.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+                # ours replace any of the same name the app set
+                names = {name for name, _ in ours}
+                kept = [h for h in message.get("headers", ()) if h[0].lower() not in names]
+                message["headers"] = kept + ours
             await send(message)
 
         try:

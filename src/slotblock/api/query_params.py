@@ -18,6 +18,9 @@ ListParameters = Callable[[str], frozenset[str]]  # path → the names that may 
 
 def repeated(query_string: bytes, lists: frozenset[str] = frozenset()) -> list[str]:
     """The names given more than once (but `lists`), in order of first appearance."""
+    raw = [part.partition(b"=")[0] for part in query_string.split(b"&") if part]
+    if len(set(raw)) == len(raw) and not any(b"%" in n or b"+" in n for n in raw):
+        return []  # distinct as sent, and nothing encoded that could decode to a twin
     names = [name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)]
     counts = Counter(names)
     return [name for name in dict.fromkeys(names) if counts[name] > 1 and name not in lists]

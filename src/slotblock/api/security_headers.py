@@ -5,7 +5,8 @@ itself is kept."""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADERS = {
@@ -14,6 +15,20 @@ HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
 }
+
+
+_RAW = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
+
+
+def with_defaults(
+    headers: Iterable[tuple[bytes, bytes]], defaults: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """`headers` (an ASGI message's) with each of `defaults` that it does not name
+    already (names compared case-blind): one pass, no header parsed twice."""
+    found = list(headers)
+    present = {name.lower() for name, _ in found}
+    found.extend(item for item in defaults if item[0] not in present)
+    return found
 
 
 class SecurityHeaders:
@@ -27,10 +42,7 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
+                message["headers"] = with_defaults(message.get("headers", ()), _RAW)
             await send(message)
 
         await self.app(scope, receive, with_headers)
