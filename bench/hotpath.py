@@ -10,9 +10,12 @@ same bytes from memory (bench/floor.py). Measured per backend and N: the seed qu
 calendar, 7 days) over distinct windows (each request 1 minute later than the one before, so
 no two alike) and over one repeated window; a 31-day window over a calendar of 200 weekly
 series, distinct windows (1 hour apart); concurrency 16 (wrk where installed); creates,
-sequential and at concurrency 16; the server's memory. At the smallest N, the steps of the
-hot path side by side (each a server with some settings off), and `--workers 2`. Prints the
-six targets with PASS/MISS and writes them into bench/RESULTS.md.
+sequential and at concurrency 16; the server's memory. The floors run beside the server, and
+every figure and its floor are measured in `--rounds` rounds (3), each in a shuffled order, a
+third of the requests per round; a figure is the median of its rounds, so that the machine's
+drift moves a figure and its floor alike. At the smallest N, the steps of the hot path side
+by side (each a server with some settings off), and `--workers 2`. Prints the six targets
+with PASS/MISS and writes them into bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -337,9 +340,12 @@ def report(runs: list[Run], o: Options, command: str) -> str:
         "<!-- hotpath:begin -->",
         "## The query hot path, production machinery on (`make bench`)",
         "",
-        f"`{command}` — sequential figures: p50 of {o.sequential} requests; concurrency 16: "
-        f"{o.seconds:g} s ({'wrk' if _has_wrk() else 'bench/load.py'}). Rate limits counting "
-        "every request, access log, metrics and request ids on in every slotblock server.",
+        f"`{command}` — {o.rounds} shuffled rounds, server and floors side by side; each "
+        f"figure the median of its rounds: sequential, the p50 of {max(1, o.sequential // o.rounds)} "
+        f"requests per round; concurrency 16, {o.seconds:g} s per round "
+        f"({'wrk' if _has_wrk() else 'bench/load.py'}). The steps tables: one pass, each step its "
+        "own server. Rate limits counting every request, access log, metrics and request ids "
+        "on in every slotblock server.",
         "",
         "| backend | N | floor p50 ms | seed distinct p50 | seed repeated p50 | 31d x 200 series p50 (its floor) | c16 req/s (floor) | c16 p50 / p99 ms | create p50 | create c16 p50 / p99 | RSS MB |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -393,10 +399,11 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=ROOT / "RESULTS.md")
     args = parser.parse_args()
     o = Options([int(x) for x in args.sizes.split(",")], args.backends.split(","),
-                args.sequential, args.seconds)  # fmt: skip
+                args.sequential, args.seconds, args.rounds)  # fmt: skip
     command = "python -m bench.hotpath " + " ".join(sys.argv[1:])
     now_ms = data.fixed_now()
     runs = []
