@@ -27,7 +27,8 @@ class BodyTimeout:
             if gave_up:
                 return {"type": "http.disconnect"}
             try:
-                return await asyncio.wait_for(receive(), self.seconds)
+                async with asyncio.timeout(self.seconds):  # no task of its own, as wait_for has
+                    return await receive()
             except TimeoutError:
                 gave_up = True
                 message = f"the request body stalled for more than {self.seconds:g} seconds"
