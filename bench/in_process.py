@@ -1,24 +1,35 @@
 """A seed request's cost inside the application (the ASGI app called directly, no HTTP), with
-and without the production machinery, beside the floor app's.
+and without the production machinery, beside the floor app's; then a create's, and the p50
+of each of its steps (the service's transaction and every statement it runs).
 
-    .venv/bin/python -m bench.in_process        # SQLite, N = 2k, p50 of 3,000 requests
+    .venv/bin/python -m bench.in_process                  # SQLite, N = 2k, p50 of 3,000 requests
+    .venv/bin/python -m bench.in_process postgresql://postgres@127.0.0.1/slotblock_bench
+                                                          # an empty PostgreSQL database
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import statistics
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from bench import data
 from bench.floor import app_for
+from bench.hotpath import create_body
 from bench.run import load
 from slotblock.api.app import create_app
 from slotblock.config import Settings
+from slotblock.service import blocks as blocks_service
+from slotblock.service import changes as changes_service
 
 PRODUCTION: dict[str, Any] = {
     "rate_limit_burst": 10**9, "rate_limit_daily": 10**9, "access_log": True, "metrics": "open"
@@ -69,10 +80,86 @@ async def measure(url: str, token: str, extra: dict[str, Any], repeat: bool) -> 
         await app.state.services.store.dispose()
 
 
+# The steps of a create, timed where they are called from (module, function).
+CREATE_STEPS = (
+    (blocks_service, "locks", "hold_calendar_group"),
+    (blocks_service, "block_store", "insert_block"),
+    (changes_service, "change_store", "take_seq"),
+    (changes_service, "change_store", "insert_change"),
+    (changes_service, "webhook_store", "enqueue"),
+)
+
+
+async def create_steps(url: str, token: str, count: int = 1_200) -> dict[str, float]:
+    """p50 (µs) of a create through the app, of the service's create, of its transaction's
+    start and end, and of each statement it runs (the first 200 creates warm up)."""
+    times: dict[str, list[float]] = {}
+
+    def timed(label: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                times.setdefault(label, []).append(time.perf_counter() - began)
+
+        return run
+
+    undo = []
+    for module, holder, name in CREATE_STEPS:
+        target = getattr(module, holder)
+        undo.append((target, name, getattr(target, name)))
+        setattr(target, name, timed(name, getattr(target, name)))
+    service = blocks_service.BlockService
+    undo.append((service, "create", service.create))
+    service.create = timed("service create", service.create)  # type: ignore[method-assign,assignment]
+    app = create_app(Settings(database_url=url, **PRODUCTION))
+    store = app.state.services.store
+    begin = store.begin
+
+    @asynccontextmanager
+    async def timed_begin() -> AsyncIterator[Any]:
+        began = time.perf_counter()
+        async with AsyncExitStack() as stack:
+            conn = await stack.enter_async_context(begin())
+            times.setdefault("transaction start", []).append(time.perf_counter() - began)
+            yield conn
+            began = time.perf_counter()
+        times.setdefault("commit", []).append(time.perf_counter() - began)
+
+    store.begin = timed_begin
+    body = json.dumps(create_body()).encode()
+    scope = {**_scope(b"", [(b"authorization", f"Bearer {token}".encode()),
+                            (b"version", b"2021-04-15"), (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]),
+             "method": "POST", "path": "/calendars/events/block-slots",
+             "raw_path": b"/calendars/events/block-slots"}  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(_: Any) -> None:
+        pass
+
+    try:
+        async with app.router.lifespan_context(app):
+            for i in range(count):
+                if i == 200:
+                    times.clear()
+                began = time.perf_counter()
+                await app(dict(scope), receive, send)
+                times.setdefault("create through the app", []).append(time.perf_counter() - began)
+    finally:
+        for target, name, original in undo:
+            setattr(target, name, original)
+        await store.dispose()
+    return {label: statistics.median(v) * 1e6 for label, v in times.items()}
+
+
 def main() -> None:
     logging.basicConfig(stream=open(os.devnull, "w"))  # noqa: SIM115 - lives with the process
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'in-process.db'}"
+        url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{Path(tmp) / 'in-process.db'}"
         _, token = asyncio.run(load(url, 2_000, data.fixed_now()))
         floor = asyncio.run(p50_us(app_for(b'{"events":[]}'), [b"locationId=x"] * 3_300, []))
         print(f"floor app: p50 {floor:.0f} us")
@@ -81,6 +168,8 @@ def main() -> None:
                 us = asyncio.run(measure(url, token, extra, repeat))
                 kind = "repeated" if repeat else "distinct"
                 print(f"seed query, {kind}, {name}: p50 {us:.0f} us")
+        for label, us in asyncio.run(create_steps(url, token)).items():
+            print(f"create, production machinery on: {label}: p50 {us:.0f} us")
 
 
 if __name__ == "__main__":
