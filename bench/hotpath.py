@@ -105,7 +105,9 @@ def series_calendar(t: data.Tenant) -> Calendar:
 
 
 async def add_series(url: str, now_ms: int) -> None:
-    """A calendar of location 0 with 200 endless weekly series, spread over the week."""
+    """A calendar of location 0 with 200 endless weekly series, spread over the week (on
+    PostgreSQL, ANALYZEd after: stale statistics planned the series calendar's window with a
+    loop over the calendars table, 1.36 ms for the statement instead of 0.51)."""
     t = data.tenant(0)
     cal = series_calendar(t)
     start = now_ms - 30 * data.DAY
@@ -126,6 +128,9 @@ async def add_series(url: str, now_ms: int) -> None:
                  "extra": {}, "created_ms": now_ms, "updated_ms": now_ms}
             ])  # fmt: skip
             await block_store.insert_blocks(conn, blocks)
+        if not store.is_sqlite:  # statistics that know these rows, as `load` leaves them
+            async with store.begin() as conn:
+                await conn.exec_driver_sql("ANALYZE")
     finally:
         await store.dispose()
 
