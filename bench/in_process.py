@@ -5,14 +5,17 @@ of each of its steps (the service's transaction and every statement it runs).
     .venv/bin/python -m bench.in_process                  # SQLite, N = 2k, p50 of 3,000 requests
     .venv/bin/python -m bench.in_process postgresql://postgres@127.0.0.1/slotblock_bench
                                                           # an empty PostgreSQL database
+    .venv/bin/python -m bench.in_process --profile        # and the seed query's time by function
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import logging
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -156,10 +159,40 @@ async def create_steps(url: str, token: str, count: int = 1_200) -> dict[str, fl
     return {label: statistics.median(v) * 1e6 for label, v in times.items()}
 
 
+async def profile(url: str, token: str, repeat: bool, top: int = 12) -> list[str]:
+    """Where a seed query's time goes, by function (cProfile, own time), the share of each
+    of the `top` ones in the whole: what the p50 above is made of."""
+    original = p50_us
+    profiler = cProfile.Profile()
+
+    async def profiled(app: Any, queries: list[bytes], headers: list[tuple[bytes, bytes]]) -> float:
+        await original(app, queries[:600], headers)  # warm up, unprofiled
+        profiler.enable()
+        try:
+            return await original(app, queries[300:], headers)
+        finally:
+            profiler.disable()
+
+    globals()["p50_us"] = profiled
+    try:
+        await measure(url, token, PRODUCTION, repeat)
+    finally:
+        globals()["p50_us"] = original
+    stats = pstats.Stats(profiler)
+    rows = stats.stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in rows.values())
+    ranked = sorted(rows.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    return [
+        f"{own / total:6.1%}  {Path(where).name}:{line} {name}"
+        for (where, line, name), (_, _, own, _, _) in ranked
+    ]
+
+
 def main() -> None:
     logging.basicConfig(stream=open(os.devnull, "w"))  # noqa: SIM115 - lives with the process
     with tempfile.TemporaryDirectory() as tmp:
-        url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{Path(tmp) / 'in-process.db'}"
+        urls = [a for a in sys.argv[1:] if not a.startswith("--")]
+        url = urls[0] if urls else f"sqlite:///{Path(tmp) / 'in-process.db'}"
         _, token = asyncio.run(load(url, 2_000, data.fixed_now()))
         floor = asyncio.run(p50_us(app_for(b'{"events":[]}'), [b"locationId=x"] * 3_300, []))
         print(f"floor app: p50 {floor:.0f} us")
@@ -170,6 +203,12 @@ def main() -> None:
                 print(f"seed query, {kind}, {name}: p50 {us:.0f} us")
         for label, us in asyncio.run(create_steps(url, token)).items():
             print(f"create, production machinery on: {label}: p50 {us:.0f} us")
+        if "--profile" in sys.argv:
+            for repeat in (False, True):
+                kind = "repeated" if repeat else "distinct"
+                print(f"seed query, {kind}: own time by function (cProfile)")
+                for line in asyncio.run(profile(url, token, repeat)):
+                    print(f"  {line}")
 
 
 if __name__ == "__main__":
