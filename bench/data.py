@@ -18,9 +18,9 @@ from functools import lru_cache
 
 import icalendar
 
-from slotblock import recurrence
-from slotblock.isotime import from_ms, to_ms, zone
-from slotblock.model import Block, Calendar, Group, Location, Override
+from slotblock.core import recurrence
+from slotblock.core.isotime import from_ms, to_ms, zone
+from slotblock.core.model import Block, Calendar, Group, Location, Override
 
 ZONES = ("America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Sydney")
 CALENDARS_PER_LOCATION = 10

@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from dateutil.rrule import rrulestr
 
-from slotblock import recurrence as rec
-from slotblock.isotime import parse_iso
+from slotblock.core import recurrence as rec
+from slotblock.core.isotime import parse_iso
 
 RULES = ("FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=MONTHLY", "FREQ=DAILY;INTERVAL=2")
 ZONE = "America/New_York"

@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from slotblock.api.limits import RequestLimits
+from slotblock.api.middleware.size_limits import RequestLimits
 
 
 def app_for(body: bytes) -> FastAPI:

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from slotblock.config import Settings
-from slotblock.isotime import parse_iso
+from slotblock.core.isotime import parse_iso
 from slotblock.service.blocks import WindowQuery
 from slotblock.service.container import build_services
 from slotblock.store import open_store

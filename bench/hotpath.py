@@ -39,7 +39,7 @@ import httpx
 
 from bench import data
 from bench.run import ROOT, database, load, process, rss_mb
-from slotblock.model import Block, Calendar
+from slotblock.core.model import Block, Calendar
 from slotblock.store import blocks as block_store
 from slotblock.store import open_store
 from slotblock.store.tables import calendars

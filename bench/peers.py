@@ -17,8 +17,8 @@ import httpx
 import icalendar
 
 from bench import data
-from slotblock.isotime import to_ms
-from slotblock.model import Block
+from slotblock.core.isotime import to_ms
+from slotblock.core.model import Block
 
 DAV = "{DAV:}"
 CALDAV = "{urn:ietf:params:xml:ns:caldav}"

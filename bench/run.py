@@ -40,8 +40,8 @@ import sqlalchemy as sa
 
 from bench import data, peers
 from slotblock.config import Settings
-from slotblock.isotime import parse_iso
-from slotblock.model import SCOPES
+from slotblock.core.isotime import parse_iso
+from slotblock.core.model import SCOPES
 from slotblock.service.container import build_services
 from slotblock.store import Store, directory, open_store
 from slotblock.store import blocks as block_store
@@ -134,7 +134,7 @@ async def load(url: str, n: int, now_ms: int) -> tuple[float, str]:
                 await conn.exec_driver_sql("ANALYZE")
         seconds = time.perf_counter() - began
         services = build_services(store, Settings(database_url=url))
-        token, _ = await services.admin.create_token(data.tenant(0).location.id, SCOPES, "bench")
+        token, _ = await services.tenants.create_token(data.tenant(0).location.id, SCOPES, "bench")
         return seconds, token
     finally:
         await store.dispose()
@@ -333,7 +333,7 @@ def _slotblock_peer(
             await upgrade(store)
             await _load_tenant_with(store, tenant, blocks, now_ms)
             services = build_services(store, Settings(database_url=url))
-            token, _ = await services.admin.create_token(tenant.location.id, SCOPES, "bench")
+            token, _ = await services.tenants.create_token(tenant.location.id, SCOPES, "bench")
             return token
         finally:
             await store.dispose()

@@ -56,8 +56,8 @@ async def measure(requests: int) -> None:
         await upgrade(store)
         settings = Settings(database_url=url, webhook_dispatch=False)
         services = build_services(store, settings)
-        await demo.ensure_demo(services.admin, services.calendars, services.blocks)
-        token, _ = await services.admin.create_token(demo.LOCATION_ID, name="bench")
+        await demo.ensure_demo(services.tenants, services.calendars, services.blocks)
+        token, _ = await services.tenants.create_token(demo.LOCATION_ID, name="bench")
         headers = {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
         app = create_app(settings, store)
         transport = httpx.ASGITransport(app=app)

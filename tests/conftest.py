@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from slotblock.api.app import create_app
 from slotblock.config import Settings
-from slotblock.model import SCOPES
+from slotblock.core.model import SCOPES
 from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services
 from slotblock.store import Store, open_store
@@ -162,14 +162,14 @@ class Tenant:
 
 
 async def make_tenant(services: Services, timezone: str = "Asia/Kolkata") -> Tenant:
-    location = await services.admin.create_location("Test location", timezone)
-    user = await services.admin.create_user(location.id, "Test user", "u@example.com")
+    location = await services.tenants.create_location("Test location", timezone)
+    user = await services.tenants.create_user(location.id, "Test user", "u@example.com")
     group = await services.calendars.add_group(location.id, GroupInput(name="Group"))
     calendar = await services.calendars.add_calendar(
         location.id,
         CalendarInput(name="Calendar", group_id=group.id, team_members=({"userId": user},)),
     )
-    token, _ = await services.admin.create_token(location.id, SCOPES, "test")
+    token, _ = await services.tenants.create_token(location.id, SCOPES, "test")
     return Tenant(location.id, timezone, user, group.id, calendar.id, token)
 
 

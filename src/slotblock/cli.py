@@ -17,16 +17,15 @@ from pydantic import ValidationError
 from slotblock import __version__
 from slotblock.config import Settings
 from slotblock.config_errors import check_consistency, describe, unknown_variables
-from slotblock.errors import InvalidInput, SlotblockError
+from slotblock.core.errors import InvalidInput, SlotblockError
 from slotblock.service import demo
-from slotblock.service.admin_tokens import create_admin_token
 from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
-from slotblock.service.fixtures import FixtureService
-from slotblock.service.operators import OperatorService
 from slotblock.service.webhooks import new_key_pair
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
+from slotblock.toolkit.service.admin_auth import create_admin_token
+from slotblock.toolkit.service.fixtures import FixtureService
 
 T = TypeVar("T")
 
@@ -135,9 +134,9 @@ def demo_command(database_url: DatabaseUrl = None) -> None:
 
 
 async def _demo_token(svc: Services) -> str:
-    created = await demo.ensure_demo(svc.admin, svc.calendars, svc.blocks)
+    created = await demo.ensure_demo(svc.tenants, svc.calendars, svc.blocks)
     print("demo data created" if created else "demo data already present", file=sys.stderr)
-    token, _ = await svc.admin.create_token(demo.LOCATION_ID, name="demo")
+    token, _ = await svc.tenants.create_token(demo.LOCATION_ID, name="demo")
     return token
 
 
@@ -222,7 +221,7 @@ def location_create(
     """Create a location; print its id."""
 
     async def work(s: Services) -> str:
-        return (await s.admin.create_location(name, timezone, id)).id
+        return (await s.tenants.create_location(name, timezone, id)).id
 
     typer.echo(_run(database_url, work))
 
@@ -236,7 +235,7 @@ def user_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a user; print its id."""
-    typer.echo(_run(database_url, lambda s: s.admin.create_user(location, name, email, id)))
+    typer.echo(_run(database_url, lambda s: s.tenants.create_user(location, name, email, id)))
 
 
 @group_app.command("create")
@@ -287,7 +286,7 @@ def token_create(
     """Create a token; print it (it is shown only this once)."""
 
     async def work(s: Services) -> str:
-        token, info = await s.admin.create_token(location, scope or (), name)
+        token, info = await s.tenants.create_token(location, scope or (), name)
         print(f"token id: {info.id}", file=sys.stderr)
         return token
 
@@ -297,7 +296,7 @@ def token_create(
 @token_app.command("list")
 def token_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
     """List a location's tokens (id, state, name, scopes), one per line."""
-    for info in _run(database_url, lambda s: s.admin.list_tokens(location)):
+    for info in _run(database_url, lambda s: s.tenants.list_tokens(location)):
         state = "revoked" if info.revoked_ms else "active"
         typer.echo(f"{info.id}\t{state}\t{info.name}\t{' '.join(info.scopes)}")
 
@@ -305,7 +304,7 @@ def token_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: str, database_url: DatabaseUrl = None) -> None:
     """Revoke a token by its id."""
-    _run(database_url, lambda s: s.admin.revoke_token(token_id))
+    _run(database_url, lambda s: s.tenants.revoke_token(token_id))
     typer.echo(f"revoked {token_id}", err=True)
 
 
@@ -376,35 +375,31 @@ def admin_token_command(database_url: DatabaseUrl = None) -> None:
 # --- listing and deleting what the commands above create ---------------------------------
 
 
-def _operator(s: Services) -> OperatorService:
-    return OperatorService(s.store)
-
-
 @location_app.command("list")
 def location_list(database_url: DatabaseUrl = None) -> None:
     """List the locations (id, timezone, name), one per line."""
-    for location in _run(database_url, lambda s: _operator(s).locations()):
+    for location in _run(database_url, lambda s: s.tenants.locations()):
         typer.echo(f"{location.id}\t{location.timezone}\t{location.name}")
 
 
 @location_app.command("delete")
 def location_delete(location_id: str, database_url: DatabaseUrl = None) -> None:
     """Delete an empty location (and its tokens)."""
-    _run(database_url, lambda s: _operator(s).delete_location(location_id))
+    _run(database_url, lambda s: s.tenants.delete_location(location_id))
     typer.echo(f"deleted {location_id}", err=True)
 
 
 @user_app.command("list")
 def user_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
     """List a location's users (id, email, name), one per line."""
-    for user_id, name, email in _run(database_url, lambda s: _operator(s).users(location)):
+    for user_id, name, email in _run(database_url, lambda s: s.tenants.users(location)):
         typer.echo(f"{user_id}\t{email}\t{name}")
 
 
 @user_app.command("delete")
 def user_delete(location: LocationOpt, user_id: str, database_url: DatabaseUrl = None) -> None:
     """Delete a user no calendar or block refers to."""
-    _run(database_url, lambda s: _operator(s).delete_user(location, user_id))
+    _run(database_url, lambda s: s.tenants.delete_user(location, user_id))
     typer.echo(f"deleted {user_id}", err=True)
 
 
@@ -413,7 +408,7 @@ def group_list(location: LocationOpt, database_url: DatabaseUrl = None) -> None:
     """List a location's calendar groups (id, name), one per line."""
 
     async def work(s: Services) -> list[tuple[str, str]]:
-        who = await _operator(s).principal(location)
+        who = await s.tenants.principal(location)
         return [(g.id, g.name) for g in await s.calendars.list_groups(who, location)]
 
     for group_id, name in _run(database_url, work):
@@ -425,7 +420,7 @@ def group_delete(location: LocationOpt, group_id: str, database_url: DatabaseUrl
     """Delete a group that has no calendars."""
 
     async def work(s: Services) -> None:
-        await s.calendars.delete_group(await _operator(s).principal(location), group_id)
+        await s.calendars.delete_group(await s.tenants.principal(location), group_id)
 
     _run(database_url, work)
     typer.echo(f"deleted {group_id}", err=True)
@@ -436,7 +431,7 @@ def calendar_list(location: LocationOpt, database_url: DatabaseUrl = None) -> No
     """List a location's calendars (id, group id or -, name), one per line."""
 
     async def work(s: Services) -> list[tuple[str, str, str]]:
-        who = await _operator(s).principal(location)
+        who = await s.tenants.principal(location)
         found = await s.calendars.list_calendars(who, location, None)
         return [(c.id, c.group_id or "-", c.name) for c in found]
 
@@ -451,7 +446,7 @@ def calendar_delete(
     """Delete a calendar that has no blocked slots."""
 
     async def work(s: Services) -> None:
-        await s.calendars.delete_calendar(await _operator(s).principal(location), calendar_id)
+        await s.calendars.delete_calendar(await s.tenants.principal(location), calendar_id)
 
     _run(database_url, work)
     typer.echo(f"deleted {calendar_id}", err=True)

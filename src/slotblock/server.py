@@ -39,7 +39,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         "host": host,
         "port": port,
         "log_level": "info",
-        "access_log": False,  # slotblock writes its own (api/observability.py)
+        "access_log": False,  # slotblock writes its own (api/middleware/observability.py)
         **uvicorn_options(settings),
     }
     if workers == 1:

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock.api.admin import TAG
 from slotblock.api.app import create_app
 from slotblock.config import Settings
-from slotblock.service.admin_tokens import create_admin_token
 from slotblock.store import Store
+from slotblock.toolkit.api.routes import TAG
+from slotblock.toolkit.service.admin_auth import create_admin_token
 from tests.admin.conftest import (
     ADMIN,
     API,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from slotblock.errors import Unauthenticated
+from slotblock.core.errors import Unauthenticated
 from slotblock.service.auth import Authenticator
 from slotblock.service.container import Services
 from slotblock.store import Store
@@ -64,15 +64,15 @@ async def test_unknown_token(client: httpx.AsyncClient, tenant: Tenant) -> None:
 
 
 async def test_revoked_token(client: httpx.AsyncClient, services: Services, tenant: Tenant) -> None:
-    tokens = await services.admin.list_tokens(tenant.location_id)
-    await services.admin.revoke_token(tokens[0].id)
+    tokens = await services.tenants.list_tokens(tenant.location_id)
+    await services.tenants.revoke_token(tokens[0].id)
     response = await client.get(query(tenant), headers=tenant.headers())
     assert response.status_code == 401
     assert response.json()["message"] == "Invalid Private Integration token"
 
 
 async def test_missing_scope(client: httpx.AsyncClient, services: Services, tenant: Tenant) -> None:
-    token, _ = await services.admin.create_token(tenant.location_id, ["calendars.readonly"])
+    token, _ = await services.tenants.create_token(tenant.location_id, ["calendars.readonly"])
     headers = {"Authorization": f"Bearer {token}", "Version": "v3"}
     response = await client.get(query(tenant), headers=headers)
     assert response.status_code == 401
@@ -106,8 +106,8 @@ async def test_token_cache_bounds_revocation(
     cached = Authenticator(store, ttl=5, clock=lambda: now[0])
     uncached = Authenticator(store, ttl=0)
     assert (await cached.authenticate(tenant.token)).location.id == tenant.location_id
-    [info] = await services.admin.list_tokens(tenant.location_id)
-    await services.admin.revoke_token(info.id)
+    [info] = await services.tenants.list_tokens(tenant.location_id)
+    await services.tenants.revoke_token(info.id)
     with pytest.raises(Unauthenticated):
         await uncached.authenticate(tenant.token)
     assert (await cached.authenticate(tenant.token)).token_id == info.id  # within the TTL

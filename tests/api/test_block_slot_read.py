@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from slotblock.isotime import parse_iso
+from slotblock.core.isotime import parse_iso
 from slotblock.service.container import Services
 from tests.api.calls import blocked, create, delete, edit, events
 from tests.conftest import Tenant
@@ -77,7 +77,7 @@ async def test_scope_is_events_readonly(
 ) -> None:
     block = await create(client, tenant, startTime=START, endTime=END)
     for scopes, status in ((["calendars/events.readonly"], 200), (["calendars.readonly"], 401)):
-        token, _ = await services.admin.create_token(tenant.location_id, scopes)
+        token, _ = await services.tenants.create_token(tenant.location_id, scopes)
         response = await client.get(
             f"/calendars/events/block-slots/{block['id']}",
             headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"},

@@ -224,7 +224,9 @@ async def test_delete_foreign_event_is_not_found(
 async def test_write_scope_is_needed(
     client: httpx.AsyncClient, tenant: Tenant, services: Any
 ) -> None:
-    token, _ = await services.admin.create_token(tenant.location_id, ["calendars/events.readonly"])
+    token, _ = await services.tenants.create_token(
+        tenant.location_id, ["calendars/events.readonly"]
+    )
     headers = {"Authorization": f"Bearer {token}", "Version": "v3"}
     body = {
         "locationId": tenant.location_id,

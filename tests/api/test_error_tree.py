@@ -1,4 +1,4 @@
-"""The one exception tree and its status codes, as errors.py draws them."""
+"""The one exception tree and its status codes, as core/errors.py draws them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from slotblock import errors
 from slotblock.api.errors import install, status_of
+from slotblock.core import errors
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ConfigDict
 
 from slotblock.api.schemas import BlockSlotBody, CalendarEventDTO
-from slotblock.model import TEXT_FIELDS
+from slotblock.core.model import TEXT_FIELDS
 from tests.api.calls import create, edit, events
 from tests.api.test_recurring import APRIL, series_with_moved_second
 from tests.conftest import Tenant

@@ -57,7 +57,7 @@ LENGTHS = (
 
 
 def iso(ms: int) -> str:
-    from slotblock.isotime import format_ms, zone
+    from slotblock.core.isotime import format_ms, zone
 
     return format_ms(ms, zone("Asia/Kolkata"))
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock.isotime import parse_iso
+from slotblock.core.isotime import parse_iso
 from slotblock.service.container import Services
 from tests.api.calls import create, delete, edit
 from tests.conftest import Tenant
@@ -49,7 +49,7 @@ async def test_merged_busy_per_target(
         client, tenant, "08:00", "08:30", assignedUserId=tenant.user_id,
         rrule="RRULE:FREQ=DAILY;COUNT=3",
     )  # fmt: skip
-    other_user = await services.admin.create_user(tenant.location_id, "Idle")
+    other_user = await services.tenants.create_user(tenant.location_id, "Idle")
     response = await free_busy(
         client, tenant, calendarId=tenant.calendar_id, userId=[tenant.user_id, other_user],
         groupId=tenant.group_id,
@@ -95,7 +95,7 @@ async def test_scope_freebusy_or_events_readonly(
     client: httpx.AsyncClient, tenant: Tenant, services: Services
 ) -> None:
     async def headers(*scopes: str) -> dict[str, str]:
-        token, _ = await services.admin.create_token(tenant.location_id, scopes)
+        token, _ = await services.tenants.create_token(tenant.location_id, scopes)
         return {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
 
     only_freebusy = await headers("calendars/events.freebusy")

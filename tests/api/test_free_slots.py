@@ -12,7 +12,7 @@ import pytest
 
 from slotblock.api.app import create_app
 from slotblock.config import Settings
-from slotblock.isotime import parse_iso
+from slotblock.core.isotime import parse_iso
 from slotblock.service.container import Services, build_services
 from slotblock.store import Store
 from tests.api.calls import create, delete, edit
@@ -98,7 +98,7 @@ async def test_stored_blocks_are_subtracted(client: httpx.AsyncClient, ny: Tenan
 async def test_round_robin_and_collective(
     client: httpx.AsyncClient, ny: Tenant, services: Services
 ) -> None:
-    bob = await services.admin.create_user(ny.location_id, "Bob")
+    bob = await services.tenants.create_user(ny.location_id, "Bob")
     await set_hours(
         client, ny, teamMembers=[{"userId": ny.user_id}, {"userId": bob}],
         availabilities=[], availabilityType=0,
@@ -186,10 +186,10 @@ async def test_refusals(
     assert (await free_slots(client, ny, calendar_id="nope!")).status_code == 404
     stranger = await free_slots(client, ny, userId=other.user_id)
     assert (stranger.status_code, message(stranger)) == (404, f"User {other.user_id} not found")
-    outsider = await services.admin.create_user(ny.location_id, "Not on the team")
+    outsider = await services.tenants.create_user(ny.location_id, "Not on the team")
     not_member = await free_slots(client, ny, userIds=[outsider])
     assert not_member.status_code == 422
-    token, _ = await services.admin.create_token(ny.location_id, ["calendars/events.readonly"])
+    token, _ = await services.tenants.create_token(ny.location_id, ["calendars/events.readonly"])
     headers = {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
     no_scope = await client.get(
         f"/calendars/{ny.calendar_id}/free-slots",

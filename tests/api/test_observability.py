@@ -183,5 +183,5 @@ async def test_a_crash_is_500_in_the_official_shape_with_its_request_id(
         "error": "Internal Server Error",
     }
     assert response.headers["X-Request-Id"] == "crash-1"
-    logged = [r for r in caplog.records if r.name == "slotblock.errors"]
+    logged = [r for r in caplog.records if r.name == "slotblock.core.errors"]
     assert logged and "crash-1" in logged[0].getMessage()

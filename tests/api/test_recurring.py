@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock.isotime import parse_iso
+from slotblock.core.isotime import parse_iso
 from tests.api.calls import create, delete, edit, events
 from tests.conftest import Tenant
 

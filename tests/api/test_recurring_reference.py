@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from slotblock import recurrence as rec
-from slotblock.isotime import format_ms, parse_iso, to_ms, zone
+from slotblock.core import recurrence as rec
+from slotblock.core.isotime import format_ms, parse_iso, to_ms, zone
 from tests.api.calls import create, events
 from tests.conftest import Tenant
 from tests.unit.test_recurrence_properties import WEEKDAYS, reference

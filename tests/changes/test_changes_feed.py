@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock import changefeed
-from slotblock.model import SCOPES, Location, TokenInfo
+from slotblock.core import changefeed_tokens as changefeed
+from slotblock.core.model import SCOPES, Location, TokenInfo
+from slotblock.core.tokens import hash_token
 from slotblock.service.calendars import CalendarInput
 from slotblock.service.container import Services
-from slotblock.service.fixtures import FixtureService
 from slotblock.store import Store, directory
 from slotblock.store import changes as change_store
 from slotblock.store import tokens as token_store
-from slotblock.tokens import hash_token
+from slotblock.toolkit.service.fixtures import FixtureService
 from tests.api.calls import create, delete, edit
 from tests.conftest import Clock, Tenant
 

@@ -11,7 +11,7 @@ import pytest
 
 from slotblock.api.app import create_app
 from slotblock.config import Settings
-from slotblock.model import SCOPES
+from slotblock.core.model import SCOPES
 from slotblock.service.container import Services, build_services
 from slotblock.store import Store
 from slotblock.store.tables import blocks
@@ -70,7 +70,7 @@ async def test_the_same_key_and_body_answer_the_first_create_again(
 async def test_keys_belong_to_their_token(
     client: httpx.AsyncClient, tenant: Tenant, services: Services, store: Store
 ) -> None:
-    token, _ = await services.admin.create_token(tenant.location_id, SCOPES, "second")
+    token, _ = await services.tenants.create_token(tenant.location_id, SCOPES, "second")
     first = await post(client, tenant, "shared", body(tenant))
     second = await post(client, tenant, "shared", body(tenant), token=token)
     assert first.status_code == second.status_code == 201

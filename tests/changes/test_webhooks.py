@@ -16,12 +16,12 @@ import pytest
 from slotblock.api.app import create_app
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
-from slotblock.errors import SlotblockError
-from slotblock.model import SCOPES
+from slotblock.core.errors import SlotblockError
+from slotblock.core.model import SCOPES
 from slotblock.service.blocks import BlockInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
-from slotblock.service.dispatcher import Dispatcher
 from slotblock.service.webhooks import KeyPair, new_key_pair
+from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, open_store
 from slotblock.store.tables import block_changes, outbox
 from tests.api.calls import create, delete, edit
@@ -250,7 +250,7 @@ async def test_location_tokens_manage_their_own_subscriptions(
     hooked: Hooked, receiver: Receiver
 ) -> None:
     h = hooked
-    reader, _ = await h.services.admin.create_token(
+    reader, _ = await h.services.tenants.create_token(
         h.tenant.location_id, ("calendars/events.readonly",), "reader"
     )
     other = await make_tenant(h.services)

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from slotblock.service.admin_tokens import AdminGate
 from slotblock.store import open_store
+from slotblock.toolkit.service.admin_auth import AdminGate
 from tests.admin.conftest import API, LOCATION, readme_fixture
 from tests.cli.test_cli import SLOTBLOCK, ok, run
 from tests.conftest import snapshot_url

@@ -96,8 +96,8 @@ async def _demo(url: str) -> str:
     try:
         await upgrade(store)
         services = build_services(store, Settings(database_url=url))
-        await demo.ensure_demo(services.admin, services.calendars, services.blocks)
-        token, _ = await services.admin.create_token(demo.LOCATION_ID, name="fuzz")
+        await demo.ensure_demo(services.tenants, services.calendars, services.blocks)
+        token, _ = await services.tenants.create_token(demo.LOCATION_ID, name="fuzz")
         return token
     finally:
         await store.dispose()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from slotblock.config import Settings
-from slotblock.isotime import parse_iso
+from slotblock.core.isotime import parse_iso
 from tests.conftest import seed_tenants
 from tests.hardening import worst
 from tests.live import live_server

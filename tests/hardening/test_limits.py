@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from slotblock.config import Settings
-from slotblock.isotime import parse_iso
-from slotblock.model import Principal
+from slotblock.core.isotime import parse_iso
+from slotblock.core.model import Principal
 from slotblock.service.blocks import WindowQuery
 from slotblock.service.container import Services
 from slotblock.store import Store

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from slotblock.errors import AlreadyExists, ReferenceMissing
-from slotblock.isotime import parse_iso
-from slotblock.model import Group, Location
+from slotblock.core.errors import AlreadyExists, ReferenceMissing
+from slotblock.core.isotime import parse_iso
+from slotblock.core.model import Group, Location
 from slotblock.store import Store, directory
 from tests.api.calls import create, delete, edit, events
 from tests.conftest import Tenant

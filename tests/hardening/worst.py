@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from slotblock.isotime import parse_iso
-from slotblock.model import Block
+from slotblock.core.isotime import parse_iso
+from slotblock.core.model import Block
+from slotblock.core.tokens import new_id
 from slotblock.store import blocks as block_store
 from slotblock.store import open_store
-from slotblock.tokens import new_id
 from tests.conftest import Tenant
 
 # Rules that never match after (or at) their start: dateutil walks to the year 9999.

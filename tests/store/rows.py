@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from slotblock.model import Block, Calendar, Group, Location
+from slotblock.core.model import Block, Calendar, Group, Location
 from slotblock.store import Store, directory
 
 NOW = 1_700_000_000_000

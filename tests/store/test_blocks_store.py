@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 
 import pytest
 
-from slotblock.model import Block, Override
+from slotblock.core.model import Block, Override
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from tests.store.rows import NOW, Place, block, place

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from slotblock.model import Location
+from slotblock.core.model import Location
 from slotblock.store import Store, directory
 from tests.store.rows import NOW, place
 

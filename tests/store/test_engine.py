@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from slotblock.model import Location
+from slotblock.core.model import Location
 from slotblock.store import Store, async_url, directory, open_store
 from slotblock.store.migrate import upgrade
 from tests.store.rows import NOW

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from slotblock.isotime import MAX_MS
-from slotblock.model import Block, Override
+from slotblock.core.isotime import MAX_MS
+from slotblock.core.model import Block, Override
 from slotblock.service.container import Services
 from slotblock.store import Store
 from slotblock.store import blocks as block_store

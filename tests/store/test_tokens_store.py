@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slotblock.model import SCOPES, TokenInfo
+from slotblock.core.model import SCOPES, TokenInfo
 from slotblock.store import Store
 from slotblock.store import tokens as token_store
 from tests.store.rows import NOW, place

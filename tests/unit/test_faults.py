@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slotblock.faults import Action, FaultRule, FaultTable, Match, RequestFacts, exempt
+from slotblock.core.faults import Action, FaultRule, FaultTable, Match, RequestFacts, exempt
 
 FACTS = RequestFacts("GET", "/calendars/groups", "get-groups", "loc1", "tok1")
 

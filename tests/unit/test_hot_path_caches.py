@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from slotblock.bounded_cache import BoundedCache
-from slotblock.errors import TooManyInstances
-from slotblock.instances import instances
-from slotblock.model import Override
-from slotblock.service.week_expansion import WeekExpansion
+from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.errors import TooManyInstances
+from slotblock.core.instances import instances
+from slotblock.core.model import Override
+from slotblock.service.caches.week_expansion import WeekExpansion
 from tests.unit.test_instances import DAY, START, H, block
 
 
@@ -91,7 +91,7 @@ def test_missing_weeks_are_expanded_one_run_at_a_time(monkeypatch: pytest.Monkey
         walks.append((start, end))
         return instances(b, start, end, limit, budget)
 
-    monkeypatch.setattr("slotblock.service.week_expansion.instances", counted)
+    monkeypatch.setattr("slotblock.service.caches.week_expansion.instances", counted)
     series = block("RRULE:FREQ=DAILY")
     expansion = WeekExpansion(10_000_000)
     year = expansion.instances(series, START, START + 366 * DAY, 10_000)

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from slotblock import instances as ins
-from slotblock import recurrence as rec
-from slotblock.errors import InvalidInput, NotFound, Unprocessable
-from slotblock.isotime import parse_iso
-from slotblock.model import Block, Override
+from slotblock.core import instances as ins
+from slotblock.core import recurrence as rec
+from slotblock.core.errors import InvalidInput, NotFound, Unprocessable
+from slotblock.core.isotime import parse_iso
+from slotblock.core.model import Block, Override
 
 H = 3_600_000
 DAY = 24 * H

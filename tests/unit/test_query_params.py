@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slotblock.api.query_params import repeated
+from slotblock.api.middleware.single_query_values import repeated
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from dateutil.rrule import rrulestr
 
-from slotblock import recurrence as rec
-from slotblock.errors import RecurrenceError, TooManyInstances
-from slotblock.isotime import format_ms, parse_iso, zone
+from slotblock.core import recurrence as rec
+from slotblock.core.errors import RecurrenceError, TooManyInstances
+from slotblock.core.isotime import format_ms, parse_iso, zone
 
 H = 3_600_000
 

@@ -11,8 +11,8 @@ import recurring_ical_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotblock import recurrence as rec
-from slotblock.isotime import from_ms, to_ms, zone
+from slotblock.core import recurrence as rec
+from slotblock.core.isotime import from_ms, to_ms, zone
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata"]
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]

@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 from dateutil.rrule import rrulestr
 
-from slotblock import recurrence as rec
-from slotblock.errors import Conflict, TooMuchWork
-from slotblock.isotime import parse_iso
-from slotblock.rrule_work import Budget, WorkExceeded, walk
+from slotblock.core import recurrence as rec
+from slotblock.core.errors import Conflict, TooMuchWork
+from slotblock.core.isotime import parse_iso
+from slotblock.core.rrule_work import Budget, WorkExceeded, walk
 from slotblock.service.write_retry import until_written
 
 START = datetime(2026, 2, 1, 9)

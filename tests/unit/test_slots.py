@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from slotblock import slots
-from slotblock.isotime import parse_iso, zone
+from slotblock.core import slots
+from slotblock.core.isotime import parse_iso, zone
 
 NY = zone("America/New_York")
 LONG_AGO = parse_iso("2000-01-01T00:00:00Z")

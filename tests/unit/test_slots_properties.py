@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slotblock import slots
-from slotblock.isotime import from_ms, parse_iso, zone
+from slotblock.core import slots
+from slotblock.core.isotime import from_ms, parse_iso, zone
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 # Three weeks that hold DST changes in the northern and southern zones above.

@@ -1,1 +1,2 @@
-"""HTTP only: routes, request/response shapes, error mapping, the auth dependency."""
+"""HTTP only: routes (`routes/`), ASGI middleware (`middleware/`), request and response
+shapes, error mapping, the auth dependency, and the wiring (`app`, `server`, `workers`)."""

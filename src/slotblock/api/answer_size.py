@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 import orjson
 
 from slotblock.api.schemas import event_json
-from slotblock.errors import Unprocessable
-from slotblock.model import Event
+from slotblock.core.errors import Unprocessable
+from slotblock.core.model import Event
 
 EVENT_FIXED_BYTES = 560  # the keys, ids and timestamps of one CalendarEventDTO
 

@@ -8,34 +8,33 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from slotblock import __version__
-from slotblock.api import (
-    admin,
+from slotblock.api import errors, metrics, rate_limits
+from slotblock.api.event_fragments import EventFragments
+from slotblock.api.middleware.body_timeout import BodyTimeout
+from slotblock.api.middleware.failures import Failures
+from slotblock.api.middleware.observability import Observability
+from slotblock.api.middleware.security_headers import SecurityHeaders
+from slotblock.api.middleware.single_query_values import SingleQueryValues
+from slotblock.api.middleware.size_limits import RequestLimits
+from slotblock.api.routes import (
     blocked_slots,
+    blocked_slots_lean,
     calendars,
     changes,
     docs,
-    errors,
     health,
-    lean_blocked_slots,
-    metrics,
-    rate_limits,
     webhooks,
 )
-from slotblock.api.block_slot import router as block_slot_router
-from slotblock.api.body_timeout import BodyTimeout
-from slotblock.api.event_fragments import EventFragments
-from slotblock.api.failures import Failures
-from slotblock.api.free_busy import router as free_busy_router
-from slotblock.api.free_slots import router as free_slots_router
-from slotblock.api.limits import RequestLimits
-from slotblock.api.observability import Observability
-from slotblock.api.query_params import SingleQueryValues
+from slotblock.api.routes.block_slot import router as block_slot_router
+from slotblock.api.routes.free_busy import router as free_busy_router
+from slotblock.api.routes.free_slots import router as free_slots_router
 from slotblock.api.schemas import event_json
-from slotblock.api.security_headers import SecurityHeaders
 from slotblock.config import Settings
 from slotblock.service.container import build_services, wall_clock_ms
-from slotblock.service.dispatcher import Dispatcher
+from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, open_store
+from slotblock.toolkit.api import routes as admin
+from slotblock.toolkit.api import webhooks as admin_webhooks
 
 
 def list_parameters(path: str) -> frozenset[str]:
@@ -54,7 +53,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Webhook deliveries are sent by every serving process (see service/dispatcher.py).
+        # Every serving process sends webhook deliveries (service/workers/webhook_dispatcher.py).
         dispatcher = None
         if settings.webhook_dispatch:
             dispatcher = Dispatcher(the_store, settings, wall_clock_ms, event_json)
@@ -71,7 +70,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="A self-hosted server of the LeadConnector Calendars blocked-slots API.",
         lifespan=lifespan,
-        docs_url=None,  # served offline by api/docs.py
+        docs_url=None,  # served offline by api/routes/docs.py
         redoc_url=None,
         # No redirect to the slash-less twin: Starlette builds its Location from the
         # client's Host header. Routes that need both spellings declare both.
@@ -95,7 +94,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
     )
     admin.install(app, settings)
-    app.include_router(webhooks.admin_router)
+    app.include_router(admin_webhooks.router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)
@@ -107,5 +106,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # request id and is logged and counted.
     app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
     if settings.lean_query_route:
-        lean_blocked_slots.install(app)
+        blocked_slots_lean.install(app)
     return app

@@ -11,11 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, RootModel
 
+from slotblock.api.openapi import EXTENSION
 from slotblock.api.schemas import BlockedSlotsQuery, IdText, MillisString, Query
-from slotblock.isotime import format_ms, zone
+from slotblock.core.isotime import format_ms, zone
 from slotblock.service.availability import FreeBusy
-
-EXTENSION = "**Extension** (slotblock; the official API has no such {what})."
 
 
 def _known_zone(value: str) -> str:

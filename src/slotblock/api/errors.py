@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from slotblock import errors
+from slotblock.core import errors
 
 STATUS: dict[type[errors.SlotblockError], int] = {
     errors.InvalidInput: 400,

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import orjson
 
 from slotblock.api.schemas import event_json
-from slotblock.bounded_cache import BoundedCache
-from slotblock.model import Event
+from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.model import Event
 
 ENTRY_BYTES = 160  # the key and the bytes object's header, estimated
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slotblock.errors import Unauthenticated
+from slotblock.core.errors import Unauthenticated
 
 VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3"})
 

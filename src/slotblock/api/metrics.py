@@ -131,7 +131,7 @@ class Sampler:
         CACHE_SIZE.set(len(blocks.expansion.cache))
         cache_bytes["expansion"].set(blocks.cache_size)
         cache_bytes["fragments"].set(self.app.state.event_fragments.cache.bytes)
-        cache_bytes["answers"].set(services.fast_query.cache.bytes)
+        cache_bytes["answers"].set(services.answers.cache.bytes)
         if blocks.reader is not None:
             cache_bytes["blocks"].set(blocks.reader.blocks.bytes)
         seen = self.seen

@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException
 
 from slotblock.api import metrics
 from slotblock.config import Settings
-from slotblock.errors import Unauthenticated
-from slotblock.model import Principal
+from slotblock.core.errors import Unauthenticated
+from slotblock.core.model import Principal
 from slotblock.service.container import wall_clock_ms
 from slotblock.service.rate_limits import RateLimiter, Verdict, open_rate_limiter
 

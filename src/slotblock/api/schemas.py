@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from slotblock.isotime import format_ms, parse_iso, zone
-from slotblock.model import TEXT_FIELDS, Calendar, Event, Group
+from slotblock.core.isotime import format_ms, parse_iso, zone
+from slotblock.core.model import TEXT_FIELDS, Calendar, Event, Group
 
 CONTACT_ID = ""
 APPOINTMENT_STATUS = "confirmed"

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from slotblock.errors import Forbidden, ScopeMissing, Unauthenticated
-from slotblock.model import Principal
+from slotblock.core.errors import Forbidden, ScopeMissing, Unauthenticated
+from slotblock.core.model import Principal
+from slotblock.core.tokens import hash_token
 from slotblock.store import Store
 from slotblock.store import tokens as token_store
-from slotblock.tokens import hash_token
 
 _CACHE_LIMIT = 10_000
 

@@ -19,25 +19,25 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock import recurrence, slots
 from slotblock.config import Settings
-from slotblock.errors import (
+from slotblock.core import recurrence, slots
+from slotblock.core.errors import (
     InvalidInput,
     NotFound,
     ScopeMissing,
     TooManyInstances,
     Unprocessable,
 )
-from slotblock.instances import instances
-from slotblock.isotime import parse_iso, zone
-from slotblock.model import Block, Calendar, Principal
+from slotblock.core.instances import instances
+from slotblock.core.isotime import parse_iso, zone
+from slotblock.core.model import Block, Calendar, Principal
+from slotblock.core.slots import Interval
+from slotblock.core.tokens import is_id
 from slotblock.service.auth import NO_SCOPE, check_location, require_scope
 from slotblock.service.blocks import READ
 from slotblock.service.calendars import calendar_in
-from slotblock.slots import Interval
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
-from slotblock.tokens import is_id
 
 FREEBUSY = "calendars/events.freebusy"
 CAL_READ = "calendars.readonly"

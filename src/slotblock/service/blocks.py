@@ -1,6 +1,6 @@
 """Blocked slots: create, edit and delete blocks, series and instances; query a window.
 
-The rules of ids, instances and overrides are pure and live in `slotblock.instances`; this
+The rules of ids, instances and overrides are pure and live in `slotblock.core.instances`; this
 module adds scopes, tenancy, the stored data and transactions. Editing a series' rule or
 start keeps the overrides and the stored EXDATEs that are still occurrences of the new series
 (EXDATEs sent with the new rule are added to them): an acknowledged instance delete is never
@@ -22,9 +22,9 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock import recurrence
 from slotblock.config import Settings
-from slotblock.errors import (
+from slotblock.core import recurrence
+from slotblock.core.errors import (
     InvalidInput,
     NotFound,
     RecurrenceError,
@@ -32,11 +32,11 @@ from slotblock.errors import (
     TooMuchWork,
     Unprocessable,
 )
-from slotblock.etags import check_if_match
-from slotblock.instances import (
+from slotblock.core.etags import check_if_match
+from slotblock.core.instances import (
     check_instance as _check_instance,
 )
-from slotblock.instances import (
+from slotblock.core.instances import (
     check_one_owner,
     edit_instance,
     instance,
@@ -45,19 +45,19 @@ from slotblock.instances import (
     parse_event_id,
     with_owner,
 )
-from slotblock.instances import (
+from slotblock.core.instances import (
     owner_of as _owner_key,
 )
-from slotblock.model import TEXT_FIELDS, Block, Event, Override, Principal
-from slotblock.rrule_work import Budget
+from slotblock.core.model import TEXT_FIELDS, Block, Event, Override, Principal
+from slotblock.core.rrule_work import Budget
+from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
+from slotblock.service.caches.week_expansion import WeekExpansion
 from slotblock.service.changes import ChangeLog
-from slotblock.service.week_expansion import WeekExpansion
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import Keys, window_reader
-from slotblock.tokens import new_id
 
 READ = "calendars/events.readonly"
 WRITE = "calendars/events.write"

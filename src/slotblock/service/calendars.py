@@ -9,12 +9,12 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.errors import NotFound, Unprocessable
-from slotblock.model import Calendar, Group, JSONObject, Principal
+from slotblock.core.errors import NotFound, Unprocessable
+from slotblock.core.model import Calendar, Group, JSONObject, Principal
+from slotblock.core.tokens import is_id, new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory, locks
 from slotblock.store import blocks as block_store
-from slotblock.tokens import is_id, new_id
 
 T = TypeVar("T")
 CAL_READ, CAL_WRITE = "calendars.readonly", "calendars.write"

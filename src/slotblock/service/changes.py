@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock import changefeed
-from slotblock.changefeed import Position
 from slotblock.config import Settings
-from slotblock.errors import Gone
-from slotblock.model import Block, Principal
+from slotblock.core import changefeed_tokens as changefeed
+from slotblock.core.changefeed_tokens import Position
+from slotblock.core.errors import Gone
+from slotblock.core.model import Block, Principal
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
 from slotblock.store import Store

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slotblock.config import Settings
-from slotblock.service.admin import AdminService
 from slotblock.service.auth import Authenticator
 from slotblock.service.availability import AvailabilityService
 from slotblock.service.blocks import BlockService
+from slotblock.service.caches.answers import AnswerCache
 from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
-from slotblock.service.fast_query import FastQuery
 from slotblock.service.idempotency import IdempotentCreates
+from slotblock.service.tenants import TenantService
 from slotblock.service.webhooks import WebhookService
 from slotblock.store import Store
 
@@ -28,13 +28,13 @@ class Services:
     store: Store
     blocks: BlockService
     calendars: CalendarService
-    admin: AdminService
+    tenants: TenantService
     auth: Authenticator
     availability: AvailabilityService
     changes: ChangeFeed
     idempotent: IdempotentCreates
     webhooks: WebhookService
-    fast_query: FastQuery
+    answers: AnswerCache
 
 
 def build_services(
@@ -45,11 +45,11 @@ def build_services(
         store=store,
         blocks=blocks,
         calendars=CalendarService(store, clock),
-        admin=AdminService(store, clock),
+        tenants=TenantService(store, clock),
         auth=Authenticator(store, settings.token_cache_seconds),
         availability=AvailabilityService(store, settings, clock),
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, clock),
-        fast_query=FastQuery(blocks, settings.answer_cache_bytes),
+        answers=AnswerCache(blocks, settings.answer_cache_bytes),
     )

@@ -4,12 +4,12 @@ example request (locationId, calendarId/userId/groupId, startTime 1680373800000,
 
 from __future__ import annotations
 
-from slotblock.errors import NotFound
-from slotblock.isotime import parse_iso
-from slotblock.model import SCOPES, Principal
-from slotblock.service.admin import AdminService
+from slotblock.core.errors import NotFound
+from slotblock.core.isotime import parse_iso
+from slotblock.core.model import SCOPES, Principal
 from slotblock.service.blocks import BlockInput, BlockService
 from slotblock.service.calendars import CalendarInput, CalendarService, GroupInput
+from slotblock.service.tenants import TenantService
 
 LOCATION_ID = "0007BWpSzSwfiuSl0tR2"
 TIMEZONE = "Asia/Kolkata"
@@ -60,16 +60,16 @@ _BLOCKS = (
 
 
 async def ensure_demo(
-    admin: AdminService, calendars: CalendarService, blocks: BlockService
+    tenants: TenantService, calendars: CalendarService, blocks: BlockService
 ) -> bool:
     """Create the demo location and its data unless it exists; True when it was created."""
     try:
-        await admin.location(LOCATION_ID)
+        await tenants.location(LOCATION_ID)
         return False
     except NotFound:
         pass
-    location = await admin.create_location("Demo location", TIMEZONE, LOCATION_ID)
-    await admin.create_user(LOCATION_ID, "Demo user", "demo@example.com", USER_ID)
+    location = await tenants.create_location("Demo location", TIMEZONE, LOCATION_ID)
+    await tenants.create_user(LOCATION_ID, "Demo user", "demo@example.com", USER_ID)
     await calendars.add_group(
         LOCATION_ID, GroupInput(name="Demo group", description="Demo", slug="demo", id=GROUP_ID)
     )

@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
-from slotblock.errors import InvalidInput, Unprocessable
-from slotblock.etags import etag
-from slotblock.model import Event, Principal
+from slotblock.core.errors import InvalidInput, Unprocessable
+from slotblock.core.etags import etag
+from slotblock.core.model import Event, Principal
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.blocks import WRITE, BlockInput, BlockService
 from slotblock.store import Store

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slotblock.config import Settings
-from slotblock.model import Principal
+from slotblock.core.model import Principal
 from slotblock.store.counters import Bucket, Counters, open_counters
 
 DAY_MS = 86_400_000

@@ -16,8 +16,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from slotblock.instances import instance, master_event, parse_event_id
-from slotblock.model import Block, Event, Override
+from slotblock.core.instances import instance, master_event, parse_event_id
+from slotblock.core.model import Block, Event, Override
 
 CREATE, UPDATE, DELETE = "BlockedSlotCreate", "BlockedSlotUpdate", "BlockedSlotDelete"
 EVENT_TYPES = (CREATE, UPDATE, DELETE)

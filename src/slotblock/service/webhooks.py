@@ -15,14 +15,14 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from slotblock.errors import InvalidInput, NotFound
-from slotblock.model import Principal
+from slotblock.core.errors import InvalidInput, NotFound
+from slotblock.core.model import Principal
+from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import EVENT_TYPES
 from slotblock.store import Store, directory
 from slotblock.store import webhooks as webhook_store
 from slotblock.store.webhooks import DEAD, Delivery, Webhook
-from slotblock.tokens import new_id
 
 __all__ = ["Delivery", "KeyPair", "Signer", "Webhook", "WebhookService", "new_key_pair"]
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from slotblock.errors import Conflict
+from slotblock.core.errors import Conflict
 
 T = TypeVar("T")
 _FIRST_PAUSE = 0.005

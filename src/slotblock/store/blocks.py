@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.isotime import MAX_MS
-from slotblock.model import Block, Override
+from slotblock.core.isotime import MAX_MS
+from slotblock.core.model import Block, Override
 from slotblock.store.integrity import writing
 from slotblock.store.tables import SHORT_SPAN_MS, blocks, calendars, groups, users
 

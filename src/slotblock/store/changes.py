@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.model import Block
+from slotblock.core.model import Block
 from slotblock.store.blocks import _COLUMNS, _JOIN, _block
 from slotblock.store.tables import block_changes, blocks, calendars, change_counters
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.model import Calendar, Group, JSONObject, Location
+from slotblock.core.model import Calendar, Group, JSONObject, Location
 from slotblock.store.integrity import deleting, writing
 from slotblock.store.tables import calendar_members, calendars, groups, locations, users
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from slotblock.errors import AlreadyExists, ReferenceMissing, StillReferenced, Unavailable
+from slotblock.core.errors import AlreadyExists, ReferenceMissing, StillReferenced, Unavailable
 
 _SQLITE_CODES = {1555: "unique", 2067: "unique", 787: "foreign_key"}
 _PG_STATES = {"23505": "unique", "23503": "foreign_key"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.model import Location
+from slotblock.core.model import Location
 from slotblock.store.tables import (
     blocks,
     calendar_members,

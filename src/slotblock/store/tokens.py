@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.model import Location, TokenInfo
+from slotblock.core.model import Location, TokenInfo
 from slotblock.store.tables import locations, tokens
 
 

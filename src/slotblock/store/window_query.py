@@ -26,8 +26,8 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from slotblock.bounded_cache import BoundedCache
-from slotblock.model import Block, Override
+from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.model import Block, Override
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
 from slotblock.store.tables import blocks, calendars, data_versions

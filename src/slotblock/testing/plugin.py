@@ -112,7 +112,7 @@ def slotblock_server(
 
 
 def _document(request: pytest.FixtureRequest) -> dict[str, Any]:
-    from slotblock.service.fixture_document import parse_text  # noqa: PLC0415
+    from slotblock.toolkit.service.fixture_document import parse_text  # noqa: PLC0415
 
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:

@@ -1,0 +1,1 @@
+"""One module per resource of the public API: its routes and nothing else."""

@@ -1,0 +1,114 @@
+"""Tenants, as the operator manages them (CLI, demo): locations, their users and tokens —
+created, listed, revoked and removed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from slotblock.core.errors import InvalidInput, NotFound, Unprocessable
+from slotblock.core.isotime import zone
+from slotblock.core.model import SCOPES, Location, Principal, TokenInfo
+from slotblock.core.tokens import hash_token, is_id, new_id, new_token
+from slotblock.store import Store, directory
+from slotblock.store import operators as operator_store
+from slotblock.store import tokens as token_store
+
+
+class TenantService:
+    def __init__(self, store: Store, clock: Callable[[], int]) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def create_location(
+        self, name: str, timezone: str, location_id: str | None = None
+    ) -> Location:
+        try:
+            zone(timezone)
+        except ValueError as exc:
+            raise InvalidInput(f"unknown IANA timezone {timezone!r}") from exc
+        location = Location(_chosen_id(location_id), name, timezone)
+        async with self.store.begin() as conn:
+            await directory.insert_location(conn, location, self.clock())
+        return location
+
+    async def location(self, location_id: str) -> Location:
+        async with self.store.read() as conn:
+            found = await directory.get_location(conn, location_id)
+        if found is None:
+            raise NotFound(f"location {location_id} not found")
+        return found
+
+    async def create_user(
+        self, location_id: str, name: str, email: str = "", user_id: str | None = None
+    ) -> str:
+        await self.location(location_id)
+        new = _chosen_id(user_id)
+        async with self.store.begin() as conn:
+            await directory.insert_user(conn, location_id, new, name, email, self.clock())
+        return new
+
+    async def create_token(
+        self, location_id: str, scopes: Sequence[str] = (), name: str = ""
+    ) -> tuple[str, TokenInfo]:
+        """A new token (returned once, in clear) and what is stored of it."""
+        await self.location(location_id)
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown:
+            raise InvalidInput(
+                f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}"
+            )
+        token = new_token()
+        info = TokenInfo(new_id(), location_id, name, tuple(scopes or SCOPES), self.clock(), None)
+        async with self.store.begin() as conn:
+            await token_store.insert_token(conn, info, hash_token(token))
+        return token, info
+
+    async def list_tokens(self, location_id: str) -> list[TokenInfo]:
+        await self.location(location_id)
+        async with self.store.read() as conn:
+            return await token_store.list_tokens(conn, location_id)
+
+    async def revoke_token(self, token_id: str) -> None:
+        async with self.store.begin() as conn:
+            if not await token_store.revoke(conn, token_id, self.clock()):
+                raise NotFound(f"no live token {token_id}")
+
+    async def principal(self, location_id: str) -> Principal:
+        """The operator acting in a location, with every scope (for the API's use cases)."""
+        async with self.store.read() as conn:
+            location = await directory.get_location(conn, location_id)
+        if location is None:
+            raise NotFound(f"location {location_id} not found")
+        return Principal(token_id="operator", location=location, scopes=frozenset(SCOPES))
+
+    async def locations(self) -> list[Location]:
+        async with self.store.read() as conn:
+            return await operator_store.list_locations(conn)
+
+    async def delete_location(self, location_id: str) -> None:
+        """Refused while users, groups, calendars or blocks remain; its tokens go with it."""
+        await self.principal(location_id)
+        async with self.store.begin() as conn:
+            if left := await operator_store.location_contents(conn, location_id):
+                raise Unprocessable(f"the location still has {', '.join(left)}; delete them first")
+            await operator_store.delete_location(conn, location_id)
+
+    async def users(self, location_id: str) -> list[tuple[str, str, str]]:
+        await self.principal(location_id)
+        async with self.store.read() as conn:
+            return await operator_store.list_users(conn, location_id)
+
+    async def delete_user(self, location_id: str, user_id: str) -> None:
+        async with self.store.begin() as conn:
+            if await operator_store.user_in_use(conn, location_id, user_id):
+                raise Unprocessable("the user is on a calendar or has blocks; remove those first")
+            if not await operator_store.delete_user(conn, location_id, user_id):
+                raise NotFound(f"user {user_id} not found in location {location_id}")
+
+
+def _chosen_id(value: str | None) -> str:
+    if value is None:
+        return new_id()
+    if not is_id(value):
+        raise InvalidInput(f"id {value!r} must be 1-64 letters and digits")
+    return value

@@ -1,0 +1,2 @@
+"""The control plane's HTTP side: its routes, and the middleware that injects faults and
+records requests."""

@@ -1,0 +1,1 @@
+"""The control plane's queries: emptying the database or a location, admin tokens."""
