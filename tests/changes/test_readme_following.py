@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin.conftest import readme_file
-from tests.admin.test_readme_examples import readme_block
 from tests.conftest import seed_tenants
 from tests.live import free_port, wait_ready
+from tests.toolkit.conftest import readme_file
+from tests.toolkit.test_readme_examples import readme_block
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 BIN = Path(sys.executable).parent

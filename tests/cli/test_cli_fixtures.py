@@ -13,10 +13,10 @@ import pytest
 
 from slotblock.store import open_store
 from slotblock.toolkit.service.admin_auth import AdminGate
-from tests.admin.conftest import API, LOCATION, readme_fixture
 from tests.cli.test_cli import SLOTBLOCK, ok, run
 from tests.conftest import snapshot_url
 from tests.live import free_port, wait_ready
+from tests.toolkit.conftest import API, LOCATION, readme_fixture
 
 
 @pytest.fixture

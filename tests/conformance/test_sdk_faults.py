@@ -15,10 +15,18 @@ import httpx
 import pytest
 
 from slotblock.config import Settings
-from tests.admin.conftest import ADMIN, ADMIN_TOKEN, CI_TOKEN, LOCATION, USER, WEEK, readme_fixture
 from tests.conformance.test_sdk_js import HERE, missing
 from tests.conftest import IN_CI
 from tests.live import live_server
+from tests.toolkit.conftest import (
+    ADMIN,
+    ADMIN_TOKEN,
+    CI_TOKEN,
+    LOCATION,
+    USER,
+    WEEK,
+    readme_fixture,
+)
 
 highlevel = pytest.importorskip("highlevel", reason="gohighlevel-api-client is a test dependency")
 GHLError = pytest.importorskip("highlevel.error").GHLError

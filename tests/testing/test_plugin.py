@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin.conftest import readme_file
 from tests.conftest import IN_CI
+from tests.toolkit.conftest import readme_file
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ["pytest", "gohighlevel-api-client==3.0.0"]

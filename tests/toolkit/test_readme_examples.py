@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin.conftest import README, readme_fixture
 from tests.cli.test_cli import SLOTBLOCK
 from tests.live import free_port, wait_ready
+from tests.toolkit.conftest import README, readme_fixture
 
 
 def readme_block(after: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 from slotblock.api.app import create_app
 from slotblock.config import Settings
 from slotblock.store import Store
-from tests.admin.conftest import ADMIN, API, CALENDAR, CI_TOKEN, LOCATION, load, readme_fixture
 from tests.live import live_server
+from tests.toolkit.conftest import ADMIN, API, CALENDAR, CI_TOKEN, LOCATION, load, readme_fixture
 
 pytestmark = pytest.mark.anyio
 GROUPS = "/calendars/groups"

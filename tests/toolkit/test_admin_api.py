@@ -14,7 +14,9 @@ from slotblock.config import Settings
 from slotblock.store import Store
 from slotblock.toolkit.api.routes import TAG
 from slotblock.toolkit.service.admin_auth import create_admin_token
-from tests.admin.conftest import (
+from tests.conftest import Tenant, snapshot
+from tests.spec import IMPLEMENTED
+from tests.toolkit.conftest import (
     ADMIN,
     API,
     CALENDAR,
@@ -26,8 +28,6 @@ from tests.admin.conftest import (
     load,
     readme_fixture,
 )
-from tests.conftest import Tenant, snapshot
-from tests.spec import IMPLEMENTED
 
 pytestmark = pytest.mark.anyio
 
