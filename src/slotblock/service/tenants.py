@@ -10,7 +10,7 @@ from slotblock.core.isotime import zone
 from slotblock.core.model import SCOPES, Location, Principal, TokenInfo
 from slotblock.core.tokens import hash_token, is_id, new_id, new_token
 from slotblock.store import Store, directory
-from slotblock.store import operators as operator_store
+from slotblock.store import tenants as tenant_store
 from slotblock.store import tokens as token_store
 
 
@@ -83,26 +83,26 @@ class TenantService:
 
     async def locations(self) -> list[Location]:
         async with self.store.read() as conn:
-            return await operator_store.list_locations(conn)
+            return await tenant_store.list_locations(conn)
 
     async def delete_location(self, location_id: str) -> None:
         """Refused while users, groups, calendars or blocks remain; its tokens go with it."""
         await self.principal(location_id)
         async with self.store.begin() as conn:
-            if left := await operator_store.location_contents(conn, location_id):
+            if left := await tenant_store.location_contents(conn, location_id):
                 raise Unprocessable(f"the location still has {', '.join(left)}; delete them first")
-            await operator_store.delete_location(conn, location_id)
+            await tenant_store.delete_location(conn, location_id)
 
     async def users(self, location_id: str) -> list[tuple[str, str, str]]:
         await self.principal(location_id)
         async with self.store.read() as conn:
-            return await operator_store.list_users(conn, location_id)
+            return await tenant_store.list_users(conn, location_id)
 
     async def delete_user(self, location_id: str, user_id: str) -> None:
         async with self.store.begin() as conn:
-            if await operator_store.user_in_use(conn, location_id, user_id):
+            if await tenant_store.user_in_use(conn, location_id, user_id):
                 raise Unprocessable("the user is on a calendar or has blocks; remove those first")
-            if not await operator_store.delete_user(conn, location_id, user_id):
+            if not await tenant_store.delete_user(conn, location_id, user_id):
                 raise NotFound(f"user {user_id} not found in location {location_id}")
 
 

@@ -1,4 +1,4 @@
-"""Queries behind the operator's CLI: listing and removing locations and users."""
+"""Queries behind the operator's tenant commands: listing and removing locations and users."""
 
 from __future__ import annotations
 
