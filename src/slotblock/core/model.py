@@ -8,14 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+# The platform's scopes a token may hold (each spelled here only).
+EVENTS_READ = "calendars/events.readonly"
+EVENTS_WRITE = "calendars/events.write"
+CALENDARS_READ = "calendars.readonly"
+CALENDARS_WRITE = "calendars.write"
+GROUPS_READ = "calendars/groups.readonly"
+GROUPS_WRITE = "calendars/groups.write"
+FREEBUSY = "calendars/events.freebusy"  # free/busy only; EVENTS_READ includes it
 SCOPES = (
-    "calendars/events.readonly",
-    "calendars/events.write",
-    "calendars.readonly",
-    "calendars.write",
-    "calendars/groups.readonly",
-    "calendars/groups.write",
-    "calendars/events.freebusy",  # free/busy only; calendars/events.readonly includes it
+    EVENTS_READ,
+    EVENTS_WRITE,
+    CALENDARS_READ,
+    CALENDARS_WRITE,
+    GROUPS_READ,
+    GROUPS_WRITE,
+    FREEBUSY,
 )
 
 JSONObject = dict[str, Any]

@@ -30,17 +30,14 @@ from slotblock.core.errors import (
 )
 from slotblock.core.instances import instances
 from slotblock.core.isotime import parse_iso, zone
-from slotblock.core.model import Block, Calendar, Principal
+from slotblock.core.model import CALENDARS_READ, EVENTS_READ, FREEBUSY, Block, Calendar, Principal
 from slotblock.core.slots import Interval
 from slotblock.core.tokens import is_id
 from slotblock.service.auth import NO_SCOPE, check_location, require_scope
-from slotblock.service.blocks import READ
 from slotblock.service.calendars import calendar_in
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 
-FREEBUSY = "calendars/events.freebusy"
-CAL_READ = "calendars.readonly"
 EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
 LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
 # An endDate before 1973-03-04 is almost surely seconds sent for milliseconds (a window so
@@ -115,7 +112,7 @@ class AvailabilityService:
 
     async def free_slots(self, principal: Principal, q: SlotsQuery) -> dict[str, list[str]]:
         """The official map `{"YYYY-MM-DD": ["<ISO start>", …]}` in the asked zone."""
-        require_scope(principal, CAL_READ)
+        require_scope(principal, CALENDARS_READ)
         if q.end_ms < SECONDS_LOOKALIKE:
             raise Unprocessable(SECONDS_HINT)
         days = self.settings.max_slot_window_days
@@ -157,7 +154,7 @@ class AvailabilityService:
     # --- free/busy -----------------------------------------------------------------------
 
     async def free_busy(self, principal: Principal, q: FreeBusyQuery) -> FreeBusy:
-        if not principal.scopes & {FREEBUSY, READ}:
+        if not principal.scopes & {FREEBUSY, EVENTS_READ}:
             raise ScopeMissing(NO_SCOPE)
         check_location(principal, q.location_id)
         if not (q.calendar_ids or q.user_ids or q.group_ids):

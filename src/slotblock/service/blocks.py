@@ -48,7 +48,15 @@ from slotblock.core.instances import (
 from slotblock.core.instances import (
     owner_of as _owner_key,
 )
-from slotblock.core.model import TEXT_FIELDS, Block, Event, Override, Principal
+from slotblock.core.model import (
+    EVENTS_READ,
+    EVENTS_WRITE,
+    TEXT_FIELDS,
+    Block,
+    Event,
+    Override,
+    Principal,
+)
 from slotblock.core.rrule_work import Budget
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
@@ -59,8 +67,6 @@ from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import Keys, window_reader
 
-READ = "calendars/events.readonly"
-WRITE = "calendars/events.write"
 _MISSING = {
     "calendar": "Calendar not found",
     "user": "User not found",
@@ -137,7 +143,7 @@ class BlockService:
 
     def check_query(self, principal: Principal, q: WindowQuery) -> None:
         """The query's scope, location, filters and window, checked before any read."""
-        require_scope(principal, READ)
+        require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
         if not (q.calendar_id or q.user_id or q.group_id):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
@@ -194,7 +200,7 @@ class BlockService:
 
     async def get(self, principal: Principal, event_id: str) -> Event:
         """One block, series master or instance by its id (a deleted occurrence: 404)."""
-        require_scope(principal, READ)
+        require_scope(principal, EVENTS_READ)
         master_id, original = parse_event_id(event_id)
         async with self.store.read() as conn:
             block, _ = await self._load(conn, principal, master_id)
@@ -257,7 +263,7 @@ class BlockService:
     async def create(
         self, principal: Principal, body: BlockInput, on_created: OnCreated | None = None
     ) -> Event:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=True)
         if body.start_ms is None or body.end_ms is None:
@@ -335,7 +341,7 @@ class BlockService:
     async def edit(
         self, principal: Principal, event_id: str, body: BlockInput, if_match: str | None = None
     ) -> Event:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=False)
         master_id, original = parse_event_id(event_id)
@@ -407,7 +413,7 @@ class BlockService:
     async def delete(
         self, principal: Principal, event_id: str, if_match: str | None = None
     ) -> None:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         master_id, original = parse_event_id(event_id)
 
         async def attempt() -> bool | None:

@@ -22,14 +22,13 @@ from slotblock.config import Settings
 from slotblock.core import changefeed_tokens as changefeed
 from slotblock.core.changefeed_tokens import Position
 from slotblock.core.errors import Gone
-from slotblock.core.model import Block, Principal
+from slotblock.core.model import EVENTS_READ, Block, Principal
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
 from slotblock.store import Store
 from slotblock.store import changes as change_store
 from slotblock.store import webhooks as webhook_store
 
-READ = "calendars/events.readonly"
 RESET = "the location was reset since this sync token; sync again without a token"
 DAY_MS = 86_400_000
 _PRUNE_MARGIN_MS = 3_600_000  # a token's writes may be stamped a little before it
@@ -101,7 +100,7 @@ class ChangeFeed:
         return int(self.settings.sync_retention_days * DAY_MS)
 
     async def page(self, principal: Principal, q: FeedQuery) -> FeedPage:
-        require_scope(principal, READ)
+        require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
         scope = changefeed.scope_of(q.location_id, q.calendar_id, q.user_id, q.group_id)
         limit = min(q.max_results or self.settings.sync_page_size, self.settings.sync_page_size)

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from slotblock.config import Settings
 from slotblock.core.errors import InvalidInput, Unprocessable
 from slotblock.core.etags import etag
-from slotblock.core.model import Event, Principal
+from slotblock.core.model import EVENTS_WRITE, Event, Principal
 from slotblock.service.auth import check_location, require_scope
-from slotblock.service.blocks import WRITE, BlockInput, BlockService
+from slotblock.service.blocks import BlockInput, BlockService
 from slotblock.store import Store
 from slotblock.store import idempotency as key_store
 from slotblock.store.idempotency import Answer
@@ -69,7 +69,7 @@ class IdempotentCreates:
         body_fingerprint: str,
         render: Callable[[Event], Any],
     ) -> CreateAnswer:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, body.location_id)
         if not key or len(key) > MAX_KEY_LENGTH:
             raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
