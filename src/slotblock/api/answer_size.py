@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import orjson
-
-from slotblock.api.schemas import event_json
 from slotblock.core.errors import Unprocessable
 from slotblock.core.model import Event
 
@@ -46,16 +43,6 @@ def too_large(max_bytes: int) -> Unprocessable:
     return Unprocessable(
         f"the answer would be larger than {max_bytes} bytes; query a shorter window"
     )
-
-
-def encode_events(events: list[Event], timezone: str, max_bytes: int) -> bytes:
-    """`{"events": [...]}` as JSON bytes; Unprocessable when larger than `max_bytes`."""
-    if estimated_bytes(events) > max_bytes:
-        raise too_large(max_bytes)
-    body = orjson.dumps({"events": [event_json(e, timezone) for e in events]})
-    if len(body) > max_bytes:
-        raise too_large(max_bytes)
-    return body
 
 
 Encode = Callable[[Sequence[Event], str], bytes]

@@ -40,7 +40,6 @@ class CreateAnswer:
     status: int
     body: Any
     etag: str
-    replayed: bool
 
 
 def fingerprint(body: Any) -> str:
@@ -96,7 +95,7 @@ class IdempotentCreates:
             if found is None:
                 raise
             return _replay(found, body_fingerprint)
-        return CreateAnswer(CREATED, render(event), etag(event.block), replayed=False)
+        return CreateAnswer(CREATED, render(event), etag(event.block))
 
     async def prune(self) -> int:
         async with self.store.begin() as conn:
@@ -106,4 +105,4 @@ class IdempotentCreates:
 def _replay(found: Answer, body_fingerprint: str) -> CreateAnswer:
     if found.fingerprint != body_fingerprint:
         raise Unprocessable(REUSED)
-    return CreateAnswer(found.status, found.body, FIRST_TAG, replayed=True)
+    return CreateAnswer(found.status, found.body, FIRST_TAG)
