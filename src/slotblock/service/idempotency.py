@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
-from slotblock.core.errors import InvalidInput, Unprocessable
+from slotblock.core.errors import AlreadyExists, InvalidInput, Unprocessable
 from slotblock.core.etags import etag
 from slotblock.core.model import EVENTS_WRITE, Event, Principal
 from slotblock.service.auth import check_location, require_scope
@@ -89,7 +88,7 @@ class IdempotentCreates:
 
         try:
             event = await self.blocks.create(principal, body, on_created=save)
-        except IntegrityError:  # a concurrent request with the key committed first
+        except AlreadyExists:  # a concurrent request with the key committed first
             async with self.store.read() as conn:
                 found = await key_store.get_answer(conn, *where)
             if found is None:
