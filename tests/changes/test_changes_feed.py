@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from slotblock.core import changefeed_tokens as changefeed
-from slotblock.core.model import SCOPES, Location, TokenInfo
+from slotblock.core.model import SCOPES, Location, Targets, TokenInfo
 from slotblock.core.tokens import hash_token
 from slotblock.service.calendars import CalendarInput
 from slotblock.service.container import Services
@@ -225,7 +225,7 @@ async def test_a_write_not_yet_committed_holds_later_writes_back(
 
 
 async def test_forged_tokens_are_400_not_500(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    scope = changefeed.scope_of(tenant.location_id, None, None, None)
+    scope = changefeed.scope_of(tenant.location_id, Targets())
     forged = [
         changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62)),  # type: ignore[arg-type]
         changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62)),

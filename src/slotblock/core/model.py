@@ -6,7 +6,7 @@ All instants are UTC epoch milliseconds; zones are IANA names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 # The platform's scopes a token may hold (each spelled here only).
 EVENTS_READ = "calendars/events.readonly"
@@ -123,6 +123,38 @@ class Block:
 
 
 TEXT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Block) if f.metadata.get("text"))
+
+
+TargetKind = Literal["calendar", "user", "group"]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The (calendar, user, group) filter of a query: the blocks of a calendar, of a user,
+    of the calendars of a group; every target given must hold (None: not filtered on)."""
+
+    calendar_id: str | None = None
+    user_id: str | None = None
+    group_id: str | None = None
+
+    @classmethod
+    def one(cls, kind: TargetKind, target_id: str) -> Targets:
+        if kind == "calendar":
+            return cls(calendar_id=target_id)
+        if kind == "user":
+            return cls(user_id=target_id)
+        return cls(group_id=target_id)
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which targets are given (calendar, user, group): one statement serves a shape."""
+        return (self.calendar_id is not None, self.user_id is not None, self.group_id is not None)
+
+    def given(self) -> list[tuple[TargetKind, str]]:
+        """(kind, id) of each target given, in the order calendar, user, group."""
+        kinds: tuple[TargetKind, ...] = ("calendar", "user", "group")
+        ids = (self.calendar_id, self.user_id, self.group_id)
+        return [(kind, value) for kind, value in zip(kinds, ids, strict=True) if value is not None]
 
 
 @dataclass(frozen=True)

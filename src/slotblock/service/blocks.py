@@ -56,6 +56,7 @@ from slotblock.core.model import (
     Event,
     Override,
     Principal,
+    Targets,
 )
 from slotblock.core.rrule_work import Budget
 from slotblock.core.tokens import new_id
@@ -66,13 +67,6 @@ from slotblock.service.write_retry import until_written
 from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import Keys, window_reader
-
-_MISSING = {
-    "calendar": "Calendar not found",
-    "user": "User not found",
-    "group": "Group not found",
-}
-
 
 INLINE_EVENTS = 1_000  # the most events a query assembles on the event loop from cached weeks
 
@@ -95,13 +89,7 @@ class WindowQuery:
     location_id: str
     start_ms: int
     end_ms: int
-    calendar_id: str | None = None
-    user_id: str | None = None
-    group_id: str | None = None
-
-    @property
-    def filters(self) -> dict[str, str | None]:
-        return {"calendar_id": self.calendar_id, "user_id": self.user_id, "group_id": self.group_id}
+    targets: Targets
 
 
 # Called in the create's transaction with the new event (an Idempotency-Key's answer).
@@ -132,7 +120,7 @@ class BlockService:
         """Every block and instance overlapping [start, end), ordered by start, then id.
         `keys`: the window's block keys, read already by `reader.version_and_keys`."""
         self.check_query(principal, q)
-        found = await self._blocks_in_window(q, q.filters, keys)
+        found = await self._blocks_in_window(q, keys)
         if not any(block.rrule for block in found):
             return self._expand(found, q.start_ms, q.end_ms)
         known = self._known_events(found, q.start_ms, q.end_ms)
@@ -145,7 +133,8 @@ class BlockService:
         """The query's scope, location, filters and window, checked before any read."""
         require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
-        if not (q.calendar_id or q.user_id or q.group_id):
+        targets = q.targets
+        if not (targets.calendar_id or targets.user_id or targets.group_id):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
         self._check_window(q.start_ms, q.end_ms)
 
@@ -177,25 +166,23 @@ class BlockService:
         events.sort(key=lambda e: (e.start_ms, e.id))
         return events
 
-    async def _blocks_in_window(
-        self, q: WindowQuery, filters: dict[str, str | None], keys: Keys | None
-    ) -> list[Block]:
+    async def _blocks_in_window(self, q: WindowQuery, keys: Keys | None) -> list[Block]:
         """The stored blocks that can overlap the window; 404 for a missing filter target."""
         if self.reader is not None:
             found = await self.reader.blocks_in_window(
-                q.location_id, q.start_ms, q.end_ms, keys, **filters
+                q.location_id, q.start_ms, q.end_ms, q.targets, keys
             )
             if found:
                 return found
         async with self.store.read() as conn:
             if self.reader is None:
                 found = await block_store.blocks_in_window(
-                    conn, q.location_id, q.start_ms, q.end_ms, **filters
+                    conn, q.location_id, q.start_ms, q.end_ms, q.targets
                 )
             if not found:
-                missing = await block_store.missing_targets(conn, q.location_id, **filters)
+                missing = await block_store.missing_targets(conn, q.location_id, q.targets)
                 if missing:
-                    raise NotFound(*(_MISSING[name] for name in missing))
+                    raise NotFound(*(f"{kind.capitalize()} not found" for kind in missing))
         return found
 
     async def get(self, principal: Principal, event_id: str) -> Event:

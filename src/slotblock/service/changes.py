@@ -22,7 +22,7 @@ from slotblock.config import Settings
 from slotblock.core import changefeed_tokens as changefeed
 from slotblock.core.changefeed_tokens import Position
 from slotblock.core.errors import Gone
-from slotblock.core.model import EVENTS_READ, Block, Principal
+from slotblock.core.model import EVENTS_READ, Block, Principal, Targets
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
 from slotblock.store import Store
@@ -63,20 +63,10 @@ class ChangeLog:
 @dataclass(frozen=True)
 class FeedQuery:
     location_id: str
-    calendar_id: str | None = None
-    user_id: str | None = None
-    group_id: str | None = None
+    targets: Targets
     sync_token: str | None = None
     page_token: str | None = None
     max_results: int | None = None
-
-    @property
-    def filters(self) -> dict[str, str | None]:
-        return {
-            "calendar_id": self.calendar_id,
-            "user_id": self.user_id,
-            "group_id": self.group_id,
-        }
 
 
 @dataclass(frozen=True)
@@ -102,7 +92,7 @@ class ChangeFeed:
     async def page(self, principal: Principal, q: FeedQuery) -> FeedPage:
         require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
-        scope = changefeed.scope_of(q.location_id, q.calendar_id, q.user_id, q.group_id)
+        scope = changefeed.scope_of(q.location_id, q.targets)
         limit = min(q.max_results or self.settings.sync_page_size, self.settings.sync_page_size)
         now = self.clock()
         token = q.page_token or q.sync_token
@@ -126,7 +116,7 @@ class ChangeFeed:
         """A page of every block of the filter, by id; the sync token stands at `at.upto`,
         read before the first page, so that a write after it is shown by the next sync."""
         found = await change_store.blocks_after(
-            conn, q.location_id, q.filters, after_id=str(at.after), limit=limit + 1
+            conn, q.location_id, q.targets, after_id=str(at.after), limit=limit + 1
         )
         if len(found) > limit:
             found = found[:limit]
@@ -140,7 +130,7 @@ class ChangeFeed:
         changed = await change_store.changed_block_ids(
             conn,
             q.location_id,
-            q.filters,
+            q.targets,
             since=at.since,
             upto=at.upto,
             after=int(at.after),
@@ -149,7 +139,7 @@ class ChangeFeed:
         more = len(changed) > limit
         changed = changed[:limit]
         ids = [block_id for block_id, _ in changed]
-        stored = await change_store.blocks_by_id(conn, q.location_id, q.filters, ids)
+        stored = await change_store.blocks_by_id(conn, q.location_id, q.targets, ids)
         page = FeedPage(
             blocks=[stored[i] for i in ids if i in stored],
             deleted=[i for i in ids if i not in stored],
