@@ -30,7 +30,8 @@ JSONObject = dict[str, Any]
 # Marks a block's free-text fields: optional on the wire ("" when absent), and changeable
 # on one instance of a series (an override keeps its own values of them). Adding one is a
 # field here, a column (tables.py and a migration), and a field in BlockSlotBody and in
-# CalendarEventDTO (api/schemas.py); every mapping between them is derived.
+# CalendarEventDTO (api/schemas.py); every other mapping (the store's rows, the fixture
+# document, the size estimates) is derived from TEXT_FIELDS.
 TEXT: dict[str, bool] = {"text": True}
 
 
@@ -123,6 +124,11 @@ class Block:
 
 
 TEXT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Block) if f.metadata.get("text"))
+
+
+def text_chars(block: Block) -> int:
+    """The characters of a block's text fields (what the size estimates count of them)."""
+    return sum(len(getattr(block, name)) for name in TEXT_FIELDS)
 
 
 TargetKind = Literal["calendar", "user", "group"]

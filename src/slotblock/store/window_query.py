@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from slotblock.core.bounded_cache import BoundedCache
-from slotblock.core.model import Block, Override, Targets
+from slotblock.core.model import Block, Override, Targets, text_chars
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
 from slotblock.store.tables import blocks, calendars, data_versions
@@ -36,7 +36,6 @@ from slotblock.store.tables import blocks, calendars, data_versions
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
 _OVERRIDES = _NAMES.index("overrides")
-_TEXTS = tuple(_NAMES.index(name) for name in ("title", "description", "notes", "address", "rrule"))
 _SQLITE_VERSION = "PRAGMA data_version"
 _POSTGRES_VERSION = "SELECT version FROM data_versions WHERE location_id = $1"
 _SQLITE = sqlite.dialect(paramstyle="named")
@@ -171,7 +170,7 @@ class WindowReader:
         block = self.blocks.get(key)
         if block is None:
             block = _block(row)
-            size = BLOCK_BYTES + sum(len(row[at] or "") for at in _TEXTS)
+            size = BLOCK_BYTES + text_chars(block) + len(block.rrule or "")
             self.blocks.put(key, block, size + len(str(row[_OVERRIDES])))
         return block
 

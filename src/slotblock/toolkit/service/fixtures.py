@@ -50,6 +50,7 @@ from slotblock.toolkit.store import control as admin_store
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _TOKEN = re.compile(r"[\x21-\x7e]{8,512}")  # printable ASCII, no spaces: a Bearer value
+_ALWAYS_WRITTEN = "title"  # the official text field, exported even empty; the others when set
 
 
 @dataclass
@@ -231,10 +232,7 @@ class _Builder:
             id=block_id,
             calendar_id=doc.calendarId,
             assigned_user_id=doc.assignedUserId,
-            title=doc.title,
-            description=doc.description,
-            notes=doc.notes,
-            address=doc.address,
+            **{name: getattr(doc, name) for name in TEXT_FIELDS},
             start_ms=start,
             end_ms=end,
             timezone=timezone,
@@ -484,8 +482,7 @@ def _block_doc(block: Block, location_timezone: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": block.id,
         **owner,
-        "title": block.title,
-        **{n: getattr(block, n) for n in TEXT_FIELDS[1:] if getattr(block, n)},
+        **{n: v for n in TEXT_FIELDS if (v := getattr(block, n)) or n == _ALWAYS_WRITTEN},
         "startTime": format_ms(block.start_ms, tz),
         "endTime": format_ms(block.end_ms, tz),
     }
