@@ -125,11 +125,16 @@ async def test_a_block_moved_out_of_the_filter_is_a_tombstone_there(
     block = await create(client, tenant, **at(9))
     _, here = await sync(client, tenant, calendarId=tenant.calendar_id)
     _, there = await sync(client, tenant, calendarId=second.id)
+    in_group, group_token = await sync(client, tenant, groupId=tenant.group_id)
+    assert [b["id"] for b in in_group] == [block["id"]]
     assert (await edit(client, tenant, block["id"], calendarId=second.id)).status_code == 201
     left, _ = await sync(client, tenant, here, calendarId=tenant.calendar_id)
     arrived, _ = await sync(client, tenant, there, calendarId=second.id)
-    assert left == [{"id": block["id"], "locationId": tenant.location_id, "deleted": True}]
+    tombstone = {"id": block["id"], "locationId": tenant.location_id, "deleted": True}
+    assert left == [tombstone]
     assert [a["id"] for a in arrived] == [block["id"]] and arrived[0]["calendarId"] == second.id
+    left_group, _ = await sync(client, tenant, group_token, groupId=tenant.group_id)
+    assert left_group == [tombstone]
     by_group, _ = await sync(client, tenant, groupId=tenant.group_id)
     assert by_group == []  # the second calendar is in no group
 
