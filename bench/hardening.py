@@ -34,6 +34,7 @@ import httpx
 
 from slotblock.config import Settings
 from slotblock.core.isotime import parse_iso
+from slotblock.core.model import Targets
 from slotblock.service.blocks import WindowQuery
 from slotblock.service.container import build_services
 from slotblock.store import open_store
@@ -110,7 +111,10 @@ async def cache_bound(url: str, bound: int = 4_000_000) -> dict[str, int]:
         before = tracemalloc.get_traced_memory()[0]
         for shift in range(400):
             query = WindowQuery(
-                tenant.location_id, MS + shift, MS + shift + DAY, calendar_id=tenant.calendar_id
+                tenant.location_id,
+                MS + shift,
+                MS + shift + DAY,
+                Targets(calendar_id=tenant.calendar_id),
             )
             await services.blocks.query(who, query)
         grown = tracemalloc.get_traced_memory()[0] - before

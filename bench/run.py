@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from bench import data, peers
 from slotblock.config import Settings
 from slotblock.core.isotime import parse_iso
-from slotblock.core.model import SCOPES
+from slotblock.core.model import SCOPES, Targets
 from slotblock.service.container import build_services
 from slotblock.store import Store, directory, open_store
 from slotblock.store import blocks as block_store
@@ -167,7 +167,8 @@ async def raw_lookup(url: str, window: tuple[int, int], repeats: int) -> float:
     t = data.tenant(0)
     store = open_store(url, pool_size=1)
     try:
-        query = block_store.window_query(t.location.id, *window, calendar_id=t.calendars[0].id)
+        targets = Targets(calendar_id=t.calendars[0].id)
+        query = block_store.window_query(t.location.id, *window, targets)
         times = []
         async with store.read() as conn:
             for _ in range(repeats):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from slotblock.core import changefeed_tokens as changefeed
-from slotblock.core.model import SCOPES, Location, TokenInfo
+from slotblock.core.model import SCOPES, Location, Targets, TokenInfo
 from slotblock.core.tokens import hash_token
 from slotblock.service.calendars import CalendarInput
 from slotblock.service.container import Services
@@ -125,11 +125,16 @@ async def test_a_block_moved_out_of_the_filter_is_a_tombstone_there(
     block = await create(client, tenant, **at(9))
     _, here = await sync(client, tenant, calendarId=tenant.calendar_id)
     _, there = await sync(client, tenant, calendarId=second.id)
+    in_group, group_token = await sync(client, tenant, groupId=tenant.group_id)
+    assert [b["id"] for b in in_group] == [block["id"]]
     assert (await edit(client, tenant, block["id"], calendarId=second.id)).status_code == 201
     left, _ = await sync(client, tenant, here, calendarId=tenant.calendar_id)
     arrived, _ = await sync(client, tenant, there, calendarId=second.id)
-    assert left == [{"id": block["id"], "locationId": tenant.location_id, "deleted": True}]
+    tombstone = {"id": block["id"], "locationId": tenant.location_id, "deleted": True}
+    assert left == [tombstone]
     assert [a["id"] for a in arrived] == [block["id"]] and arrived[0]["calendarId"] == second.id
+    left_group, _ = await sync(client, tenant, group_token, groupId=tenant.group_id)
+    assert left_group == [tombstone]
     by_group, _ = await sync(client, tenant, groupId=tenant.group_id)
     assert by_group == []  # the second calendar is in no group
 
@@ -225,7 +230,7 @@ async def test_a_write_not_yet_committed_holds_later_writes_back(
 
 
 async def test_forged_tokens_are_400_not_500(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    scope = changefeed.scope_of(tenant.location_id, None, None, None)
+    scope = changefeed.scope_of(tenant.location_id, Targets())
     forged = [
         changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62)),  # type: ignore[arg-type]
         changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62)),

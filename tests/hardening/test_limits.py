@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from slotblock.config import Settings
 from slotblock.core.isotime import parse_iso
-from slotblock.core.model import Principal
+from slotblock.core.model import Principal, Targets
 from slotblock.service.blocks import WindowQuery
 from slotblock.service.container import Services
 from slotblock.store import Store
@@ -111,7 +111,7 @@ async def test_expansion_cache_stays_within_its_byte_bound(
 
 
 async def _query(s: Services, who: Principal, t: Tenant, start: int, end: int) -> None:
-    query = WindowQuery(t.location_id, start, end, calendar_id=t.calendar_id)
+    query = WindowQuery(t.location_id, start, end, Targets(calendar_id=t.calendar_id))
     assert await s.blocks.query(who, query)
 
 

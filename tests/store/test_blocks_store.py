@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 
 import pytest
 
-from slotblock.core.model import Block, Override
+from slotblock.core.model import Block, Override, Targets
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from tests.store.rows import NOW, Place, block, place
@@ -77,9 +77,11 @@ async def test_calendar_has_blocks(store: Store) -> None:
         assert await block_store.calendar_has_blocks(conn, p.location.id, p.calendar.id)
 
 
-async def window(store: Store, p: Place, start: int, end: int, **filters: str) -> list[str]:
+async def window(store: Store, p: Place, start: int, end: int, **targets: str) -> list[str]:
     async with store.read() as conn:
-        found = await block_store.blocks_in_window(conn, p.location.id, start, end, **filters)
+        found = await block_store.blocks_in_window(
+            conn, p.location.id, start, end, Targets(**targets)
+        )
     return sorted(b.id for b in found)
 
 
@@ -128,13 +130,9 @@ async def test_missing_targets_names_domain_targets(store: Store) -> None:
     p, other = await place(store, "1"), await place(store, "2")
     async with store.read() as conn:
         missing = block_store.missing_targets
-        mine = {"calendar_id": p.calendar.id, "user_id": p.user_id, "group_id": p.group.id}
-        assert await missing(conn, p.location.id, **mine) == []
-        assert await missing(conn, p.location.id, calendar_id="x", user_id="y", group_id="z") == [
-            "calendar",
-            "user",
-            "group",
-        ]
+        mine = Targets(calendar_id=p.calendar.id, user_id=p.user_id, group_id=p.group.id)
+        assert await missing(conn, p.location.id, mine) == []
         assert await missing(
-            conn, other.location.id, calendar_id=None, user_id="nope", group_id=None
-        ) == ["user"]
+            conn, p.location.id, Targets(calendar_id="x", user_id="y", group_id="z")
+        ) == ["calendar", "user", "group"]
+        assert await missing(conn, other.location.id, Targets(user_id="nope")) == ["user"]

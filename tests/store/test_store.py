@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from slotblock.core.isotime import MAX_MS
-from slotblock.core.model import Block, Override
+from slotblock.core.model import Block, Override, Targets
 from slotblock.service.container import Services
 from slotblock.store import Store
 from slotblock.store import blocks as block_store
@@ -93,15 +93,14 @@ async def test_window_query_is_an_index_range_scan(
             await conn.exec_driver_sql("ANALYZE blocks")
         else:
             await conn.exec_driver_sql("ANALYZE")
-    query = block_store.window_query(
-        tenant.location_id, 500 * day, 507 * day, calendar_id=tenant.calendar_id
-    )
+    targets = Targets(calendar_id=tenant.calendar_id)
+    query = block_store.window_query(tenant.location_id, 500 * day, 507 * day, targets)
     async with store.read() as conn:
         compiled = query.compile(conn.sync_connection, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN QUERY PLAN " if store.is_sqlite else "EXPLAIN "
         plan = "\n".join(str(r[-1]) for r in await conn.exec_driver_sql(prefix + str(compiled)))
         found = await block_store.blocks_in_window(
-            conn, tenant.location_id, 500 * day, 507 * day, calendar_id=tenant.calendar_id
+            conn, tenant.location_id, 500 * day, 507 * day, targets
         )
     # one-hour blocks every 6 hours, and three-day blocks every third day
     assert len(found) == 7 * 4 + 3

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import orjson
-
-from slotblock.api.schemas import event_json
 from slotblock.core.errors import Unprocessable
-from slotblock.core.model import Event
+from slotblock.core.model import TEXT_FIELDS, Event, text_chars
 
 EVENT_FIXED_BYTES = 560  # the keys, ids and timestamps of one CalendarEventDTO
-
-
-_TEXTS = ("title", "description", "notes", "address")
 
 
 def estimated_bytes(events: Sequence[Event]) -> int:
@@ -28,11 +22,11 @@ def estimated_bytes(events: Sequence[Event]) -> int:
     plain: dict[int, int] = {}  # id(block) -> the estimate of an event with its texts
     for event in events:
         if event.fields:
-            size += _fixed(event) + sum(len(event.text(name)) for name in _TEXTS)
+            size += _fixed(event) + sum(len(event.text(name)) for name in TEXT_FIELDS)
             continue
         known = plain.get(id(event.block))
         if known is None:
-            known = _fixed(event) + sum(len(str(getattr(event.block, n))) for n in _TEXTS)
+            known = _fixed(event) + text_chars(event.block)
             plain[id(event.block)] = known
         size += known
     return size
@@ -46,16 +40,6 @@ def too_large(max_bytes: int) -> Unprocessable:
     return Unprocessable(
         f"the answer would be larger than {max_bytes} bytes; query a shorter window"
     )
-
-
-def encode_events(events: list[Event], timezone: str, max_bytes: int) -> bytes:
-    """`{"events": [...]}` as JSON bytes; Unprocessable when larger than `max_bytes`."""
-    if estimated_bytes(events) > max_bytes:
-        raise too_large(max_bytes)
-    body = orjson.dumps({"events": [event_json(e, timezone) for e in events]})
-    if len(body) > max_bytes:
-        raise too_large(max_bytes)
-    return body
 
 
 Encode = Callable[[Sequence[Event], str], bytes]

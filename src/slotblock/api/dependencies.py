@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from slotblock.api import rate_limits
-from slotblock.api.headers import bearer_token, check_version
+from slotblock.api.headers import caller_token, check_version
 from slotblock.core.model import Principal
 from slotblock.service.container import Services
 
@@ -28,7 +28,7 @@ async def caller(request: Request) -> Principal:
     async def authenticate() -> Principal:
         check_version(headers.get("version"))
         svc: Services = request.app.state.services
-        return await svc.auth.authenticate(bearer_token(headers.get("authorization")))
+        return await svc.auth.authenticate(caller_token(headers.get("authorization")))
 
     return await rate_limits.limited(request, authenticate)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from slotblock.core.errors import Unauthenticated
+from slotblock.core.tokens import bearer_token
 
 VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3"})
 
@@ -19,9 +20,9 @@ def check_version(version: str | None) -> None:
         raise Unauthenticated(BAD_VERSION)
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer …` header."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def caller_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer …` header (401 without one)."""
+    token = bearer_token(authorization)
+    if token is None:
         raise Unauthenticated(NO_TOKEN)
-    return token.strip()
+    return token

@@ -1,4 +1,5 @@
-"""Request and response shapes of the official contract, and the encoders of responses.
+"""Request and response shapes of the official contract, and the encoder of events (the
+directory records' encoders are pure: core/wire.py).
 
 Block models name their fields in snake_case, as the domain does; one alias generator
 (camelCase) gives the wire names, which are also the names in /openapi.json and in error
@@ -24,7 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from slotblock.core.isotime import format_ms, parse_iso, zone
-from slotblock.core.model import TEXT_FIELDS, Calendar, Event, Group
+from slotblock.core.model import TEXT_FIELDS, Event
 
 CONTACT_ID = ""
 APPOINTMENT_STATUS = "confirmed"
@@ -352,31 +353,3 @@ def event_json(event: Event, timezone: str) -> dict[str, Any]:
         out["masterEventId"] = block.id
         out["originalStartTime"] = format_ms(event.original_start_ms, tz)
     return out
-
-
-def calendar_json(calendar: Calendar) -> dict[str, Any]:
-    """`CalendarDTO`: the stored fields, then the rest of the official body as given."""
-    return {
-        **calendar.extra,
-        "id": calendar.id,
-        "locationId": calendar.location_id,
-        "name": calendar.name,
-        "description": calendar.description,
-        "groupId": calendar.group_id or "",
-        "isActive": calendar.is_active,
-        "calendarType": calendar.calendar_type,
-        "slug": calendar.slug,
-        "teamMembers": [dict(member) for member in calendar.team_members],
-    }
-
-
-def group_json(group: Group) -> dict[str, Any]:
-    """`GroupDTO`."""
-    return {
-        "id": group.id,
-        "locationId": group.location_id,
-        "name": group.name,
-        "description": group.description,
-        "slug": group.slug,
-        "isActive": group.is_active,
-    }

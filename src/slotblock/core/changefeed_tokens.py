@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from slotblock.core.errors import Gone, InvalidInput
+from slotblock.core.model import Targets
 
 Mode = Literal["sync", "all", "changes"]
 INVALID = "syncToken or pageToken is invalid for this location and filter"
@@ -35,10 +36,8 @@ class Position:
     issued_ms: int = 0
 
 
-def scope_of(
-    location_id: str, calendar_id: str | None, user_id: str | None, group_id: str | None
-) -> str:
-    return json.dumps([location_id, calendar_id, user_id, group_id])
+def scope_of(location_id: str, targets: Targets) -> str:
+    return json.dumps([location_id, targets.calendar_id, targets.user_id, targets.group_id])
 
 
 def encode(position: Position) -> str:

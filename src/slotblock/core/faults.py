@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-STATUSES = (429, 500, 502, 503)
 EXEMPT_PATHS = ("/healthz", "/readyz")
 ADMIN_PREFIX = "/_admin"
 # The platform's limits, as its rate-limit headers state them (per token and location).

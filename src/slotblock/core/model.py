@@ -6,23 +6,32 @@ All instants are UTC epoch milliseconds; zones are IANA names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
+# The platform's scopes a token may hold (each spelled here only).
+EVENTS_READ = "calendars/events.readonly"
+EVENTS_WRITE = "calendars/events.write"
+CALENDARS_READ = "calendars.readonly"
+CALENDARS_WRITE = "calendars.write"
+GROUPS_READ = "calendars/groups.readonly"
+GROUPS_WRITE = "calendars/groups.write"
+FREEBUSY = "calendars/events.freebusy"  # free/busy only; EVENTS_READ includes it
 SCOPES = (
-    "calendars/events.readonly",
-    "calendars/events.write",
-    "calendars.readonly",
-    "calendars.write",
-    "calendars/groups.readonly",
-    "calendars/groups.write",
-    "calendars/events.freebusy",  # free/busy only; calendars/events.readonly includes it
+    EVENTS_READ,
+    EVENTS_WRITE,
+    CALENDARS_READ,
+    CALENDARS_WRITE,
+    GROUPS_READ,
+    GROUPS_WRITE,
+    FREEBUSY,
 )
 
 JSONObject = dict[str, Any]
 # Marks a block's free-text fields: optional on the wire ("" when absent), and changeable
 # on one instance of a series (an override keeps its own values of them). Adding one is a
 # field here, a column (tables.py and a migration), and a field in BlockSlotBody and in
-# CalendarEventDTO (api/schemas.py); every mapping between them is derived.
+# CalendarEventDTO (api/schemas.py); every other mapping (the store's rows, the fixture
+# document, the size estimates) is derived from TEXT_FIELDS.
 TEXT: dict[str, bool] = {"text": True}
 
 
@@ -115,6 +124,43 @@ class Block:
 
 
 TEXT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Block) if f.metadata.get("text"))
+
+
+def text_chars(block: Block) -> int:
+    """The characters of a block's text fields (what the size estimates count of them)."""
+    return sum(len(getattr(block, name)) for name in TEXT_FIELDS)
+
+
+TargetKind = Literal["calendar", "user", "group"]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The (calendar, user, group) filter of a query: the blocks of a calendar, of a user,
+    of the calendars of a group; every target given must hold (None: not filtered on)."""
+
+    calendar_id: str | None = None
+    user_id: str | None = None
+    group_id: str | None = None
+
+    @classmethod
+    def one(cls, kind: TargetKind, target_id: str) -> Targets:
+        if kind == "calendar":
+            return cls(calendar_id=target_id)
+        if kind == "user":
+            return cls(user_id=target_id)
+        return cls(group_id=target_id)
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which targets are given (calendar, user, group): one statement serves a shape."""
+        return (self.calendar_id is not None, self.user_id is not None, self.group_id is not None)
+
+    def given(self) -> list[tuple[TargetKind, str]]:
+        """(kind, id) of each target given, in the order calendar, user, group."""
+        kinds: tuple[TargetKind, ...] = ("calendar", "user", "group")
+        ids = (self.calendar_id, self.user_id, self.group_id)
+        return [(kind, value) for kind, value in zip(kinds, ids, strict=True) if value is not None]
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,6 @@ class Budget:
         self.units = units
         self.spent = 0
 
-    def charge(self, units: int) -> None:
-        self.spent += units
-        if self.spent > self.units:
-            raise WorkExceeded(f"more than {self.units} units of recurrence work")
-
 
 class _Meter:
     def __init__(self, freq: int, budget: Budget, horizon: date | None) -> None:

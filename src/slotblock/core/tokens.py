@@ -35,3 +35,13 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """The hex SHA-256 under which a token is stored and looked up."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value (the scheme in any
+    case, spaces around the token ignored); None when there is no such token."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token

@@ -30,24 +30,29 @@ from slotblock.core.errors import (
 )
 from slotblock.core.instances import instances
 from slotblock.core.isotime import parse_iso, zone
-from slotblock.core.model import Block, Calendar, Principal
+from slotblock.core.model import (
+    CALENDARS_READ,
+    EVENTS_READ,
+    FREEBUSY,
+    Block,
+    Calendar,
+    Principal,
+    TargetKind,
+    Targets,
+)
 from slotblock.core.slots import Interval
 from slotblock.core.tokens import is_id
 from slotblock.service.auth import NO_SCOPE, check_location, require_scope
-from slotblock.service.blocks import READ
 from slotblock.service.calendars import calendar_in
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 
-FREEBUSY = "calendars/events.freebusy"
-CAL_READ = "calendars.readonly"
 EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
 LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
 # An endDate before 1973-03-04 is almost surely seconds sent for milliseconds (a window so
 # far in the past can hold no free slot anyway): say so rather than answer {}.
 SECONDS_LOOKALIKE = 100_000_000_000
 SECONDS_HINT = "startDate and endDate are epoch milliseconds; these look like seconds"
-_KINDS = {"calendar_id": "Calendar", "user_id": "User", "group_id": "Group"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class AvailabilityService:
 
     async def free_slots(self, principal: Principal, q: SlotsQuery) -> dict[str, list[str]]:
         """The official map `{"YYYY-MM-DD": ["<ISO start>", …]}` in the asked zone."""
-        require_scope(principal, CAL_READ)
+        require_scope(principal, CALENDARS_READ)
         if q.end_ms < SECONDS_LOOKALIKE:
             raise Unprocessable(SECONDS_HINT)
         days = self.settings.max_slot_window_days
@@ -150,37 +155,40 @@ class AvailabilityService:
         when it has no team members."""
         budget = _Budget(self.settings.max_events)
         location_id = calendar.location_id
-        own = await _busy(conn, budget, location_id, span, calendar_id=calendar.id)
-        mine = [own + await _busy(conn, budget, location_id, span, user_id=m) for m in members]
+        own = await _busy(conn, budget, location_id, span, Targets(calendar_id=calendar.id))
+        mine = [
+            own + await _busy(conn, budget, location_id, span, Targets(user_id=m)) for m in members
+        ]
         return mine or [own]
 
     # --- free/busy -----------------------------------------------------------------------
 
     async def free_busy(self, principal: Principal, q: FreeBusyQuery) -> FreeBusy:
-        if not principal.scopes & {FREEBUSY, READ}:
+        if not principal.scopes & {FREEBUSY, EVENTS_READ}:
             raise ScopeMissing(NO_SCOPE)
         check_location(principal, q.location_id)
         if not (q.calendar_ids or q.user_ids or q.group_ids):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
         _check_window(q.start_ms, q.end_ms, self.settings.max_window_days, "startTime", "endTime")
-        asked = {
-            "calendar_id": dict.fromkeys(q.calendar_ids),
-            "user_id": dict.fromkeys(q.user_ids),
-            "group_id": dict.fromkeys(q.group_ids),
+        asked: dict[TargetKind, dict[str, None]] = {
+            "calendar": dict.fromkeys(q.calendar_ids),
+            "user": dict.fromkeys(q.user_ids),
+            "group": dict.fromkeys(q.group_ids),
         }
         window = (q.start_ms, q.end_ms)
         budget = _Budget(self.settings.max_events)
-        answer: dict[str, dict[str, list[Interval]]] = {}
+        answer: dict[TargetKind, dict[str, list[Interval]]] = {}
         async with self.store.read() as conn:
             await _check_targets(conn, q.location_id, asked)
             for kind, ids in asked.items():
                 answer[kind] = {
                     target: _clip(
-                        await _busy(conn, budget, q.location_id, window, **{kind: target}), window
+                        await _busy(conn, budget, q.location_id, window, Targets.one(kind, target)),
+                        window,
                     )
                     for target in ids
                 }
-        return FreeBusy(answer["calendar_id"], answer["user_id"], answer["group_id"])
+        return FreeBusy(answer["calendar"], answer["user"], answer["group"])
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -210,24 +218,24 @@ async def _members(conn: AsyncConnection, calendar: Calendar, asked: Sequence[st
 
 
 async def _busy(
-    conn: AsyncConnection, budget: _Budget, location_id: str, window: Interval, **target: str
+    conn: AsyncConnection, budget: _Budget, location_id: str, window: Interval, target: Targets
 ) -> list[Interval]:
     """Busy intervals of one target (calendar, user or group) overlapping `window`."""
     start, end = window
-    found = await block_store.blocks_in_window(conn, location_id, start, end, **target)
+    found = await block_store.blocks_in_window(conn, location_id, start, end, target)
     return budget.intervals(found, *window)
 
 
 async def _check_targets(
-    conn: AsyncConnection, location_id: str, asked: dict[str, dict[str, None]]
+    conn: AsyncConnection, location_id: str, asked: dict[TargetKind, dict[str, None]]
 ) -> None:
     """404 naming every target that is not in the location."""
     missing = []
     for kind, ids in asked.items():
         for target in ids:
-            filters: dict[str, str | None] = {**dict.fromkeys(_KINDS), kind: target}
-            if not is_id(target) or await block_store.missing_targets(conn, location_id, **filters):
-                missing.append(f"{_KINDS[kind]} {target} not found")
+            one = Targets.one(kind, target)
+            if not is_id(target) or await block_store.missing_targets(conn, location_id, one):
+                missing.append(f"{kind.capitalize()} {target} not found")
     if missing:
         raise NotFound(*missing)
 

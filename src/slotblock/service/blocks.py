@@ -48,7 +48,16 @@ from slotblock.core.instances import (
 from slotblock.core.instances import (
     owner_of as _owner_key,
 )
-from slotblock.core.model import TEXT_FIELDS, Block, Event, Override, Principal
+from slotblock.core.model import (
+    EVENTS_READ,
+    EVENTS_WRITE,
+    TEXT_FIELDS,
+    Block,
+    Event,
+    Override,
+    Principal,
+    Targets,
+)
 from slotblock.core.rrule_work import Budget
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
@@ -58,15 +67,6 @@ from slotblock.service.write_retry import until_written
 from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import Keys, window_reader
-
-READ = "calendars/events.readonly"
-WRITE = "calendars/events.write"
-_MISSING = {
-    "calendar": "Calendar not found",
-    "user": "User not found",
-    "group": "Group not found",
-}
-
 
 INLINE_EVENTS = 1_000  # the most events a query assembles on the event loop from cached weeks
 
@@ -89,13 +89,7 @@ class WindowQuery:
     location_id: str
     start_ms: int
     end_ms: int
-    calendar_id: str | None = None
-    user_id: str | None = None
-    group_id: str | None = None
-
-    @property
-    def filters(self) -> dict[str, str | None]:
-        return {"calendar_id": self.calendar_id, "user_id": self.user_id, "group_id": self.group_id}
+    targets: Targets
 
 
 # Called in the create's transaction with the new event (an Idempotency-Key's answer).
@@ -126,7 +120,7 @@ class BlockService:
         """Every block and instance overlapping [start, end), ordered by start, then id.
         `keys`: the window's block keys, read already by `reader.version_and_keys`."""
         self.check_query(principal, q)
-        found = await self._blocks_in_window(q, q.filters, keys)
+        found = await self._blocks_in_window(q, keys)
         if not any(block.rrule for block in found):
             return self._expand(found, q.start_ms, q.end_ms)
         known = self._known_events(found, q.start_ms, q.end_ms)
@@ -137,9 +131,10 @@ class BlockService:
 
     def check_query(self, principal: Principal, q: WindowQuery) -> None:
         """The query's scope, location, filters and window, checked before any read."""
-        require_scope(principal, READ)
+        require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
-        if not (q.calendar_id or q.user_id or q.group_id):
+        targets = q.targets
+        if not (targets.calendar_id or targets.user_id or targets.group_id):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
         self._check_window(q.start_ms, q.end_ms)
 
@@ -171,30 +166,28 @@ class BlockService:
         events.sort(key=lambda e: (e.start_ms, e.id))
         return events
 
-    async def _blocks_in_window(
-        self, q: WindowQuery, filters: dict[str, str | None], keys: Keys | None
-    ) -> list[Block]:
+    async def _blocks_in_window(self, q: WindowQuery, keys: Keys | None) -> list[Block]:
         """The stored blocks that can overlap the window; 404 for a missing filter target."""
         if self.reader is not None:
             found = await self.reader.blocks_in_window(
-                q.location_id, q.start_ms, q.end_ms, keys, **filters
+                q.location_id, q.start_ms, q.end_ms, q.targets, keys
             )
             if found:
                 return found
         async with self.store.read() as conn:
             if self.reader is None:
                 found = await block_store.blocks_in_window(
-                    conn, q.location_id, q.start_ms, q.end_ms, **filters
+                    conn, q.location_id, q.start_ms, q.end_ms, q.targets
                 )
             if not found:
-                missing = await block_store.missing_targets(conn, q.location_id, **filters)
+                missing = await block_store.missing_targets(conn, q.location_id, q.targets)
                 if missing:
-                    raise NotFound(*(_MISSING[name] for name in missing))
+                    raise NotFound(*(f"{kind.capitalize()} not found" for kind in missing))
         return found
 
     async def get(self, principal: Principal, event_id: str) -> Event:
         """One block, series master or instance by its id (a deleted occurrence: 404)."""
-        require_scope(principal, READ)
+        require_scope(principal, EVENTS_READ)
         master_id, original = parse_event_id(event_id)
         async with self.store.read() as conn:
             block, _ = await self._load(conn, principal, master_id)
@@ -257,7 +250,7 @@ class BlockService:
     async def create(
         self, principal: Principal, body: BlockInput, on_created: OnCreated | None = None
     ) -> Event:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=True)
         if body.start_ms is None or body.end_ms is None:
@@ -335,7 +328,7 @@ class BlockService:
     async def edit(
         self, principal: Principal, event_id: str, body: BlockInput, if_match: str | None = None
     ) -> Event:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, body.location_id)
         _one_owner(body, required=False)
         master_id, original = parse_event_id(event_id)
@@ -407,7 +400,7 @@ class BlockService:
     async def delete(
         self, principal: Principal, event_id: str, if_match: str | None = None
     ) -> None:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         master_id, original = parse_event_id(event_id)
 
         async def attempt() -> bool | None:

@@ -10,15 +10,22 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.core.errors import NotFound, Unprocessable
-from slotblock.core.model import Calendar, Group, JSONObject, Principal
+from slotblock.core.model import (
+    CALENDARS_READ,
+    CALENDARS_WRITE,
+    GROUPS_READ,
+    GROUPS_WRITE,
+    Calendar,
+    Group,
+    JSONObject,
+    Principal,
+)
 from slotblock.core.tokens import is_id, new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.store import Store, directory, locks
 from slotblock.store import blocks as block_store
 
 T = TypeVar("T")
-CAL_READ, CAL_WRITE = "calendars.readonly", "calendars.write"
-GROUP_READ, GROUP_WRITE = "calendars/groups.readonly", "calendars/groups.write"
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class CalendarService:
     async def create_calendar(
         self, principal: Principal, location_id: str, body: CalendarInput
     ) -> Calendar:
-        require_scope(principal, CAL_WRITE)
+        require_scope(principal, CALENDARS_WRITE)
         check_location(principal, location_id)
         return await self.add_calendar(location_id, body)
 
@@ -85,14 +92,14 @@ class CalendarService:
         return calendar
 
     async def get_calendar(self, principal: Principal, calendar_id: str) -> Calendar:
-        require_scope(principal, CAL_READ)
+        require_scope(principal, CALENDARS_READ)
         async with self.store.read() as conn:
             return await calendar_in(conn, principal.location.id, calendar_id)
 
     async def list_calendars(
         self, principal: Principal, location_id: str, group_id: str | None
     ) -> list[Calendar]:
-        require_scope(principal, CAL_READ)
+        require_scope(principal, CALENDARS_READ)
         check_location(principal, location_id)
         async with self.store.read() as conn:
             return await directory.list_calendars(conn, location_id, group_id=group_id)
@@ -100,7 +107,7 @@ class CalendarService:
     async def update_calendar(
         self, principal: Principal, calendar_id: str, body: CalendarInput
     ) -> Calendar:
-        require_scope(principal, CAL_WRITE)
+        require_scope(principal, CALENDARS_WRITE)
         async with self.store.begin() as conn:
             current = await calendar_in(conn, principal.location.id, calendar_id)
             changed = replace(
@@ -118,7 +125,7 @@ class CalendarService:
         return changed
 
     async def delete_calendar(self, principal: Principal, calendar_id: str) -> None:
-        require_scope(principal, CAL_WRITE)
+        require_scope(principal, CALENDARS_WRITE)
         location_id = principal.location.id
         async with self.store.begin() as conn:
             await calendar_in(conn, location_id, calendar_id)
@@ -144,7 +151,7 @@ class CalendarService:
     # --- groups --------------------------------------------------------------------------
 
     async def create_group(self, principal: Principal, location_id: str, body: GroupInput) -> Group:
-        require_scope(principal, GROUP_WRITE)
+        require_scope(principal, GROUPS_WRITE)
         check_location(principal, location_id)
         return await self.add_group(location_id, body)
 
@@ -165,13 +172,13 @@ class CalendarService:
         return group
 
     async def list_groups(self, principal: Principal, location_id: str) -> list[Group]:
-        require_scope(principal, GROUP_READ)
+        require_scope(principal, GROUPS_READ)
         check_location(principal, location_id)
         async with self.store.read() as conn:
             return await directory.list_groups(conn, location_id)
 
     async def update_group(self, principal: Principal, group_id: str, body: GroupInput) -> Group:
-        require_scope(principal, GROUP_WRITE)
+        require_scope(principal, GROUPS_WRITE)
         async with self.store.begin() as conn:
             current = await _group(conn, principal.location.id, group_id)
             changed = replace(
@@ -185,7 +192,7 @@ class CalendarService:
         return changed
 
     async def delete_group(self, principal: Principal, group_id: str) -> None:
-        require_scope(principal, GROUP_WRITE)
+        require_scope(principal, GROUPS_WRITE)
         location_id = principal.location.id
         async with self.store.begin() as conn:
             await _group(conn, location_id, group_id)

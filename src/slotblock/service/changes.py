@@ -22,14 +22,13 @@ from slotblock.config import Settings
 from slotblock.core import changefeed_tokens as changefeed
 from slotblock.core.changefeed_tokens import Position
 from slotblock.core.errors import Gone
-from slotblock.core.model import Block, Principal
+from slotblock.core.model import EVENTS_READ, Block, Principal, Targets
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
 from slotblock.store import Store
 from slotblock.store import changes as change_store
 from slotblock.store import webhooks as webhook_store
 
-READ = "calendars/events.readonly"
 RESET = "the location was reset since this sync token; sync again without a token"
 DAY_MS = 86_400_000
 _PRUNE_MARGIN_MS = 3_600_000  # a token's writes may be stamped a little before it
@@ -64,20 +63,10 @@ class ChangeLog:
 @dataclass(frozen=True)
 class FeedQuery:
     location_id: str
-    calendar_id: str | None = None
-    user_id: str | None = None
-    group_id: str | None = None
+    targets: Targets
     sync_token: str | None = None
     page_token: str | None = None
     max_results: int | None = None
-
-    @property
-    def filters(self) -> dict[str, str | None]:
-        return {
-            "calendar_id": self.calendar_id,
-            "user_id": self.user_id,
-            "group_id": self.group_id,
-        }
 
 
 @dataclass(frozen=True)
@@ -101,9 +90,9 @@ class ChangeFeed:
         return int(self.settings.sync_retention_days * DAY_MS)
 
     async def page(self, principal: Principal, q: FeedQuery) -> FeedPage:
-        require_scope(principal, READ)
+        require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
-        scope = changefeed.scope_of(q.location_id, q.calendar_id, q.user_id, q.group_id)
+        scope = changefeed.scope_of(q.location_id, q.targets)
         limit = min(q.max_results or self.settings.sync_page_size, self.settings.sync_page_size)
         now = self.clock()
         token = q.page_token or q.sync_token
@@ -127,7 +116,7 @@ class ChangeFeed:
         """A page of every block of the filter, by id; the sync token stands at `at.upto`,
         read before the first page, so that a write after it is shown by the next sync."""
         found = await change_store.blocks_after(
-            conn, q.location_id, q.filters, after_id=str(at.after), limit=limit + 1
+            conn, q.location_id, q.targets, after_id=str(at.after), limit=limit + 1
         )
         if len(found) > limit:
             found = found[:limit]
@@ -141,7 +130,7 @@ class ChangeFeed:
         changed = await change_store.changed_block_ids(
             conn,
             q.location_id,
-            q.filters,
+            q.targets,
             since=at.since,
             upto=at.upto,
             after=int(at.after),
@@ -150,7 +139,7 @@ class ChangeFeed:
         more = len(changed) > limit
         changed = changed[:limit]
         ids = [block_id for block_id, _ in changed]
-        stored = await change_store.blocks_by_id(conn, q.location_id, q.filters, ids)
+        stored = await change_store.blocks_by_id(conn, q.location_id, q.targets, ids)
         page = FeedPage(
             blocks=[stored[i] for i in ids if i in stored],
             deleted=[i for i in ids if i not in stored],

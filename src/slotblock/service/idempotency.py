@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
-from slotblock.core.errors import InvalidInput, Unprocessable
+from slotblock.core.errors import AlreadyExists, InvalidInput, Unprocessable
 from slotblock.core.etags import etag
-from slotblock.core.model import Event, Principal
+from slotblock.core.model import EVENTS_WRITE, Event, Principal
 from slotblock.service.auth import check_location, require_scope
-from slotblock.service.blocks import WRITE, BlockInput, BlockService
+from slotblock.service.blocks import BlockInput, BlockService
 from slotblock.store import Store
 from slotblock.store import idempotency as key_store
 from slotblock.store.idempotency import Answer
@@ -40,7 +39,6 @@ class CreateAnswer:
     status: int
     body: Any
     etag: str
-    replayed: bool
 
 
 def fingerprint(body: Any) -> str:
@@ -69,7 +67,7 @@ class IdempotentCreates:
         body_fingerprint: str,
         render: Callable[[Event], Any],
     ) -> CreateAnswer:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, body.location_id)
         if not key or len(key) > MAX_KEY_LENGTH:
             raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
@@ -90,13 +88,13 @@ class IdempotentCreates:
 
         try:
             event = await self.blocks.create(principal, body, on_created=save)
-        except IntegrityError:  # a concurrent request with the key committed first
+        except AlreadyExists:  # a concurrent request with the key committed first
             async with self.store.read() as conn:
                 found = await key_store.get_answer(conn, *where)
             if found is None:
                 raise
             return _replay(found, body_fingerprint)
-        return CreateAnswer(CREATED, render(event), etag(event.block), replayed=False)
+        return CreateAnswer(CREATED, render(event), etag(event.block))
 
     async def prune(self) -> int:
         async with self.store.begin() as conn:
@@ -106,4 +104,4 @@ class IdempotentCreates:
 def _replay(found: Answer, body_fingerprint: str) -> CreateAnswer:
     if found.fingerprint != body_fingerprint:
         raise Unprocessable(REUSED)
-    return CreateAnswer(found.status, found.body, FIRST_TAG, replayed=True)
+    return CreateAnswer(found.status, found.body, FIRST_TAG)

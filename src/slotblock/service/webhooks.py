@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from slotblock.core.errors import InvalidInput, NotFound
-from slotblock.core.model import Principal
+from slotblock.core.model import EVENTS_WRITE, Principal
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import EVENT_TYPES
@@ -26,7 +26,6 @@ from slotblock.store.webhooks import DEAD, Delivery, Webhook
 
 __all__ = ["Delivery", "KeyPair", "Signer", "Webhook", "WebhookService", "new_key_pair"]
 
-WRITE = "calendars/events.write"
 SIGNATURE_HEADER = "x-ghl-signature"
 
 
@@ -120,17 +119,17 @@ class WebhookService:
     async def add_own(
         self, principal: Principal, location_id: str, url: str, events: Sequence[str]
     ) -> Webhook:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, location_id)
         return await self.add(location_id, url, events)
 
     async def list_own(self, principal: Principal, location_id: str) -> list[Webhook]:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         check_location(principal, location_id)
         return await self.list_all(location_id)
 
     async def remove_own(self, principal: Principal, webhook_id: str) -> None:
-        require_scope(principal, WRITE)
+        require_scope(principal, EVENTS_WRITE)
         try:
             await self.remove(webhook_id, principal.location.id)
         except NotFound as exc:

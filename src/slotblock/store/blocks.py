@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.core.isotime import MAX_MS
-from slotblock.core.model import Block, Override
+from slotblock.core.model import Block, Override, TargetKind, Targets
 from slotblock.store.integrity import writing
 from slotblock.store.tables import SHORT_SPAN_MS, blocks, calendars, groups, users
+from slotblock.store.targets import target_params, target_scope
 
 _GONE = "Calendar or user not found"
 _COLUMNS = (*blocks.c, calendars.c.group_id)  # blocks.c includes version
@@ -126,20 +127,12 @@ async def calendar_has_blocks(conn: AsyncConnection, location_id: str, calendar_
 
 
 @lru_cache(maxsize=8)
-def _window_statement(by_calendar: bool, by_user: bool, by_group: bool) -> sa.CompoundSelect[Any]:
-    """The window statement for one combination of filters, built once (building a
+def _window_statement(shape: tuple[bool, bool, bool]) -> sa.CompoundSelect[Any]:
+    """The window statement for one shape of target filter, built once (building a
     statement costs more than running it), with bound parameters for every value."""
-    location: sa.BindParameter[str] = sa.bindparam("location_id")
-    scope = [blocks.c.location_id == location]
-    if by_calendar:
-        scope.append(blocks.c.calendar_id == sa.bindparam("calendar_id"))
-    if by_user:
-        scope.append(blocks.c.assigned_user_id == sa.bindparam("user_id"))
-    if by_group:
-        in_group = sa.select(calendars.c.id).where(
-            calendars.c.location_id == location, calendars.c.group_id == sa.bindparam("group_id")
-        )
-        scope.append(blocks.c.calendar_id.in_(in_group))
+    scope = target_scope(
+        shape, blocks.c.location_id, [blocks.c.calendar_id], [blocks.c.assigned_user_id]
+    )
     start: sa.BindParameter[int] = sa.bindparam("start_ms")
     end: sa.BindParameter[int] = sa.bindparam("end_ms")
     short = (
@@ -167,63 +160,45 @@ def _window_statement(by_calendar: bool, by_user: bool, by_group: bool) -> sa.Co
 
 
 def _window_params(
-    location_id: str, start_ms: int, end_ms: int, filters: dict[str, str | None]
+    location_id: str, start_ms: int, end_ms: int, targets: Targets
 ) -> tuple[sa.CompoundSelect[Any], dict[str, Any]]:
-    statement = _window_statement(
-        filters.get("calendar_id") is not None,
-        filters.get("user_id") is not None,
-        filters.get("group_id") is not None,
-    )
-    params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
-    params |= {"location_id": location_id, "start_ms": start_ms, "end_ms": end_ms}
-    params["short_from"] = start_ms - SHORT_SPAN_MS
-    return statement, params
+    params = target_params(location_id, targets)
+    params |= {"start_ms": start_ms, "end_ms": end_ms, "short_from": start_ms - SHORT_SPAN_MS}
+    return _window_statement(targets.shape), params
 
 
 def window_query(
-    location_id: str, start_ms: int, end_ms: int, **filters: str | None
+    location_id: str, start_ms: int, end_ms: int, targets: Targets
 ) -> sa.CompoundSelect[Any]:
-    """One statement selecting every block that can overlap [start_ms, end_ms).
+    """One statement selecting every block of `targets` that can overlap [start_ms, end_ms).
 
     Two index range scans, UNION ALL: short one-off blocks by start (bounded below by
     SHORT_SPAN_MS), and long blocks and series by their stored bounds.
     """
-    statement, params = _window_params(location_id, start_ms, end_ms, filters)
+    statement, params = _window_params(location_id, start_ms, end_ms, targets)
     return statement.params(**params)
 
 
 async def blocks_in_window(
-    conn: AsyncConnection,
-    location_id: str,
-    start_ms: int,
-    end_ms: int,
-    **filters: str | None,
+    conn: AsyncConnection, location_id: str, start_ms: int, end_ms: int, targets: Targets
 ) -> list[Block]:
-    statement, params = _window_params(location_id, start_ms, end_ms, filters)
+    statement, params = _window_params(location_id, start_ms, end_ms, targets)
     rows = await conn.execute(statement, params)
     return [_block(row) for row in rows]
 
 
+_TARGET_TABLES = {"calendar": calendars, "user": users, "group": groups}
+
+
 async def missing_targets(
-    conn: AsyncConnection,
-    location_id: str,
-    *,
-    calendar_id: str | None,
-    user_id: str | None,
-    group_id: str | None,
-) -> list[str]:
-    """Which of the given filter targets ("calendar", "user", "group") are not in the
-    location, in that order."""
-    missing = []
-    checks = (
-        ("calendar", calendar_id, calendars),
-        ("user", user_id, users),
-        ("group", group_id, groups),
-    )
-    for name, value, table in checks:
-        if value is None:
-            continue
+    conn: AsyncConnection, location_id: str, targets: Targets
+) -> list[TargetKind]:
+    """The kinds of the given targets that are not in the location, in the order calendar,
+    user, group."""
+    missing: list[TargetKind] = []
+    for kind, value in targets.given():
+        table = _TARGET_TABLES[kind]
         query = sa.select(table.c.id).where(table.c.location_id == location_id, table.c.id == value)
         if (await conn.execute(query)).first() is None:
-            missing.append(name)
+            missing.append(kind)
     return missing

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.core.model import Block
+from slotblock.core.model import Block, Targets
 from slotblock.store.blocks import _COLUMNS, _JOIN, _block
-from slotblock.store.tables import block_changes, blocks, calendars, change_counters
+from slotblock.store.tables import block_changes, blocks, change_counters
+from slotblock.store.targets import target_params, target_scope
 
 
 def _upsert(dialect: str, *, floor: bool) -> Any:
@@ -99,26 +100,20 @@ async def insert_change(
     )
 
 
-def _change_scope(filters: dict[str, str | None], location_id: str) -> list[Any]:
+def _change_scope(targets: Targets) -> list[Any]:
     """Changes that touched a block of the filter's targets, before or after the write."""
     c = block_changes.c
-    scope: list[Any] = [c.location_id == location_id]
-    if (calendar := filters.get("calendar_id")) is not None:
-        scope.append(sa.or_(c.calendar_id == calendar, c.prev_calendar_id == calendar))
-    if (user := filters.get("user_id")) is not None:
-        scope.append(sa.or_(c.assigned_user_id == user, c.prev_assigned_user_id == user))
-    if (group := filters.get("group_id")) is not None:
-        in_group = sa.select(calendars.c.id).where(
-            calendars.c.location_id == location_id, calendars.c.group_id == group
-        )
-        scope.append(sa.or_(c.calendar_id.in_(in_group), c.prev_calendar_id.in_(in_group)))
-    return scope
+    calendar, user = (
+        (c.calendar_id, c.prev_calendar_id),
+        (c.assigned_user_id, c.prev_assigned_user_id),
+    )
+    return target_scope(targets.shape, c.location_id, calendar, user)
 
 
 async def changed_block_ids(
     conn: AsyncConnection,
     location_id: str,
-    filters: dict[str, str | None],
+    targets: Targets,
     *,
     since: int,
     upto: int,
@@ -131,7 +126,7 @@ async def changed_block_ids(
     query = (
         sa.select(block_changes.c.block_id, last)
         .where(
-            *_change_scope(filters, location_id),
+            *_change_scope(targets),
             block_changes.c.seq > since,
             block_changes.c.seq <= upto,
         )
@@ -140,24 +135,20 @@ async def changed_block_ids(
         .order_by(last)
         .limit(limit)
     )
-    return [(row.block_id, int(row.last)) for row in await conn.execute(query)]
+    rows = await conn.execute(query, target_params(location_id, targets))
+    return [(row.block_id, int(row.last)) for row in rows]
 
 
-def _block_scope(filters: dict[str, str | None], location_id: str) -> list[Any]:
-    scope: list[Any] = [blocks.c.location_id == location_id]
-    if (calendar := filters.get("calendar_id")) is not None:
-        scope.append(blocks.c.calendar_id == calendar)
-    if (user := filters.get("user_id")) is not None:
-        scope.append(blocks.c.assigned_user_id == user)
-    if (group := filters.get("group_id")) is not None:
-        scope.append(calendars.c.group_id == group)
-    return scope
+def _block_scope(targets: Targets) -> list[Any]:
+    return target_scope(
+        targets.shape, blocks.c.location_id, [blocks.c.calendar_id], [blocks.c.assigned_user_id]
+    )
 
 
 async def blocks_after(
     conn: AsyncConnection,
     location_id: str,
-    filters: dict[str, str | None],
+    targets: Targets,
     *,
     after_id: str,
     limit: int,
@@ -166,26 +157,24 @@ async def blocks_after(
     query = (
         sa.select(*_COLUMNS)
         .select_from(_JOIN)
-        .where(*_block_scope(filters, location_id), blocks.c.id > after_id)
+        .where(*_block_scope(targets), blocks.c.id > after_id)
         .order_by(blocks.c.id)
         .limit(limit)
     )
-    return [_block(row) for row in await conn.execute(query)]
+    return [_block(row) for row in await conn.execute(query, target_params(location_id, targets))]
 
 
 async def blocks_by_id(
-    conn: AsyncConnection, location_id: str, filters: dict[str, str | None], ids: Sequence[str]
+    conn: AsyncConnection, location_id: str, targets: Targets, ids: Sequence[str]
 ) -> dict[str, Block]:
     """Those of `ids` that are stored blocks of the filter."""
     if not ids:
         return {}
     query = (
-        sa.select(*_COLUMNS)
-        .select_from(_JOIN)
-        .where(*_block_scope(filters, location_id), blocks.c.id.in_(ids))
+        sa.select(*_COLUMNS).select_from(_JOIN).where(*_block_scope(targets), blocks.c.id.in_(ids))
     )
-    found = [_block(row) for row in await conn.execute(query)]
-    return {block.id: block for block in found}
+    rows = await conn.execute(query, target_params(location_id, targets))
+    return {block.id: block for block in map(_block, rows)}
 
 
 async def prune_changes(conn: AsyncConnection, before_ms: int) -> int:

@@ -8,7 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotblock.store.integrity import writing
 from slotblock.store.tables import idempotency_keys as keys
+
+KEY_TAKEN = "an answer for that Idempotency-Key is stored already"
 
 
 @dataclass(frozen=True)
@@ -40,18 +43,19 @@ async def forget_answer(conn: AsyncConnection, location_id: str, token_id: str, 
 async def insert_answer(
     conn: AsyncConnection, location_id: str, token_id: str, key: str, answer: Answer
 ) -> None:
-    """Raises IntegrityError when another request stored an answer for the key first."""
-    await conn.execute(
-        keys.insert().values(
-            location_id=location_id,
-            token_id=token_id,
-            key=key,
-            fingerprint=answer.fingerprint,
-            status=answer.status,
-            body=answer.body,
-            created_ms=answer.created_ms,
+    """Raises AlreadyExists when another request stored an answer for the key first."""
+    with writing(duplicate=KEY_TAKEN):
+        await conn.execute(
+            keys.insert().values(
+                location_id=location_id,
+                token_id=token_id,
+                key=key,
+                fingerprint=answer.fingerprint,
+                status=answer.status,
+                body=answer.body,
+                created_ms=answer.created_ms,
+            )
         )
-    )
 
 
 async def prune_answers(conn: AsyncConnection, before_ms: int) -> int:

@@ -34,16 +34,16 @@ def constraint_kind(exc: IntegrityError) -> str:
 
 
 @contextmanager
-def writing(*, duplicate: str, missing: str) -> Iterator[None]:
+def writing(*, duplicate: str, missing: str | None = None) -> Iterator[None]:
     """An insert or update: a taken key → AlreadyExists(duplicate), a missing reference →
-    ReferenceMissing(missing)."""
+    ReferenceMissing(missing) (a table without references gives no `missing`)."""
     try:
         yield
     except IntegrityError as exc:
         kind = constraint_kind(exc)
         if kind == "unique":
             raise AlreadyExists(duplicate) from exc
-        if kind == "foreign_key":
+        if kind == "foreign_key" and missing is not None:
             raise ReferenceMissing(missing) from exc
         raise
 

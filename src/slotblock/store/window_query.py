@@ -1,7 +1,8 @@
 """The window query on the database driver itself: sqlite3, or asyncpg's prepared statements.
 
-The SQL is the same statement as `blocks.blocks_in_window`'s (compiled once per filter
-combination and dialect); only the path to the database is shorter. Each read is one
+The SQL is the same statement as `blocks.blocks_in_window`'s (its target filter built by
+`store/targets.py`, compiled once per filter shape and dialect); only the path to the
+database is shorter. Each read is one
 statement in autocommit: no pool pre-ping, no BEGIN, no ROLLBACK, no SQLAlchemy row
 processing.
 
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from slotblock.core.bounded_cache import BoundedCache
-from slotblock.core.model import Block, Override
+from slotblock.core.model import Block, Override, Targets, text_chars
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
 from slotblock.store.tables import blocks, calendars, data_versions
@@ -35,7 +36,6 @@ from slotblock.store.tables import blocks, calendars, data_versions
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
 _OVERRIDES = _NAMES.index("overrides")
-_TEXTS = tuple(_NAMES.index(name) for name in ("title", "description", "notes", "address", "rrule"))
 _SQLITE_VERSION = "PRAGMA data_version"
 _POSTGRES_VERSION = "SELECT version FROM data_versions WHERE location_id = $1"
 _SQLITE = sqlite.dialect(paramstyle="named")
@@ -47,11 +47,11 @@ _KEY_COLUMNS = (blocks.c.location_id, blocks.c.id, blocks.c.version, calendars.c
 
 @lru_cache(maxsize=32)
 def _sql(
-    backend: str, filters: tuple[bool, bool, bool], keys_only: bool = False
+    backend: str, shape: tuple[bool, bool, bool], keys_only: bool = False
 ) -> tuple[str, tuple[str, ...]]:
     """The SQL text of the window statement (or of the same statement selecting only the
     blocks' keys) and the order of its positional parameters."""
-    statement: Any = _window_statement(*filters)
+    statement: Any = _window_statement(shape)
     if keys_only:
         statement = _keys(statement)
     compiled = statement.compile(dialect=_SQLITE if backend == "sqlite" else _POSTGRES)
@@ -63,7 +63,7 @@ def _keys(statement: Any) -> sa.CompoundSelect[Any]:
 
 
 @lru_cache(maxsize=8)
-def _versioned_keys_sql(filters: tuple[bool, bool, bool]) -> tuple[str, tuple[str, ...]]:
+def _versioned_keys_sql(shape: tuple[bool, bool, bool]) -> tuple[str, tuple[str, ...]]:
     """PostgreSQL: the location's data version and the window's keys in one statement (one
     round trip, one snapshot). Always one row at least: with no block, its keys are NULL."""
     version = (
@@ -72,7 +72,7 @@ def _versioned_keys_sql(filters: tuple[bool, bool, bool]) -> tuple[str, tuple[st
         .scalar_subquery()
     )
     head = sa.select(version.label("data_version")).subquery("v")
-    keys = _keys(_window_statement(*filters)).subquery("k")
+    keys = _keys(_window_statement(shape)).subquery("k")
     statement = sa.select(head.c.data_version, *keys.c).select_from(head.outerjoin(keys, sa.true()))
     compiled = statement.compile(dialect=_POSTGRES)
     return str(compiled), tuple(compiled.positiontup or ())
@@ -89,14 +89,6 @@ def _block(row: Sequence[Any]) -> Block:
     return Block(
         **{name: row[at] for name, at in _AT.items()},
         overrides=tuple(Override(i["o"], i["s"], i["e"], i.get("f", {})) for i in items),
-    )
-
-
-def _shape(filters: dict[str, str | None]) -> tuple[bool, bool, bool]:
-    return (
-        filters.get("calendar_id") is not None,
-        filters.get("user_id") is not None,
-        filters.get("group_id") is not None,
     )
 
 
@@ -121,25 +113,25 @@ class WindowReader:
         location_id: str,
         start_ms: int,
         end_ms: int,
+        targets: Targets,
         keys: Keys | None = None,
-        **filters: str | None,
     ) -> list[Block]:
         """The blocks of the window statement. With the block cache on, the statement first
         selects only the blocks' keys (or takes `keys`, read by `version_and_keys`): when
         every key's block is cached (the usual case), that is the answer, without reading
         any block's texts."""
-        _, params = _window_params(location_id, start_ms, end_ms, filters)
+        _, params = _window_params(location_id, start_ms, end_ms, targets)
         if self.blocks.max_bytes:
             if keys is None:
-                keys = await self._rows(_shape(filters), params, keys_only=True)
+                keys = await self._rows(targets.shape, params, keys_only=True)
             found = [self.blocks.get(tuple(key)) for key in keys]
             if None not in found:
                 return found  # type: ignore[return-value]
-        rows = await self._rows(_shape(filters), params, keys_only=False)
+        rows = await self._rows(targets.shape, params, keys_only=False)
         return [self._cached_block(row) for row in rows]
 
     async def version_and_keys(
-        self, location_id: str, start_ms: int, end_ms: int, **filters: str | None
+        self, location_id: str, start_ms: int, end_ms: int, targets: Targets
     ) -> tuple[int, Keys | None]:
         """The location's data version (see `data_version`) and, with the block cache on,
         the keys of the window's blocks, for `blocks_in_window(keys=…)`. The version is read
@@ -149,10 +141,10 @@ class WindowReader:
             return await self.data_version(location_id), None
         if self.is_sqlite:
             version = await self.data_version(location_id)
-            _, params = _window_params(location_id, start_ms, end_ms, filters)
-            return version, await self._rows(_shape(filters), params, keys_only=True)
-        _, params = _window_params(location_id, start_ms, end_ms, filters)
-        sql, order = _versioned_keys_sql(_shape(filters))
+            _, params = _window_params(location_id, start_ms, end_ms, targets)
+            return version, await self._rows(targets.shape, params, keys_only=True)
+        _, params = _window_params(location_id, start_ms, end_ms, targets)
+        sql, order = _versioned_keys_sql(targets.shape)
         pool = await self._postgres_pool()
         async with pool.acquire() as conn:
             rows = await conn.fetch(sql, *(params[n] for n in order))
@@ -178,7 +170,7 @@ class WindowReader:
         block = self.blocks.get(key)
         if block is None:
             block = _block(row)
-            size = BLOCK_BYTES + sum(len(row[at] or "") for at in _TEXTS)
+            size = BLOCK_BYTES + text_chars(block) + len(block.rrule or "")
             self.blocks.put(key, block, size + len(str(row[_OVERRIDES])))
         return block
 

@@ -21,7 +21,7 @@ from slotblock.api.schemas import (
     event_json,
 )
 from slotblock.core.etags import etag
-from slotblock.core.model import TEXT_FIELDS, Principal
+from slotblock.core.model import TEXT_FIELDS, Principal, Targets
 from slotblock.service.blocks import BlockInput, WindowQuery
 from slotblock.service.container import Services
 from slotblock.service.idempotency import fingerprint
@@ -55,9 +55,7 @@ async def blocked_slots_answer(
         location_id=q.location_id,
         start_ms=int(q.start_time),
         end_ms=int(q.end_time),
-        calendar_id=q.calendar_id,
-        user_id=q.user_id,
-        group_id=q.group_id,
+        targets=Targets(calendar_id=q.calendar_id, user_id=q.user_id, group_id=q.group_id),
     )
     zone = q.timeZone or who.location.timezone
     limit = svc.blocks.settings.max_response_bytes

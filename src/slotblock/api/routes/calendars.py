@@ -16,9 +16,8 @@ from slotblock.api.schemas import (
     GroupCreateBody,
     GroupUpdateBody,
     LocationQuery,
-    calendar_json,
-    group_json,
 )
+from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import CalendarInput, GroupInput
 
 router = APIRouter()

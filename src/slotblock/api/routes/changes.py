@@ -19,7 +19,7 @@ from slotblock.api.openapi import ERRORS, EXTENSION
 from slotblock.api.schemas import CalendarEventDTO, ErrorDTO, IdText, event_json
 from slotblock.api.schemas import Query as QueryModel
 from slotblock.core.instances import instance, master_event
-from slotblock.core.model import Block
+from slotblock.core.model import Block, Targets
 from slotblock.service.changes import FeedPage, FeedQuery
 
 router = APIRouter(tags=["Calendar Events"])
@@ -82,9 +82,7 @@ async def get_changes(q: Annotated[ChangesQuery, Query()], who: Caller, svc: Svc
         who,
         FeedQuery(
             location_id=q.locationId,
-            calendar_id=q.calendarId,
-            user_id=q.userId,
-            group_id=q.groupId,
+            targets=Targets(calendar_id=q.calendarId, user_id=q.userId, group_id=q.groupId),
             sync_token=q.syncToken,
             page_token=q.pageToken,
             max_results=q.maxResults,

@@ -43,7 +43,8 @@ class AnswerCache:
             return encode(await self.blocks.query(principal, q), zone)
         self.blocks.check_query(principal, q)
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
-        key = (q.location_id, q.start_ms, q.end_ms, q.calendar_id, q.user_id, q.group_id, zone)
+        t = q.targets
+        key = (q.location_id, q.start_ms, q.end_ms, t.calendar_id, t.user_id, t.group_id, zone)
         found = self.cache.get(key)
         keys = None
         if found is not None:  # likely a hit: the version alone decides
@@ -53,7 +54,7 @@ class AnswerCache:
         else:  # a miss: the version and the window's keys in one read (PostgreSQL: one
             # round trip, one snapshot), and the query goes on with those keys
             version, keys = await reader.version_and_keys(
-                q.location_id, q.start_ms, q.end_ms, **q.filters
+                q.location_id, q.start_ms, q.end_ms, q.targets
             )
         body = encode(await self.blocks.query(principal, q, keys), zone)
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from slotblock.core.bounded_cache import BoundedCache
 from slotblock.core.errors import TooManyInstances
 from slotblock.core.instances import instances
-from slotblock.core.model import Block, Event
+from slotblock.core.model import Block, Event, text_chars
 from slotblock.core.recurrence import DAY_MS
 from slotblock.core.rrule_work import Budget
 
@@ -38,8 +38,7 @@ OVERRIDE_BYTES = 400
 
 def block_bytes(block: Block) -> int:
     """An estimate (high) of the memory one block holds."""
-    texts = (block.title, block.description, block.notes, block.address, block.rrule or "")
-    size = BLOCK_BYTES + sum(4 * len(t) for t in texts)
+    size = BLOCK_BYTES + 4 * (text_chars(block) + len(block.rrule or ""))
     for override in block.overrides:
         size += OVERRIDE_BYTES + sum(4 * len(str(v)) for v in override.fields.values())
     return size

@@ -18,6 +18,7 @@ from slotblock.api.errors import error_response
 from slotblock.config import Settings
 from slotblock.core.errors import NotFound, Unauthenticated
 from slotblock.core.faults import Action, Match
+from slotblock.core.tokens import bearer_token
 from slotblock.service.container import Services, wall_clock_ms
 from slotblock.toolkit.api.middleware import ControlMiddleware
 from slotblock.toolkit.service.control_plane import ControlPlane
@@ -33,10 +34,8 @@ async def control_plane(request: Request) -> ControlPlane:
     control: ControlPlane = request.app.state.control
     if not await control.gate.enabled():
         raise NotFound("Cannot find that route")
-    scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated(BAD_ADMIN_TOKEN)
-    if not await control.gate.admits(token.strip()):
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None or not await control.gate.admits(token):
         raise Unauthenticated(BAD_ADMIN_TOKEN)
     return control
 

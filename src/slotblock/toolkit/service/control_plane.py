@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from slotblock.config import Settings
 from slotblock.core.faults import Action, FaultRule, FaultTable, Match
-from slotblock.core.tokens import hash_token, new_id
+from slotblock.core.tokens import bearer_token, hash_token, new_id
 from slotblock.store import Store
 from slotblock.toolkit.service.admin_auth import AdminGate
 from slotblock.toolkit.service.fixtures import FixtureService
@@ -65,10 +65,10 @@ class ControlPlane:
     async def caller_of(self, authorization: str | None) -> tuple[str, str] | None:
         """(token id, location id) of the request's bearer token, revoked or not; None when
         there is none or it is unknown. Only the hash is looked up and remembered."""
-        scheme, _, token = (authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return None
-        digest = hash_token(token.strip())
+        digest = hash_token(token)
         found = self._callers.get(digest)
         if found is None:
             async with self.store.read() as conn:

@@ -5,15 +5,16 @@
       groups[]:    id, name, description, slug, isActive
       calendars[]: id, name, description, groupId, isActive, calendarType, slug,
                    teamMembers[] ({userId, …}), and any other official calendar field
-      blocks[]:    id, calendarId | assignedUserId, title, description, notes, address,
-                   startTime, endTime (ISO 8601 with an offset), rrule, timezone,
-                   instances[] (edited occurrences: originalStartTime, startTime, endTime,
-                   title, description, notes, address)
+      blocks[]:    id, calendarId | assignedUserId, the text fields (the model's
+                   TEXT_FIELDS: title, description, …), startTime, endTime (ISO 8601 with
+                   an offset), rrule, timezone, instances[] (edited occurrences:
+                   originalStartTime, startTime, endTime, the text fields)
       tokens[]:    id, name, scopes, and token (the value, chosen by the caller) or tokenHash
                    (its SHA-256, as exported), revoked
 
 Shape only (pydantic); the rules that span fields live in toolkit/service/fixtures.py. Parsing JSON
-or YAML text is here too: YAML timestamps stay strings, as JSON's would.
+or YAML text is here too: YAML timestamps stay strings, as JSON's would. The text fields of
+blocks and instances are the model's TEXT_FIELDS, so a new one is loaded as it is exported.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from slotblock.core.model import TEXT_FIELDS
 
 
 class _Strict(BaseModel):
@@ -57,29 +60,41 @@ class CalendarDoc(BaseModel):
     teamMembers: list[dict[str, Any]] = []
 
 
-class InstanceDoc(_Strict):
+def _with_texts(name: str, base: type[_Strict], text: Any, default: Any) -> Any:
+    """`base`, then every block text field (TEXT_FIELDS) of type `text`, `default` when
+    absent: the document's fields keep their order (the head, the texts, the rest)."""
+    texts: dict[str, Any] = {field: (text, default) for field in TEXT_FIELDS}
+    return create_model(name, __base__=base, **texts)
+
+
+class _InstanceHead(_Strict):
     originalStartTime: str
     startTime: str | None = None
     endTime: str | None = None
-    title: str | None = None
-    description: str | None = None
-    notes: str | None = None
-    address: str | None = None
 
 
-class BlockDoc(_Strict):
+_InstanceTexts: Any = _with_texts("InstanceTexts", _InstanceHead, str | None, None)
+
+
+class InstanceDoc(_InstanceTexts):  # type: ignore[misc]
+    """An edited occurrence: its times, and the texts it changes (None: the series')."""
+
+
+class _BlockHead(_Strict):
     id: str | None = None
     calendarId: str | None = None
     assignedUserId: str | None = None
-    title: str = ""
-    description: str = ""
-    notes: str = ""
-    address: str = ""
+
+
+_BlockTexts: Any = _with_texts("BlockTexts", _BlockHead, str, "")
+
+
+class BlockDoc(_BlockTexts):  # type: ignore[misc]
     startTime: str
     endTime: str
     rrule: str | list[str] | None = None
     timezone: str | None = None
-    instances: list[InstanceDoc] = []
+    instances: list[InstanceDoc] = Field(default_factory=list)
 
 
 class TokenDoc(_Strict):

@@ -32,6 +32,7 @@ from slotblock.core.model import (
     TokenInfo,
 )
 from slotblock.core.tokens import hash_token, is_id, new_id
+from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import slugify
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
@@ -49,6 +50,7 @@ from slotblock.toolkit.store import control as admin_store
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _TOKEN = re.compile(r"[\x21-\x7e]{8,512}")  # printable ASCII, no spaces: a Bearer value
+_ALWAYS_WRITTEN = "title"  # the official text field, exported even empty; the others when set
 
 
 @dataclass
@@ -230,10 +232,7 @@ class _Builder:
             id=block_id,
             calendar_id=doc.calendarId,
             assigned_user_id=doc.assignedUserId,
-            title=doc.title,
-            description=doc.description,
-            notes=doc.notes,
-            address=doc.address,
+            **{name: getattr(doc, name) for name in TEXT_FIELDS},
             start_ms=start,
             end_ms=end,
             timezone=timezone,
@@ -456,28 +455,21 @@ async def _export_location(conn: AsyncConnection, location_id: str) -> dict[str,
     }
 
 
+# Groups and calendars are written as the API answers them (core/wire.py), but for
+# `locationId`, which the document says once, by nesting them in their location.
+
+
 def _group_doc(group: Group) -> dict[str, Any]:
-    return {
-        "id": group.id,
-        "name": group.name,
-        "description": group.description,
-        "slug": group.slug,
-        "isActive": group.is_active,
-    }
+    doc = group_json(group)
+    del doc["locationId"]
+    return doc
 
 
 def _calendar_doc(calendar: Calendar) -> dict[str, Any]:
-    return {
-        **calendar.extra,
-        "id": calendar.id,
-        "name": calendar.name,
-        "description": calendar.description,
-        "groupId": calendar.group_id,
-        "isActive": calendar.is_active,
-        "calendarType": calendar.calendar_type,
-        "slug": calendar.slug,
-        "teamMembers": [dict(member) for member in calendar.team_members],
-    }
+    doc = calendar_json(calendar)
+    del doc["locationId"]
+    doc["groupId"] = calendar.group_id  # null without a group (the API answers the platform's "")
+    return doc
 
 
 def _block_doc(block: Block, location_timezone: str) -> dict[str, Any]:
@@ -490,8 +482,7 @@ def _block_doc(block: Block, location_timezone: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": block.id,
         **owner,
-        "title": block.title,
-        **{n: getattr(block, n) for n in TEXT_FIELDS[1:] if getattr(block, n)},
+        **{n: v for n in TEXT_FIELDS if (v := getattr(block, n)) or n == _ALWAYS_WRITTEN},
         "startTime": format_ms(block.start_ms, tz),
         "endTime": format_ms(block.end_ms, tz),
     }
