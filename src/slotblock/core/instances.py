@@ -50,7 +50,14 @@ def series_of(block: Block) -> Series:
 
 def master_event(block: Block) -> Event:
     """The event of a one-off block, or of a series as a whole (its first occurrence)."""
-    return Event(block, block.id, block.start_ms, block.end_ms, None, {})
+    return Event(
+        block=block,
+        id=block.id,
+        start_ms=block.start_ms,
+        end_ms=block.end_ms,
+        original_start_ms=None,
+        fields={},
+    )
 
 
 def instances(
@@ -81,8 +88,22 @@ def override_at(block: Block, original: int) -> Override | None:
 def _instance(block: Block, original: int, override: Override | None) -> Event:
     event_id = instance_id(block, original)
     if override is None:
-        return Event(block, event_id, original, original + block.duration_ms, original, {})
-    return Event(block, event_id, override.start_ms, override.end_ms, original, override.fields)
+        return Event(
+            block=block,
+            id=event_id,
+            start_ms=original,
+            end_ms=original + block.duration_ms,
+            original_start_ms=original,
+            fields={},
+        )
+    return Event(
+        block=block,
+        id=event_id,
+        start_ms=override.start_ms,
+        end_ms=override.end_ms,
+        original_start_ms=original,
+        fields=override.fields,
+    )
 
 
 def check_instance(block: Block, event_id: str, original: int) -> None:
@@ -149,7 +170,12 @@ def edit_instance(
     fields = {**(current.fields if current else {}), **texts}
     others = tuple(o for o in block.overrides if o.original_start_ms != original)
     return replace(
-        block, overrides=(*others, Override(original, start, end, fields)), updated_ms=now_ms
+        block,
+        overrides=(
+            *others,
+            Override(original_start_ms=original, start_ms=start, end_ms=end, fields=fields),
+        ),
+        updated_ms=now_ms,
     )
 
 

@@ -107,7 +107,14 @@ class ChangeFeed:
             if position.mode == "all":
                 return await self._listing(conn, q, position, limit)
             if position.mode == "sync":
-                position = Position("changes", scope, position.since, upto, 0, now)
+                position = Position(
+                    mode="changes",
+                    scope=scope,
+                    since=position.since,
+                    upto=upto,
+                    after=0,
+                    issued_ms=now,
+                )
             return await self._changes(conn, q, position, limit)
 
     async def _listing(
@@ -120,7 +127,14 @@ class ChangeFeed:
         )
         if len(found) > limit:
             found = found[:limit]
-            after = Position("all", at.scope, 0, at.upto, found[-1].id, at.issued_ms)
+            after = Position(
+                mode="all",
+                scope=at.scope,
+                since=0,
+                upto=at.upto,
+                after=found[-1].id,
+                issued_ms=at.issued_ms,
+            )
             return FeedPage(found, next_page_token=changefeed.encode(after))
         return FeedPage(found, next_sync_token=_sync_token(at))
 
@@ -145,7 +159,14 @@ class ChangeFeed:
             deleted=[i for i in ids if i not in stored],
         )
         if more:
-            after = Position("changes", at.scope, at.since, at.upto, changed[-1][1], at.issued_ms)
+            after = Position(
+                mode="changes",
+                scope=at.scope,
+                since=at.since,
+                upto=at.upto,
+                after=changed[-1][1],
+                issued_ms=at.issued_ms,
+            )
             return FeedPage(page.blocks, page.deleted, next_page_token=changefeed.encode(after))
         return FeedPage(page.blocks, page.deleted, next_sync_token=_sync_token(at))
 

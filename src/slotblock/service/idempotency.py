@@ -83,7 +83,12 @@ class IdempotentCreates:
         async def save(conn: AsyncConnection, event: Event) -> None:
             if stale:
                 await key_store.forget_answer(conn, *where)
-            answer = Answer(body_fingerprint, CREATED, render(event), self.clock())
+            answer = Answer(
+                fingerprint=body_fingerprint,
+                status=CREATED,
+                body=render(event),
+                created_ms=self.clock(),
+            )
             await key_store.insert_answer(conn, *where, answer)
 
         try:

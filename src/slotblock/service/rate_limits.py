@@ -109,7 +109,12 @@ def _refusal(headers: dict[str, str], full: Bucket, now_ms: int, what: str) -> V
     wait = max(1, -(-(full.reset_ms(now_ms) - now_ms) // 1000))
     span = "day" if full.window_ms == DAY_MS else f"{full.window_ms // 1000} seconds"
     message = f"Too many requests: more than {full.limit} {what} per {span}; retry in {wait} s"
-    return Verdict(False, {**headers, "Retry-After": str(wait)}, wait, message)
+    return Verdict(
+        allowed=False,
+        headers={**headers, "Retry-After": str(wait)},
+        retry_after_seconds=wait,
+        message=message,
+    )
 
 
 def open_rate_limiter(settings: Settings, clock: Callable[[], int]) -> RateLimiter:

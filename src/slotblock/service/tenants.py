@@ -58,7 +58,14 @@ class TenantService:
                 f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}"
             )
         token = new_token()
-        info = TokenInfo(new_id(), location_id, name, tuple(scopes or SCOPES), self.clock(), None)
+        info = TokenInfo(
+            id=new_id(),
+            location_id=location_id,
+            name=name,
+            scopes=tuple(scopes or SCOPES),
+            created_ms=self.clock(),
+            revoked_ms=None,
+        )
         async with self.store.begin() as conn:
             await token_store.insert_token(conn, info, hash_token(token))
         return token, info

@@ -92,7 +92,9 @@ class WebhookService:
     async def add(self, location_id: str, url: str, events: Sequence[str] = ()) -> Webhook:
         """Subscribe `url` to the location's block events (all of them by default)."""
         url, wanted = _checked(url, events)
-        hook = Webhook(location_id, new_id(), url, wanted, self.clock())
+        hook = Webhook(
+            location_id=location_id, id=new_id(), url=url, events=wanted, created_ms=self.clock()
+        )
         async with self.store.begin() as conn:
             if await directory.get_location(conn, location_id) is None:
                 raise NotFound(f"location {location_id} not found")

@@ -39,7 +39,13 @@ def _block(row: Any) -> Block:
     return Block(
         **{name: values[name] for name in _READ},
         overrides=tuple(
-            Override(item["o"], item["s"], item["e"], item.get("f", {})) for item in row.overrides
+            Override(
+                original_start_ms=item["o"],
+                start_ms=item["s"],
+                end_ms=item["e"],
+                fields=item.get("f", {}),
+            )
+            for item in row.overrides
         ),
     )
 

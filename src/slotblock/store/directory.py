@@ -75,7 +75,14 @@ async def existing_users(conn: AsyncConnection, location_id: str, ids: Sequence[
 
 
 def _group(row: Any) -> Group:
-    return Group(row.location_id, row.id, row.name, row.description, row.slug, row.is_active)
+    return Group(
+        location_id=row.location_id,
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        slug=row.slug,
+        is_active=row.is_active,
+    )
 
 
 async def insert_group(conn: AsyncConnection, group: Group, now_ms: int) -> None:

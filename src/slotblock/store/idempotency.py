@@ -33,7 +33,13 @@ async def get_answer(
         *_where(location_id, token_id, key)
     )
     row = (await conn.execute(query)).one_or_none()
-    return Answer(row.fingerprint, row.status, row.body, row.created_ms) if row else None
+    return (
+        Answer(
+            fingerprint=row.fingerprint, status=row.status, body=row.body, created_ms=row.created_ms
+        )
+        if row
+        else None
+    )
 
 
 async def forget_answer(conn: AsyncConnection, location_id: str, token_id: str, key: str) -> None:

@@ -13,12 +13,12 @@ from slotblock.store.tables import locations, tokens
 
 def _info(row: Any) -> TokenInfo:
     return TokenInfo(
-        row.id,
-        row.location_id,
-        row.name,
-        tuple(row.scopes.split()),
-        row.created_ms,
-        row.revoked_ms,
+        id=row.id,
+        location_id=row.location_id,
+        name=row.name,
+        scopes=tuple(row.scopes.split()),
+        created_ms=row.created_ms,
+        revoked_ms=row.revoked_ms,
     )
 
 

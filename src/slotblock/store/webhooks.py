@@ -46,7 +46,13 @@ class Delivery:
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(row.location_id, row.id, row.url, tuple(row.events), row.created_ms)
+    return Webhook(
+        location_id=row.location_id,
+        id=row.id,
+        url=row.url,
+        events=tuple(row.events),
+        created_ms=row.created_ms,
+    )
 
 
 async def insert_webhook(conn: AsyncConnection, hook: Webhook) -> None:

@@ -88,7 +88,12 @@ def _block(row: Sequence[Any]) -> Block:
     items = json.loads(raw) if isinstance(raw, str) else raw
     return Block(
         **{name: row[at] for name, at in _AT.items()},
-        overrides=tuple(Override(i["o"], i["s"], i["e"], i.get("f", {})) for i in items),
+        overrides=tuple(
+            Override(
+                original_start_ms=i["o"], start_ms=i["s"], end_ms=i["e"], fields=i.get("f", {})
+            )
+            for i in items
+        ),
     )
 
 

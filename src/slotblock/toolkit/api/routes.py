@@ -127,8 +127,19 @@ async def add_fault(body: FaultBody, control: Control) -> Response:
     """Add a fault rule; it applies to the requests that follow."""
     given = body.match
     rule = control.add_fault(
-        Match(given.method, given.path, given.operationId, given.locationId, given.tokenId),
-        Action(body.status, body.latencyMs, body.drop, body.retryAfter),
+        Match(
+            method=given.method,
+            path=given.path,
+            operation_id=given.operationId,
+            location_id=given.locationId,
+            token_id=given.tokenId,
+        ),
+        Action(
+            status=body.status,
+            latency_ms=body.latencyMs,
+            drop=body.drop,
+            retry_after_s=body.retryAfter,
+        ),
         times=body.times,
         probability=body.probability,
         seed=body.seed,

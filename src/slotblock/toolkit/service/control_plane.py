@@ -58,7 +58,9 @@ class ControlPlane:
     ) -> FaultRule:
         if seed is None:
             seed = secrets.randbelow(2**31)
-        rule = FaultRule(new_id(), match, action, times, probability, seed)
+        rule = FaultRule(
+            id=new_id(), match=match, action=action, times=times, probability=probability, seed=seed
+        )
         self.faults.add(rule)
         return rule
 

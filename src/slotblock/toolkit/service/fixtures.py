@@ -155,7 +155,14 @@ class _Builder:
             group_id = self.chosen_id(group.id, f"{path}.groups[{index}].id", seen)
             slug = group.slug if group.slug is not None else slugify(group.name)
             self.plan.groups.append(
-                Group(doc.id, group_id, group.name, group.description, slug, group.isActive)
+                Group(
+                    location_id=doc.id,
+                    id=group_id,
+                    name=group.name,
+                    description=group.description,
+                    slug=slug,
+                    is_active=group.isActive,
+                )
             )
         return seen
 
@@ -293,7 +300,7 @@ class _Builder:
             self.problem(f"{where}.endTime", "must be after startTime")
             return None
         fields = {n: v for n in TEXT_FIELDS if (v := getattr(item, n)) is not None}
-        return Override(original, start, end, fields)
+        return Override(original_start_ms=original, start_ms=start, end_ms=end, fields=fields)
 
     def token(self, location_id: str, doc: TokenDoc, path: str) -> None:
         token_id = self.chosen_id(doc.id, f"{path}.id", self._token_ids)
@@ -308,7 +315,14 @@ class _Builder:
         self._token_hashes.add(digest)
         scopes = tuple(SCOPES if doc.scopes is None else doc.scopes)
         revoked = self.now if doc.revoked else None
-        info = TokenInfo(token_id, location_id, doc.name, scopes, self.now, revoked)
+        info = TokenInfo(
+            id=token_id,
+            location_id=location_id,
+            name=doc.name,
+            scopes=scopes,
+            created_ms=self.now,
+            revoked_ms=revoked,
+        )
         self.plan.tokens.append((info, digest, path))
 
     def token_hash(self, doc: TokenDoc, path: str) -> str | None:
