@@ -35,19 +35,17 @@ def free(
     busy: list[list[tuple[str, str]]] | None = None,
     now: int = LONG_AGO,
     mode: slots.Mode = "any",
-    tz: Any = NY,
 ) -> dict[str, list[str]]:
+    """The free slots of a calendar in New York, by local date."""
     members = [[(at(s), at(e)) for s, e in member] for member in (busy or [])]
-    found = slots.free_slots(
-        slots.availability_of(fields),
-        slots.rules_of(fields),
-        tz,
-        (at(start), at(end)),
-        members,
-        now,
-        mode,
+    found = slots.free_slots(schedule(fields), (at(start), at(end)), members, now, mode)
+    return slots.by_local_date(found, NY)
+
+
+def schedule(fields: dict[str, Any], tz: Any = NY) -> slots.Schedule:
+    return slots.Schedule(
+        availability=slots.availability_of(fields), rules=slots.rules_of(fields), tz=tz
     )
-    return slots.by_local_date(found, tz)
 
 
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
@@ -215,10 +213,7 @@ def test_notice_in_days_counts_wall_clock_across_dst() -> None:
 
 def test_the_answer_zone_only_changes_the_spelling() -> None:
     cal = calendar([1], ("09:00", "10:00"), slotDuration=60, slotInterval=60)
-    found = slots.free_slots(
-        slots.availability_of(cal), slots.rules_of(cal), NY, (at(MONDAY[0]), at(MONDAY[1])),
-        [], LONG_AGO,
-    )  # fmt: skip
+    found = slots.free_slots(schedule(cal), (at(MONDAY[0]), at(MONDAY[1])), [], LONG_AGO)
     assert slots.by_local_date(found, zone("Asia/Kolkata")) == {
         "2024-06-03": ["2024-06-03T18:30:00+05:30"]
     }

@@ -83,10 +83,10 @@ def busy_strategy(base: int) -> st.SearchStrategy[list[list[tuple[int, int]]]]:
 
 def compute(fields: dict[str, Any], tz_name: str, window: tuple[int, int], busy: Any, now: int,
             mode: slots.Mode = "any") -> list[int]:  # fmt: skip
-    return slots.free_slots(
-        slots.availability_of(fields), slots.rules_of(fields), zone(tz_name), window, busy, now,
-        mode,
-    )  # fmt: skip
+    schedule = slots.Schedule(
+        availability=slots.availability_of(fields), rules=slots.rules_of(fields), tz=zone(tz_name)
+    )
+    return slots.free_slots(schedule, window, busy, now, mode)
 
 
 @st.composite

@@ -84,6 +84,15 @@ class SlotRules:
     horizon: Period | None = None
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A calendar's opening hours and booking rules, in its zone: what `free_slots` asks."""
+
+    availability: Availability
+    rules: SlotRules
+    tz: ZoneInfo
+
+
 # --- reading the calendar's fields -------------------------------------------------------
 
 
@@ -278,9 +287,7 @@ def booking_bounds(now_ms: int, tz: ZoneInfo, rules: SlotRules) -> tuple[int, in
 
 
 def free_slots(
-    availability: Availability,
-    rules: SlotRules,
-    tz: ZoneInfo,
+    schedule: Schedule,
     window: Interval,
     busy: Sequence[Sequence[Interval]],
     now_ms: int,
@@ -288,6 +295,7 @@ def free_slots(
 ) -> list[int]:
     """Slot starts in [window) that are bookable and free for one (`any`) or every (`all`)
     member; `busy` holds each member's busy intervals (merged or not)."""
+    availability, rules, tz = schedule.availability, schedule.rules, schedule.tz
     start, end = window
     earliest, horizon = booking_bounds(now_ms, tz, rules)
     lo, hi = max(start, earliest), end if horizon is None else min(end, horizon)

@@ -137,10 +137,13 @@ class AvailabilityService:
                 q.end_ms + rules.duration_ms + rules.post_buffer_ms,
             )
             busy = await self._busy_by_member(conn, calendar, members, span)
+        schedule = slots.Schedule(
+            availability=slots.availability_of(calendar.extra),
+            rules=rules,
+            tz=zone(location.timezone),
+        )
         starts = slots.free_slots(
-            slots.availability_of(calendar.extra),
-            rules,
-            zone(location.timezone),
+            schedule,
             (q.start_ms, q.end_ms),
             busy,
             self.clock(),

@@ -141,14 +141,9 @@ class ChangeFeed:
     async def _changes(
         self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int
     ) -> FeedPage:
+        span = change_store.ChangeSpan(since=at.since, upto=at.upto, after=int(at.after))
         changed = await change_store.changed_block_ids(
-            conn,
-            q.location_id,
-            q.targets,
-            since=at.since,
-            upto=at.upto,
-            after=int(at.after),
-            limit=limit + 1,
+            conn, q.location_id, q.targets, span, limit=limit + 1
         )
         more = len(changed) > limit
         changed = changed[:limit]

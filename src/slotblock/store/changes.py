@@ -1,6 +1,6 @@
 """Queries of the change log: per-location change numbers, block changes, feed pages.
 
-`next_seq` increments the location's counter row inside the writer's transaction, which
+`take_seq` increments the location's counter row inside the writer's transaction, which
 keeps the row locked until that transaction ends: on PostgreSQL the numbers of one location
 therefore commit in order, and the counter a reader sees is a point below which no write can
 still commit (on SQLite writers are serialised anyway).
@@ -9,6 +9,7 @@ still commit (on SQLite writers are serialised anyway).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -110,28 +111,36 @@ def _change_scope(targets: Targets) -> list[Any]:
     return target_scope(targets.shape, c.location_id, calendar, user)
 
 
+@dataclass(frozen=True)
+class ChangeSpan:
+    """The change numbers (since, upto] a feed page reads, past `after` (the last number the
+    previous page gave)."""
+
+    since: int
+    upto: int
+    after: int = 0
+
+
 async def changed_block_ids(
     conn: AsyncConnection,
     location_id: str,
     targets: Targets,
+    span: ChangeSpan,
     *,
-    since: int,
-    upto: int,
-    after: int,
     limit: int,
 ) -> list[tuple[str, int]]:
-    """(block id, its last change number) of the blocks changed in (since, upto], ordered by
-    that number, those past `after` only."""
+    """(block id, its last change number) of the blocks changed in the span, ordered by that
+    number, those past `span.after` only."""
     last = sa.func.max(block_changes.c.seq).label("last")
     query = (
         sa.select(block_changes.c.block_id, last)
         .where(
             *_change_scope(targets),
-            block_changes.c.seq > since,
-            block_changes.c.seq <= upto,
+            block_changes.c.seq > span.since,
+            block_changes.c.seq <= span.upto,
         )
         .group_by(block_changes.c.block_id)
-        .having(last > after)
+        .having(last > span.after)
         .order_by(last)
         .limit(limit)
     )

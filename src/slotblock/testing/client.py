@@ -7,7 +7,42 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
+
+
+class FaultOptions(TypedDict, total=False):
+    """The keywords of `AdminClient.fault`: what the rule does (defaults in `_FAULT_DEFAULTS`),
+    then which requests it matches (unset: any)."""
+
+    status: int | None
+    latency_ms: int
+    drop: bool
+    times: int | None
+    probability: float | None
+    seed: int | None
+    retry_after: int
+    method: str | None
+    path: str | None
+    operation_id: str | None
+    location_id: str | None
+    token_id: str | None
+
+
+_FAULT_DEFAULTS: dict[str, Any] = {
+    "status": None,
+    "latency_ms": 0,
+    "drop": False,
+    "times": None,
+    "probability": None,
+    "seed": None,
+    "retry_after": 10,
+}
+_FAULT_MATCHES = ("method", "path", "operation_id", "location_id", "token_id")
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
 
 
 class AdminError(RuntimeError):
@@ -60,42 +95,19 @@ class AdminClient:
         ]
         return found
 
-    def fault(
-        self,
-        *,
-        status: int | None = None,
-        latency_ms: int = 0,
-        drop: bool = False,
-        times: int | None = None,
-        probability: float | None = None,
-        seed: int | None = None,
-        retry_after: int = 10,
-        method: str | None = None,
-        path: str | None = None,
-        operation_id: str | None = None,
-        location_id: str | None = None,
-        token_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Add a fault rule (see POST /_admin/faults); returns it, with its id."""
-        match = {
-            "method": method,
-            "path": path,
-            "operationId": operation_id,
-            "locationId": location_id,
-            "tokenId": token_id,
+    def fault(self, **rule: Unpack[FaultOptions]) -> dict[str, Any]:
+        """Add a fault rule (see POST /_admin/faults; `FaultOptions` names the keywords and
+        their defaults); returns it, with its id."""
+        unknown = sorted(set(rule) - FaultOptions.__optional_keys__)
+        if unknown:
+            raise TypeError(f"fault() got unexpected keyword arguments: {', '.join(unknown)}")
+        given: dict[str, Any] = {**_FAULT_DEFAULTS, **rule}
+        body = {_camel(name): given[name] for name in _FAULT_DEFAULTS}
+        body["match"] = {
+            _camel(name): given[name] for name in _FAULT_MATCHES if given.get(name) is not None
         }
-        body = {
-            "match": {k: v for k, v in match.items() if v is not None},
-            "status": status,
-            "latencyMs": latency_ms,
-            "drop": drop,
-            "times": times,
-            "probability": probability,
-            "seed": seed,
-            "retryAfter": retry_after,
-        }
-        rule: dict[str, Any] = self.call("POST", "/_admin/faults", body)
-        return rule
+        found: dict[str, Any] = self.call("POST", "/_admin/faults", body)
+        return found
 
     def faults(self) -> list[dict[str, Any]]:
         """The fault rules, with their hit counts."""
