@@ -6,9 +6,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -17,6 +17,8 @@ import uvicorn
 from slotblock.api.app import create_app
 from slotblock.config import Settings
 
+T = TypeVar("T")
+
 
 def free_port() -> int:
     """A TCP port free on the loopback interface now (the benchmark uses it too)."""
@@ -24,6 +26,19 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def eventually(
+    probe: Callable[[], T], done: Callable[[T], bool], seconds: float = 10.0, every: float = 0.02
+) -> T:
+    """Call `probe` until `done` holds for its value, for at most `seconds`; the last value
+    either way, for the caller to assert on (waits on a server by its state, not a clock)."""
+    deadline = time.monotonic() + seconds
+    value = probe()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(every)
+        value = probe()
+    return value
 
 
 @contextmanager

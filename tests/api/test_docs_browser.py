@@ -17,6 +17,8 @@ from tests.conftest import IN_CI
 from tests.fleet.servers import SLOTBLOCK, node_env
 from tests.live import live_server
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
 

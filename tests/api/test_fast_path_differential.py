@@ -251,6 +251,7 @@ def _writes(data: Data, rng: random.Random) -> list[list[Any]]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_fast_path_answers_as_the_reference_does(
     database_url: str,
     services: Services,

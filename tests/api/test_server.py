@@ -14,6 +14,8 @@ import pytest
 from slotblock.service import demo
 from tests.live import free_port
 
+pytestmark = pytest.mark.slow
+
 SLOTBLOCK = [sys.executable, "-m", "slotblock"]
 
 

@@ -23,7 +23,7 @@ from tests.changes.receiver import Receiver, receiving
 from tests.conftest import Tenant, make_tenant
 from tests.live import free_port
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SLOTBLOCK = [sys.executable, "-m", "slotblock"]
 KEYS = new_key_pair()
 

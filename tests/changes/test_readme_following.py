@@ -21,7 +21,10 @@ from tests.live import free_port, wait_ready
 from tests.toolkit.conftest import readme_file
 from tests.toolkit.test_readme_examples import readme_block
 
-pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed"),
+    pytest.mark.slow,
+]
 BIN = Path(sys.executable).parent
 
 

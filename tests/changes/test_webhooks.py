@@ -17,7 +17,6 @@ from slotblock.api.app import create_app
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.core.errors import SlotblockError
-from slotblock.core.model import SCOPES
 from slotblock.service.blocks import BlockInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
 from slotblock.service.webhooks import KeyPair, new_key_pair
@@ -326,7 +325,6 @@ def test_keygen_pairs_sign_and_verify() -> None:
     pair: KeyPair = new_key_pair()
     assert pair.private_pem.startswith("-----BEGIN PRIVATE KEY-----")
     assert len(base64.b64decode(pair.public_base64)) == 32
-    assert SCOPES  # the token scopes the subscriptions need exist
 
 
 async def _pause(seconds: float) -> None:

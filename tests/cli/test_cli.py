@@ -159,6 +159,7 @@ def test_unsupported_database_url() -> None:
 SCRIPT = shutil.which("slotblock", path=str(Path(sys.executable).parent))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     SCRIPT is None, reason="the slotblock script is not installed beside this Python"
 )

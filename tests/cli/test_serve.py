@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from slotblock import __version__
 from tests.fleet.servers import SLOTBLOCK, node_env, start_node, stop
@@ -65,6 +66,7 @@ def test_version() -> None:
     assert result.stdout == f"slotblock {__version__}\n"
 
 
+@pytest.mark.slow
 def test_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
     port = free_port()
     env = node_env(database_url=f"sqlite:///{tmp_path / 'w.db'}", log_format="json")

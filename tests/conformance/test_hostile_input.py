@@ -21,6 +21,8 @@ from slotblock.config import Settings
 from tests.conftest import Tenant, seed_tenants, snapshot_url
 from tests.live import live_server
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = settings(
     max_examples=60,
     deadline=None,

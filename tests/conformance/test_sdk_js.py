@@ -18,6 +18,8 @@ from slotblock.config import Settings
 from tests.conftest import IN_CI, seed_tenants
 from tests.live import live_server
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent / "js"
 PACKAGE = HERE / "node_modules" / "@gohighlevel" / "api-client" / "package.json"
 

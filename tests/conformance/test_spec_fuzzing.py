@@ -34,6 +34,8 @@ from slotblock.store.migrate import upgrade
 from tests.live import live_server
 from tests.spec import IMPLEMENTED, common, official
 
+pytestmark = pytest.mark.slow
+
 DOCUMENTED_STATUSES = ("403", "404", "409", "413", "422", "431")
 TIME_FIELDS = ("startTime", "endTime", "dateAdded", "dateUpdated")
 ERROR = {

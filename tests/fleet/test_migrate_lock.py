@@ -9,6 +9,8 @@ import pytest
 
 from tests.fleet.servers import SLOTBLOCK, empty_postgres, node_env
 
+pytestmark = pytest.mark.slow
+
 NODES = 4
 
 

@@ -15,6 +15,8 @@ from tests.conftest import seed_tenants
 from tests.hardening import worst
 from tests.live import live_server
 
+pytestmark = pytest.mark.slow
+
 # The figures are 1 s and 0.5 s; the margin is for a loaded test machine.
 REQUEST_SECONDS = 1.5
 HEALTHZ_SECONDS = 0.75

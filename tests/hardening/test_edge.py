@@ -24,7 +24,7 @@ from slotblock.config import Settings
 from slotblock.store import Store, open_store
 from tests.conftest import Tenant
 from tests.hardening.helpers import client_with
-from tests.live import free_port
+from tests.live import eventually, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -221,8 +221,12 @@ def test_connections_past_the_limit_get_503(settings: Settings) -> None:
         socket.create_connection(("127.0.0.1", port)),
         socket.create_connection(("127.0.0.1", port)),
     ):
-        time.sleep(0.2)
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 503
+        # refused once the server has taken both connections in
+        status = eventually(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code,
+            lambda found: found == 503,
+        )
+        assert status == 503
 
 
 def test_forwarded_headers_only_from_configured_proxies(settings: Settings) -> None:

@@ -49,7 +49,8 @@ async def test_user_blocks_and_tenancy(store: Store) -> None:
         await block_store.insert_blocks(conn, [])
     read = await stored(store, p, "b1")
     assert read == replace(mine, version=1)  # no calendar, so no group
-    assert (await stored(store, other, "b1") or mine).start_ms == 5 * H
+    theirs = await stored(store, other, "b1")
+    assert theirs is not None and theirs.start_ms == 5 * H
     async with store.begin() as conn:
         assert await block_store.delete_block(conn, p.location.id, "b1")
         assert not await block_store.delete_block(conn, p.location.id, "b1")

@@ -20,6 +20,8 @@ import pytest
 from tests.conftest import IN_CI
 from tests.toolkit.conftest import readme_file
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ["pytest", "gohighlevel-api-client==3.0.0"]
 

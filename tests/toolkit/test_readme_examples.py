@@ -25,6 +25,7 @@ def readme_block(after: str) -> str:
     return "\n".join(line[4:] for line in found.group(1).rstrip("\n").split("\n")) + "\n"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_admin_api_walk_through(tmp_path: Path) -> None:
     (tmp_path / "fixture.yaml").write_text(readme_fixture())
