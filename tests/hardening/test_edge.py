@@ -130,6 +130,36 @@ async def test_database_outage_is_a_503_with_retry_after_and_quiet_logs(
     assert sum(1 for r in caplog.records if r.exc_info) <= 1
 
 
+async def test_the_lean_route_answers_an_outage_as_the_route_does(unreachable: Settings) -> None:
+    """The usual blocked-slots query is answered before the router (the lean route) or by
+    it: either way a 503 says to retry after SLOTBLOCK_RETRY_AFTER_SECONDS."""
+    headers = {"Authorization": "Bearer pit-x", "Version": "2021-07-28"}
+    params = {"locationId": "l", "calendarId": "c", "startTime": "0", "endTime": "1000"}
+    answers = []
+    for lean_route in (True, False):
+        changed = unreachable.model_copy(
+            update={"retry_after_seconds": 9, "lean_query_route": lean_route}
+        )
+        store = open_store(changed.database_url, pool_size=1)
+        transport = httpx.ASGITransport(app=create_app(changed, store))
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+                answers.append(
+                    await client.get("/calendars/blocked-slots", params=params, headers=headers)
+                )
+        finally:
+            await store.dispose()
+            gc.collect()  # as above: while this test's event loop still runs
+            await asyncio.sleep(0.05)
+    lean, routed = answers
+    assert (lean.status_code, lean.headers["retry-after"]) == (503, "9")
+    assert (lean.status_code, lean.headers["retry-after"], lean.content) == (
+        routed.status_code,
+        routed.headers["retry-after"],
+        routed.content,
+    )
+
+
 async def test_unexpected_errors_answer_500_and_log_one_traceback(
     settings: Settings, store: Store, tenant: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,10 +4,18 @@ The hottest endpoint answers here, in front of FastAPI's router, with the same f
 route uses: the query model (validated directly, not through dependency resolution), the
 caller (`Version` and `Authorization` checks, rate limits), the service, the error bodies.
 Anything unusual — a repeated or missing parameter, a query the model refuses — goes to
-FastAPI untouched, before any counter moved, so that its answer is the route's own. The
-route stays registered: /openapi.json describes it as before. Every middleware outside the
-router (request ids, access log, metrics, rate-limit headers, request limits, the admin
-control plane) sees this answer as it sees the route's.
+FastAPI untouched, before any counter moved: the route itself answers it. The route stays
+registered: /openapi.json describes it as before.
+
+A usual query is answered here, and only the functions are shared, not the framework's
+machinery: this middleware sits outside the exception handlers `errors.install` registers, so
+it turns domain errors (a 503 with the app's `Retry-After`) and HTTP exceptions into the
+answers those handlers give (validation errors cannot reach it); anything else propagates to
+`Failures` (500), as the route's would. Every middleware outside the router (request ids,
+access log, metrics, rate-limit headers, request limits, the admin control plane) sees this
+answer as it sees the route's, `scope["route"]` included.
+`tests/api/test_fast_path_differential.py` compares both paths' answers, headers and errors
+byte for byte; `tests/hardening/test_edge.py` a database outage's.
 """
 
 from __future__ import annotations
@@ -49,9 +57,10 @@ def usual_query(query_string: bytes) -> ZonedBlockedSlotsQuery | None:
 class LeanBlockedSlots:
     """ASGI middleware, innermost: answers the usual blocked-slots query itself."""
 
-    def __init__(self, app: ASGIApp, fastapi: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, fastapi: FastAPI, retry_after_seconds: int = 5) -> None:
         self.app = app
         self.fastapi = fastapi
+        self.retry_after_seconds = retry_after_seconds
         # the route object the router puts in the scope, for the access log and the metrics
         self.route = next(
             r for r in router.routes if isinstance(r, APIRoute) and r.operation_id == OPERATION
@@ -75,11 +84,14 @@ class LeanBlockedSlots:
             who = await caller(request)
             return await blocked_slots_answer(q, who, state.services, state.event_fragments)
         except SlotblockError as exc:
-            return domain_error_response(exc)
+            return domain_error_response(exc, self.retry_after_seconds)
         except HTTPException as exc:
             return http_error_response(exc)
 
 
-def install(app: FastAPI) -> None:
-    """Innermost of the middleware: after every other one, just before the router."""
-    app.user_middleware.append(Middleware(LeanBlockedSlots, fastapi=app))
+def install(app: FastAPI, retry_after_seconds: int) -> None:
+    """Innermost of the middleware: after every other one, just before the router. A 503
+    says to retry after `retry_after_seconds`, as the app's error handlers do."""
+    app.user_middleware.append(
+        Middleware(LeanBlockedSlots, fastapi=app, retry_after_seconds=retry_after_seconds)
+    )
