@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     max_window_days: int = Field(366, ge=1, description="Longest query window, in days.")
     max_events: int = Field(10_000, ge=1, description="Most events one query may return.")
     max_count: int = Field(1_000, ge=1, description="Largest COUNT a recurring block may have.")
-    pool_size: int = Field(10, ge=1, description="Database connections per process.")
+    pool_size: int = Field(
+        10,
+        ge=1,
+        description="Size of each PostgreSQL pool of a process: SQLAlchemy's (plus as many in "
+        "overflow) and the direct reads' (3 × this connections at most).",
+    )
     token_cache_seconds: float = Field(
         5.0, ge=0, description="How long a node trusts a token it has checked (0: never)."
     )

@@ -31,7 +31,8 @@ def check_port(host: str, port: int) -> None:
 
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted. Several workers share the port (uvicorn's
-    supervisor), each with its own pool of `pool_size` connections."""
+    supervisor), each with its own pools: on PostgreSQL up to 3 × `pool_size` connections
+    (SQLAlchemy's pool and overflow, and the direct reads' pool)."""
     logs.configure(settings.log_format)
     from slotblock.api.server import uvicorn_options  # noqa: PLC0415 - the web stack, late
 

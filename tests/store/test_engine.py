@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 
 from slotblock.core.model import Location
 from slotblock.store import Store, async_url, directory, open_store
 from slotblock.store.migrate import upgrade
+from slotblock.store.window_query import window_reader
+from tests.conftest import pg_url
 from tests.store.rows import NOW
 
 pytestmark = pytest.mark.anyio
@@ -55,3 +59,23 @@ async def test_ping_is_false_when_no_server_answers() -> None:
         assert not await closed.ping()
     finally:
         await closed.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_process_opens_up_to_three_pools_worth_of_connections(pg_template: str) -> None:
+    """As README's Deploying section counts: `pool_size` connections and as many again in
+    overflow through SQLAlchemy, then the direct reads' own pool of `pool_size`."""
+    store = open_store(pg_url(pg_template), pool_size=2)
+    reader = window_reader(store, 2, block_cache_bytes=0)
+    assert reader is not None
+    held = []
+    try:
+        held = [await store.engine.connect() for _ in range(4)]  # the pool, then the overflow
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(store.engine.connect(), 0.5)
+        assert await reader.data_version("nowhere") == 0  # opens the direct reads' pool
+        assert reader._pool is not None and reader._pool.get_max_size() == 2
+    finally:
+        for conn in held:
+            await conn.close()
+        await store.dispose()

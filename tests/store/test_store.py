@@ -108,3 +108,32 @@ async def test_window_query_is_an_index_range_scan(
     assert "ix_blocks_calendar_start" in plan, plan
     assert plan.count("ix_blocks_calendar_") >= 2, plan
     assert "SCAN blocks\n" not in plan + "\n" and "Seq Scan on blocks" not in plan, plan
+
+
+def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -> None:
+    """store/tables.py and README's Deploying section name them; a new table or index that
+    does not lead with `location_id` must be named there too."""
+    keyed_otherwise = {
+        table.name
+        for table in metadata.sorted_tables
+        if table.primary_key.columns.keys()[0] != "location_id"
+    }
+    assert keyed_otherwise == {"locations", "tokens", "admin_tokens", "outbox"}
+    across = {
+        (table.name, tuple(index.columns.keys()))
+        for table in metadata.sorted_tables
+        for index in table.indexes
+        if index.columns.keys()[0] != "location_id"
+    }
+    across |= {
+        (table.name, (column.name,))
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if column.unique and column.name != "location_id"
+    }
+    assert across == {
+        ("outbox", ("state", "next_attempt_ms")),
+        ("block_changes", ("changed_ms",)),
+        ("tokens", ("token_hash",)),
+        ("admin_tokens", ("token_hash",)),
+    }

@@ -1,8 +1,9 @@
 """PURE: a least-recently-used map bounded by the bytes its values are said to take.
 
 Each `put` names the size of its entry (the caller knows how to estimate it); the oldest
-entries go until the total fits. A bound of 0 keeps nothing. Hits, misses and bytes are
-counted for the metrics.
+entries go until the total fits. A bound of 0 keeps nothing. Each cache counts its hits,
+misses and bytes; /metrics exports every cache's bytes, and the hits and misses of the
+expansion cache only.
 """
 
 from __future__ import annotations
