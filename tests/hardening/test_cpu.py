@@ -17,8 +17,9 @@ from tests.live import live_server
 
 pytestmark = pytest.mark.slow
 
-# The figures are 1 s and 0.5 s; the margin is for a loaded test machine.
-REQUEST_SECONDS = 1.5
+# Measured on an idle 2-core machine: 0.15 s for a refused rule, 0.6-0.8 s for the sparse
+# query (bench/hardening.py prints them); the bounds keep 5x headroom for a loaded machine.
+REQUEST_SECONDS = 4.0
 HEALTHZ_SECONDS = 0.75
 
 
