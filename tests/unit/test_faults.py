@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from slotblock.core.faults import Action, FaultRule, FaultTable, Match, RequestFacts, exempt
+from slotblock.core.faults import (
+    Action,
+    FaultRule,
+    FaultTable,
+    Match,
+    RequestFacts,
+    draw,
+    exempt,
+)
 
 FACTS = RequestFacts("GET", "/calendars/groups", "get-groups", "loc1", "tok1")
 
@@ -30,6 +38,23 @@ def test_probability_is_reproducible() -> None:
 
     assert draws(1) == draws(1) != draws(2)
     assert 30 < draws(1).count(True) < 90
+
+
+def test_a_draw_is_a_function_of_the_seed_and_its_number() -> None:
+    """So that processes sharing a rule's draw count draw what one process would."""
+    rule = FaultRule("r", Match(), Action(status=500), probability=0.3, seed=5)
+    fired = [rule.fires(FACTS) for _ in range(50)]
+    assert rule.draws == 50 and rule.hits == fired.count(True)
+    assert fired == [draw(5, n) < 0.3 for n in range(50)]
+    assert [rule.lucky(n) for n in range(50)] == fired
+
+
+def test_stored_and_read_back() -> None:
+    rule = FaultRule(
+        "r", Match("GET", "/x/*", None, "loc1"), Action(429, 5, False, 3), 2, 0.5, 9, 1, 4
+    )
+    again = FaultRule.from_stored("r", rule.stored(), hits=1, draws=4)
+    assert again == rule and again.as_json() == rule.as_json()
 
 
 def test_first_rule_that_fires_wins_and_exempt_paths_never_match() -> None:

@@ -1,10 +1,12 @@
 """Fault rules: which requests to break on purpose, and how. Pure: no I/O, no clock; the
-only randomness is a `random.Random` seeded by the rule, so that a run is reproducible.
+only randomness is a `random.Random` seeded by the rule and the draw's number, so that a
+run is reproducible.
 
 A rule matches on any of method, path (exact, or a glob with `*`), operationId, location
 and token id (all given must hold). It fires for every matching request, for the next
-`times` matching requests, or for each matching request with `probability` (drawn from
-its own generator seeded with `seed`). Its action: answer `status` (429 with the
+`times` matching requests, or for each matching request with `probability` (the n-th draw
+of a rule is a function of its `seed` and n alone, so that processes sharing the draw count
+draw the sequence one process would). Its action: answer `status` (429 with the
 platform's rate-limit headers and Retry-After, 500, 502, 503), wait `latency_ms` first
 (alone: then answer normally), or `drop` the connection. Paths under /_admin/ and the
 health probes are exempt: a test must always be able to reach the control plane.
@@ -93,6 +95,11 @@ class Action:
         }
 
 
+def draw(seed: int, number: int) -> float:
+    """The `number`-th draw (from 0) of a rule seeded with `seed`, in [0, 1)."""
+    return random.Random(abs(seed) * 2**32 + number).random()
+
+
 @dataclass
 class FaultRule:
     id: str
@@ -102,23 +109,55 @@ class FaultRule:
     probability: float | None = None  # None: every matching request
     seed: int = 0
     hits: int = 0
-    _rng: random.Random = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    draws: int = 0  # probability draws taken so far
 
     @property
     def active(self) -> bool:
         return self.times is None or self.hits < self.times
 
+    def wants(self, facts: RequestFacts) -> bool:
+        """Active, and matching the request (before any probability draw)."""
+        return self.active and self.match.accepts(facts)
+
+    def lucky(self, number: int) -> bool:
+        """Whether draw `number` fires the rule (always, without a probability)."""
+        return self.probability is None or draw(self.seed, number) < self.probability
+
     def fires(self, facts: RequestFacts) -> bool:
-        """Whether the rule breaks this request; counts the hit when it does."""
-        if not self.active or not self.match.accepts(facts):
+        """Whether the rule breaks this request; counts the draw and the hit."""
+        if not self.wants(facts):
             return False
-        if self.probability is not None and self._rng.random() >= self.probability:
-            return False
+        if self.probability is not None:
+            self.draws += 1
+            if not self.lucky(self.draws - 1):
+                return False
         self.hits += 1
         return True
+
+    def stored(self) -> dict[str, Any]:
+        """What defines the rule (not its counts), as stored."""
+        action = self.action
+        return {
+            "match": self.match.as_json(),
+            "action": [action.status, action.latency_ms, action.drop, action.retry_after_s],
+            "times": self.times,
+            "probability": self.probability,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_stored(cls, rule_id: str, data: dict[str, Any], hits: int, draws: int) -> FaultRule:
+        given = data["match"]
+        match = Match(
+            given.get("method"),
+            given.get("path"),
+            given.get("operationId"),
+            given.get("locationId"),
+            given.get("tokenId"),
+        )
+        action = Action(*data["action"])
+        probability, seed = data["probability"], data["seed"]
+        return cls(rule_id, match, action, data["times"], probability, seed, hits, draws)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "match": self.match.as_json()}
