@@ -101,6 +101,9 @@ async def test_own_tag_apart_from_the_official_operations(
         "admin-list-webhooks",
         "admin-remove-webhook",
         "admin-dead-letters",
+        "admin-get-clock",
+        "admin-set-clock",
+        "admin-real-clock",
     }
     assert all(tags == [TAG] for tags in admin_ops.values())
     assert not set(admin_ops) & set(IMPLEMENTED)

@@ -30,9 +30,11 @@ from slotblock.api.routes.free_busy import router as free_busy_router
 from slotblock.api.routes.free_slots import router as free_slots_router
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
-from slotblock.service.container import build_services, wall_clock_ms
+from slotblock.service.clock import StoredClock
+from slotblock.service.container import build_services
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, open_store
+from slotblock.toolkit.api import clock as admin_clock
 from slotblock.toolkit.api import routes as admin
 from slotblock.toolkit.api import webhooks as admin_webhooks
 
@@ -50,13 +52,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The ASGI app. The database must already be migrated (`slotblock migrate`/`serve`)."""
     owned = store is None
     the_store = store or open_store(settings.database_url, pool_size=settings.pool_size)
+    clock = StoredClock(the_store)  # every "now" of the services (service/clock.py)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Every serving process sends webhook deliveries (service/workers/webhook_dispatcher.py).
         dispatcher = None
         if settings.webhook_dispatch:
-            dispatcher = Dispatcher(the_store, settings, wall_clock_ms, event_json)
+            dispatcher = Dispatcher(the_store, settings, clock, event_json)
             dispatcher.start()
         yield
         await rate_limits.close(app)
@@ -76,7 +79,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         # client's Host header. Routes that need both spellings declare both.
         redirect_slashes=False,
     )
-    app.state.services = build_services(the_store, settings)
+    app.state.clock = clock
+    app.state.services = build_services(the_store, settings, clock)
     app.state.event_fragments = EventFragments(settings.fragment_cache_bytes)
     errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
@@ -95,6 +99,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     admin.install(app, settings)
     app.include_router(admin_webhooks.router)
+    app.include_router(admin_clock.router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)

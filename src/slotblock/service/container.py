@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,14 +12,13 @@ from slotblock.service.blocks import BlockService
 from slotblock.service.caches.answers import AnswerCache
 from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
+from slotblock.service.clock import StoredClock, wall_clock_ms
 from slotblock.service.idempotency import IdempotentCreates
 from slotblock.service.tenants import TenantService
 from slotblock.service.webhooks import WebhookService
 from slotblock.store import Store
 
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
+__all__ = ["Services", "build_services", "wall_clock_ms"]
 
 
 @dataclass(frozen=True)
@@ -35,11 +33,15 @@ class Services:
     idempotent: IdempotentCreates
     webhooks: WebhookService
     answers: AnswerCache
+    clock: Callable[[], int]
 
 
 def build_services(
-    store: Store, settings: Settings, clock: Callable[[], int] = wall_clock_ms
+    store: Store, settings: Settings, clock: Callable[[], int] | None = None
 ) -> Services:
+    """Every service over `store`, all on one clock (by default the stored clock, which is
+    real time until the control plane makes it follow what a test set)."""
+    clock = clock or StoredClock(store)
     blocks = BlockService(store, settings, clock)
     return Services(
         store=store,
@@ -52,4 +54,5 @@ def build_services(
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, clock),
         answers=AnswerCache(blocks, settings.answer_cache_bytes),
+        clock=clock,
     )

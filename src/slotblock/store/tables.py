@@ -270,3 +270,58 @@ data_versions = sa.Table(
     sa.Column("location_id", Id, primary_key=True),
     sa.Column("version", Ms, nullable=False),
 )
+
+# --- the integrator's control plane, shared by every worker and node ---------------------
+# (Emptied by an admin reset with everything else: real time, no fault rule, no log.)
+
+# The clock a test set (core/clock.py): at most one row (id 1); none is real time.
+clock = sa.Table(
+    "clock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("now_ms", Ms, nullable=False),
+    sa.Column("anchor_ms", Ms, nullable=False),
+    sa.Column("frozen", sa.Boolean, nullable=False),
+)
+
+# At most one row (id 1): `faults_stamp` changes with every added or removed fault rule, so
+# that a process re-reads the rules only when they changed (a new random value each time:
+# after a reset deleted the row, no stamp a process remembers can come back).
+control_state = sa.Table(
+    "control_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("faults_stamp", sa.String(32), nullable=True),
+)
+
+# Fault rules in the order they were added (`seq`); `hits` and `draws` (probability draws
+# taken) are counted here, by one conditional UPDATE each, so that `times` holds across
+# processes and a seeded sequence is the same as one process would draw.
+fault_rules = sa.Table(
+    "fault_rules",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("id", Id, nullable=False, unique=True),
+    sa.Column("rule", sa.JSON, nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Column("draws", sa.Integer, nullable=False),
+)
+
+# The last requests answered while the admin API is on, newest last (`seq`); bounded by
+# SLOTBLOCK_REQUEST_LOG_SIZE (older rows are deleted as new ones come).
+request_log = sa.Table(
+    "request_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("time_ms", Ms, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("token_id", Id, nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("body_size", sa.BigInteger, nullable=False),
+    sa.Column("error", sa.JSON, nullable=True),
+)

@@ -26,6 +26,7 @@ import orjson
 
 from slotblock.config import Settings
 from slotblock.service.changes import ChangeFeed
+from slotblock.service.clock import StoredClock
 from slotblock.service.webhook_events import RenderEvent, payload
 from slotblock.service.webhooks import Signer
 from slotblock.store import Store
@@ -73,6 +74,8 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim the due deliveries and send them (concurrently: at most one per block and
         subscription is due at a time); how many were attempted."""
+        if isinstance(self.clock, StoredClock):  # the time a test set, from any node
+            await self.clock.refresh()
         async with self.store.begin() as conn:
             due = await webhook_store.claim_due(
                 conn, self.clock(), self.lease_ms, self.settings.webhook_batch

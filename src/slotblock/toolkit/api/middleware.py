@@ -1,6 +1,9 @@
 """The control plane's middleware: fault injection and the request log, for every request
 but those to /_admin/ and the health probes; and /_admin/ hidden (404) while the admin API
-is off. A pure ASGI middleware: while the admin API is off it costs one cached check.
+is off. A pure ASGI middleware: while the admin API is off it costs one cached check (no
+database access at all). While it is on, every request but the health probes first brings
+this process up to date with the stored control plane (the clock, and the fault rules when
+their stamp moved: one read), and each observed request is logged with one write.
 
 The request id logged is, in order: `request.state.request_id` (set by a request-id
 middleware inside this one), the response's `X-Request-Id`, the request's, or a new one.
@@ -9,6 +12,7 @@ middleware inside this one), the response's `X-Request-Id`, the request's, or a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import uuid
@@ -21,10 +25,11 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
-from slotblock.core.faults import ADMIN_PREFIX, FaultRule, RequestFacts, exempt
+from slotblock.core.faults import ADMIN_PREFIX, EXEMPT_PATHS, FaultRule, RequestFacts, exempt
 from slotblock.toolkit.service.control_plane import ControlPlane
 from slotblock.toolkit.service.request_log import RequestRecord
 
+log = logging.getLogger("slotblock.admin")
 _ERROR_BODY_BYTES = 65_536
 _MESSAGES = {
     429: "Too Many Requests",
@@ -90,7 +95,11 @@ class ControlMiddleware:
         if not enabled and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
             await error_response(404, "Cannot find that route")(scope, receive, send)
             return
-        if not enabled or exempt(path):
+        if not enabled or path in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        await self.control.sync()
+        if exempt(path):
             await self.app(scope, receive, send)
             return
         await self._observed(scope, receive, send)
@@ -156,7 +165,7 @@ class ControlMiddleware:
             location_id=location_id,
             token_id=token_id,
         )
-        return faults.pick(facts)
+        return await faults.pick(facts)
 
     async def _apply(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
         """The rule's action in place of the application (or before it, for latency alone)."""
@@ -182,6 +191,14 @@ class ControlMiddleware:
         return _operation_id(scope, self._operations)
 
     async def _log(self, scope: Scope, exchange: _Exchange, wall_ms: int, seconds: float) -> None:
+        try:
+            await self._write_log(scope, exchange, wall_ms, seconds)
+        except Exception:  # the answer stands whether or not it was logged
+            log.warning("cannot log a request to %s", scope["path"], exc_info=True)
+
+    async def _write_log(
+        self, scope: Scope, exchange: _Exchange, wall_ms: int, seconds: float
+    ) -> None:
         caller = await self.control.caller_of(_header(scope, b"authorization"))
         request_id = (
             scope["state"].get("request_id")
@@ -189,21 +206,20 @@ class ControlMiddleware:
             or _header(scope, b"x-request-id")
             or uuid.uuid4().hex
         )
-        self.control.log.add(
-            RequestRecord(
-                time_ms=wall_ms,
-                method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b"").decode("latin-1"),
-                status=exchange.status,
-                duration_ms=seconds * 1000,
-                request_id=str(request_id),
-                token_id=caller[0] if caller else None,
-                body=bytes(exchange.body),
-                body_size=max(exchange.body_size, _declared_size(scope)),
-                error=exchange.error(),
-            )
+        record = RequestRecord(
+            time_ms=wall_ms,
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            status=exchange.status,
+            duration_ms=seconds * 1000,
+            request_id=str(request_id),
+            token_id=caller[0] if caller else None,
+            body=bytes(exchange.body),
+            body_size=max(exchange.body_size, _declared_size(scope)),
+            error=exchange.error(),
         )
+        await self.control.log.add(record)
 
 
 def _operation_id(scope: Scope, known: list[tuple[str, re.Pattern[str], str]]) -> str | None:

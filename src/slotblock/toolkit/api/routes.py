@@ -19,7 +19,7 @@ from slotblock.config import Settings
 from slotblock.core.errors import NotFound, Unauthenticated
 from slotblock.core.faults import Action, Match
 from slotblock.core.tokens import bearer_token
-from slotblock.service.container import Services, wall_clock_ms
+from slotblock.service.container import Services
 from slotblock.toolkit.api.middleware import ControlMiddleware
 from slotblock.toolkit.service.control_plane import ControlPlane
 
@@ -93,7 +93,8 @@ _FIXTURE_BODY: dict[str, Any] = {
 
 @router.post("/reset", operation_id="admin-reset")
 async def reset(control: Control, body: Annotated[ResetBody | None, Body()] = None) -> Response:
-    """Empty everything (data, fault rules, logged requests), or one location's data."""
+    """Empty everything (data, the clock, fault rules, logged requests), or one location's
+    data."""
     location_id = body.locationId if body else None
     await control.reset(location_id)
     return json_response({"reset": location_id or "all"})
@@ -119,14 +120,14 @@ async def export_fixtures(
 @router.get("/requests", operation_id="admin-requests")
 async def requests(control: Control, limit: Annotated[int, Query(ge=1)] = 100) -> Response:
     """The last requests answered (newest first), /_admin/ and health probes excepted."""
-    return json_response({"requests": [r.as_json() for r in control.log.last(limit)]})
+    return json_response({"requests": [r.as_json() for r in await control.log.last(limit)]})
 
 
 @router.post("/faults", operation_id="admin-add-fault", status_code=201)
 async def add_fault(body: FaultBody, control: Control) -> Response:
     """Add a fault rule; it applies to the requests that follow."""
     given = body.match
-    rule = control.add_fault(
+    rule = await control.add_fault(
         Match(
             method=given.method,
             path=given.path,
@@ -150,21 +151,19 @@ async def add_fault(body: FaultBody, control: Control) -> Response:
 @router.get("/faults", operation_id="admin-list-faults")
 async def list_faults(control: Control) -> Response:
     """The fault rules with their hit counts."""
-    return json_response({"faults": [r.as_json() for r in control.faults.rules.values()]})
+    return json_response({"faults": [r.as_json() for r in await control.faults.listed()]})
 
 
 @router.delete("/faults", operation_id="admin-delete-faults")
 async def delete_faults(control: Control) -> Response:
     """Remove every fault rule."""
-    count = len(control.faults.rules)
-    control.faults.clear()
-    return json_response({"deleted": count})
+    return json_response({"deleted": await control.faults.remove()})
 
 
 @router.delete("/faults/{faultId}", operation_id="admin-delete-fault")
 async def delete_fault(faultId: str, control: Control) -> Response:
     """Remove one fault rule."""
-    if not control.faults.remove(faultId):
+    if not await control.faults.remove(faultId):
         return error_response(404, f"no fault rule {faultId}")
     return json_response({"deleted": 1})
 
@@ -182,7 +181,7 @@ def install(app: FastAPI, settings: Settings) -> ControlPlane:
         services: Services = app.state.services  # looked up late: tests may swap it
         services.auth.forget()
 
-    control = ControlPlane(services_of(app).store, settings, wall_clock_ms, forget)
+    control = ControlPlane(services_of(app).store, settings, app.state.clock, forget)
     app.state.control = control
     app.include_router(router)
     app.add_middleware(ControlMiddleware, control=control)

@@ -1,21 +1,29 @@
-"""The admin control plane of one process: the admin gate, fixtures, the fault rules and
-the request log. Faults and the log live in the process that serves the requests (run one
-node, or talk to each node, when testing with them); the data they act on is the database's.
+"""The admin control plane: the admin gate, fixtures, the clock, the fault rules and the
+request log. All of it is stored with the data, so that every worker and node of one
+database answers alike: a test against a fleet behaves as against one process. Before each
+request it observes, while the admin API is on, `sync` reads the clock and the rules' stamp
+(one statement) and brings this process's copies up to date.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 
 from slotblock.config import Settings
-from slotblock.core.faults import Action, FaultRule, FaultTable, Match
+from slotblock.core.faults import Action, FaultRule, Match
 from slotblock.core.tokens import bearer_token, hash_token, new_id
+from slotblock.service.clock import StoredClock
 from slotblock.store import Store
 from slotblock.toolkit.service.admin_auth import AdminGate
+from slotblock.toolkit.service.faults import SharedFaults
 from slotblock.toolkit.service.fixtures import FixtureService
 from slotblock.toolkit.service.request_log import RequestLog
 from slotblock.toolkit.store import control as admin_store
+from slotblock.toolkit.store import faults as fault_store
+
+log = logging.getLogger("slotblock.admin")
 
 _CALLER_CACHE = 10_000
 
@@ -25,14 +33,16 @@ class ControlPlane:
         self,
         store: Store,
         settings: Settings,
-        clock_ms: Callable[[], int],
+        clock: StoredClock,
         forget_cached: Callable[[], None],
     ) -> None:
         self.store = store
         self.gate = AdminGate(store, settings.admin_token, settings.token_cache_seconds)
-        self.faults = FaultTable()
-        self.log = RequestLog(settings.request_log_size, settings.request_log_body_bytes)
-        self.fixtures = FixtureService(store, settings.max_count, clock_ms, self.forget)
+        self.clock = clock
+        clock.applies = self.gate.enabled  # the stored clock is followed while the API is on
+        self.faults = SharedFaults(store)
+        self.log = RequestLog(store, settings.request_log_size, settings.request_log_body_bytes)
+        self.fixtures = FixtureService(store, settings.max_count, clock, self.forget)
         self._forget_cached = forget_cached
         self._callers: dict[str, tuple[str, str]] = {}
 
@@ -41,14 +51,26 @@ class ControlPlane:
         self._callers.clear()
         self._forget_cached()
 
+    async def sync(self) -> None:
+        """Adopt the stored clock and, when they changed, the stored fault rules. An
+        unreachable database leaves the copies as they were: the request answers 503 itself."""
+        try:
+            async with self.store.read() as conn:
+                setting, stamp = await fault_store.snapshot(conn)
+            self.clock.adopt(setting)
+            await self.faults.follow(stamp)
+        except Exception:  # never turn a request into a 500 for this
+            log.warning("cannot read the control plane's state", exc_info=True)
+
     async def reset(self, location_id: str | None) -> None:
-        """Empty one location, or everything: all data, fault rules and logged requests."""
+        """Empty one location, or everything: all data, the clock (back to real time), fault
+        rules and logged requests (stored with the data, they go with it)."""
         await self.fixtures.reset(location_id)
         if location_id is None:
-            self.faults.clear()
-            self.log.clear()
+            self.clock.adopt(None)
+            self.faults.forget()
 
-    def add_fault(
+    async def add_fault(
         self,
         match: Match,
         action: Action,
@@ -61,7 +83,7 @@ class ControlPlane:
         rule = FaultRule(
             id=new_id(), match=match, action=action, times=times, probability=probability, seed=seed
         )
-        self.faults.add(rule)
+        await self.faults.add(rule)
         return rule
 
     async def caller_of(self, authorization: str | None) -> tuple[str, str] | None:

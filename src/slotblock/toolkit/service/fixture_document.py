@@ -11,6 +11,8 @@
                    originalStartTime, startTime, endTime, the text fields)
       tokens[]:    id, name, scopes, and token (the value, chosen by the caller) or tokenHash
                    (its SHA-256, as exported), revoked
+    clock:         now (epoch ms, or ISO 8601 with an offset), frozen (default false): the
+                   service's time from the load on (core/clock.py)
 
 Shape only (pydantic); the rules that span fields live in toolkit/service/fixtures.py. Parsing JSON
 or YAML text is here too: YAML timestamps stay strings, as JSON's would. The text fields of
@@ -117,8 +119,14 @@ class LocationDoc(_Strict):
     tokens: list[TokenDoc] = []
 
 
+class ClockDoc(_Strict):
+    now: int | str
+    frozen: bool = False
+
+
 class FixtureDoc(_Strict):
     locations: list[LocationDoc] = []
+    clock: ClockDoc | None = None
 
 
 class _TextLoader(yaml.SafeLoader):

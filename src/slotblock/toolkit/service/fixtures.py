@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.core import recurrence
+from slotblock.core.clock import ClockSetting, iso_utc, parse_instant
 from slotblock.core.errors import InvalidInput, NotFound, RecurrenceError
 from slotblock.core.instances import series_of
 from slotblock.core.isotime import format_ms, parse_iso, zone
@@ -34,8 +35,10 @@ from slotblock.core.model import (
 from slotblock.core.tokens import hash_token, is_id, new_id
 from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import slugify
+from slotblock.service.clock import wall_clock_ms
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
+from slotblock.store import clock as clock_store
 from slotblock.store import tokens as token_store
 from slotblock.toolkit.service.fixture_document import (
     BlockDoc,
@@ -374,7 +377,9 @@ class FixtureService:
         doc, problems = shape_problems(data)
         if doc is None:
             raise InvalidInput(*problems)
-        builder = _Builder(self.max_count, self.clock())
+        clock, problems = _clock_setting(doc)
+        builder = _Builder(self.max_count, self.clock() if clock is None else clock.now_ms)
+        builder.problems += problems
         builder.document(doc)
         if builder.problems:
             raise InvalidInput(*builder.problems)
@@ -384,17 +389,35 @@ class FixtureService:
             if taken:
                 raise InvalidInput(*taken)
             await _write(conn, plan, builder.now)
+            if clock is not None:
+                await clock_store.write_setting(conn, clock)
         self.forget()
-        return plan.counts()
+        return plan.counts() | ({"clock": clock.now_ms} if clock is not None else {})
 
     async def export(self, location_id: str | None = None) -> dict[str, Any]:
-        """The state of one location, or of all, as a fixture document."""
+        """The state of one location, or of all (with the clock, when one is set), as a
+        fixture document."""
         async with self.store.read() as conn:
-            if location_id is None:
-                ids = await admin_store.location_ids(conn)
-            else:
-                ids = [location_id]
-            return {"locations": [await _export_location(conn, i) for i in ids]}
+            if location_id is not None:
+                return {"locations": [await _export_location(conn, location_id)]}
+            ids = await admin_store.location_ids(conn)
+            document: dict[str, Any] = {"locations": [await _export_location(conn, i) for i in ids]}
+            clock = await clock_store.read_setting(conn)
+        if clock is not None:
+            now = iso_utc(clock.at(wall_clock_ms()))
+            document["clock"] = {"now": now, **({"frozen": True} if clock.frozen else {})}
+        return document
+
+
+def _clock_setting(doc: FixtureDoc) -> tuple[ClockSetting | None, list[str]]:
+    """The document's clock, from now on (or the problem with it)."""
+    if doc.clock is None:
+        return None, []
+    try:
+        now = parse_instant(doc.clock.now)
+    except ValueError as exc:
+        return None, [f"$.clock.now: {exc}"]
+    return ClockSetting(now, wall_clock_ms(), doc.clock.frozen), []
 
 
 async def _taken(conn: AsyncConnection, plan: _Plan) -> list[str]:

@@ -1,12 +1,16 @@
-"""The last requests a process answered, for GET /_admin/requests: a ring bounded in
-entries (`request_log_size`) whose bodies are bounded in bytes (`request_log_body_bytes`).
-A token appears only by its id; the token itself is never kept."""
+"""The last requests answered, for GET /_admin/requests: stored with the data, so that every
+worker and node of one database logs into, and lists, the same log. Bounded in entries
+(`request_log_size`; 0: nothing is written) and each body in bytes (`request_log_body_bytes`).
+Written only while the admin API is on (the control plane's middleware calls `add`). A token
+appears only by its id; the token itself is never kept. Times are real time (epoch ms)."""
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
+
+from slotblock.store import Store
+from slotblock.toolkit.store import request_log as log_store
 
 
 @dataclass(frozen=True)
@@ -39,23 +43,55 @@ class RequestRecord:
             "error": self.error,
         }
 
+    def row(self) -> dict[str, Any]:
+        return {
+            "time_ms": self.time_ms,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "request_id": self.request_id,
+            "token_id": self.token_id,
+            "body": self.body,
+            "body_size": self.body_size,
+            "error": self.error,
+        }
+
+
+def _record(row: Any) -> RequestRecord:
+    return RequestRecord(
+        row.time_ms,
+        row.method,
+        row.path,
+        row.query,
+        row.status,
+        row.duration_ms,
+        row.request_id,
+        row.token_id,
+        bytes(row.body),
+        row.body_size,
+        row.error,
+    )
+
 
 class RequestLog:
-    def __init__(self, size: int, body_bytes: int) -> None:
+    def __init__(self, store: Store, size: int, body_bytes: int) -> None:
+        self.store = store
+        self.size = size
         self.body_bytes = body_bytes
-        self._ring: deque[RequestRecord] = deque(maxlen=size)
 
     @property
     def enabled(self) -> bool:
-        return self._ring.maxlen != 0
+        return self.size != 0
 
-    def add(self, record: RequestRecord) -> None:
+    async def add(self, record: RequestRecord) -> None:
         if self.enabled:
-            self._ring.append(record)
+            async with self.store.begin() as conn:
+                await log_store.add(conn, record.row(), self.size)
 
-    def last(self, limit: int) -> list[RequestRecord]:
+    async def last(self, limit: int) -> list[RequestRecord]:
         """The newest `limit` records, newest first."""
-        return list(reversed(self._ring))[:limit]
-
-    def clear(self) -> None:
-        self._ring.clear()
+        async with self.store.read() as conn:
+            rows = await log_store.newest(conn, min(limit, self.size))
+        return [_record(row) for row in rows]
