@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 
@@ -116,6 +117,67 @@ class AdminClient:
 
     def clear_faults(self) -> None:
         self.call("DELETE", "/_admin/faults")
+
+    @property
+    def clock(self) -> ServerClock:
+        """The server's clock: `clock.set(...)`, `.advance(...)`, `.freeze()`, …"""
+        return ServerClock(self)
+
+
+Instant = int | str | datetime
+Duration = int | str | timedelta
+
+
+@dataclass(frozen=True)
+class ServerClock:
+    """The service's "now", for every worker and node of the server's database (POST,
+    GET and DELETE /_admin/clock). Each call answers the clock as the server then shows it:
+    `now` (epoch ms), `nowIso`, `controlled`, `frozen`, `offsetMs`."""
+
+    admin: AdminClient
+
+    def get(self) -> dict[str, Any]:
+        shown: dict[str, Any] = self.admin.call("GET", "/_admin/clock")
+        return shown
+
+    def set(self, when: Instant, *, freeze: bool | None = None) -> dict[str, Any]:
+        """Set the time: epoch ms, ISO 8601 with an offset, or an aware datetime. It ticks
+        on from there unless frozen (`freeze=True`); unchanged when `freeze` is not given."""
+        return self._change(now=_instant(when), freeze=freeze)
+
+    def advance(self, amount: Duration) -> dict[str, Any]:
+        """Move the time forward: ms, a duration (`90s`, `2h`, `7d`, `PT2H`) or a timedelta."""
+        return self._change(advance=_duration(amount))
+
+    def freeze(self) -> dict[str, Any]:
+        return self._change(freeze=True)
+
+    def unfreeze(self) -> dict[str, Any]:
+        return self._change(freeze=False)
+
+    def real(self) -> dict[str, Any]:
+        """Back to real time."""
+        shown: dict[str, Any] = self.admin.call("DELETE", "/_admin/clock")
+        return shown
+
+    def _change(self, **body: Any) -> dict[str, Any]:
+        given = {k: v for k, v in body.items() if v is not None}
+        shown: dict[str, Any] = self.admin.call("POST", "/_admin/clock", given)
+        return shown
+
+
+def _instant(when: Instant) -> int | str:
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            raise ValueError("the clock takes an aware datetime (with tzinfo)")
+        return when.isoformat()
+    return when
+
+
+def _duration(amount: Duration) -> int | str:
+    if isinstance(amount, timedelta):
+        return amount // timedelta(milliseconds=1)
+    return amount
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,18 @@
 Fixtures:
 
 * `slotblock_server` (session): a live slotblock on a free loopback port, with the admin
-  API on, on SQLite in a temporary directory (or `--slotblock-database-url`); stopped at
-  the end of the session.
-* `slotblock` (function): the server's state emptied (data, fault rules, logged requests),
-  then the fixture document loaded — the one of `@pytest.mark.slotblock_fixture(doc)` (a
-  dict, or a path relative to the test file), else `--slotblock-fixture FILE`. It gives
-  the base URL (`url`), the document's tokens (`tokens`, `token`) and ids (`location_id`,
-  `ids(kind)`), and the helpers `requests()`, `fault(...)`, `faults()`, `clear_faults()`,
-  `reset()`, `load(doc)` and `export()`.
+  API on and no rate limits (`--slotblock-rate-limits` turns the platform's on), on SQLite
+  in a temporary directory (or `--slotblock-database-url`); stopped at the end of the
+  session. A database it cannot use stops the session with one line saying why.
+* `slotblock` (function): the server's state emptied (data, clock, fault rules, logged
+  requests), then the fixture document loaded — the one of
+  `@pytest.mark.slotblock_fixture(doc)` (a dict, or a path relative to the test file), else
+  `--slotblock-fixture FILE`. It gives the base URL (`url`), the document's tokens
+  (`tokens`, `token`) and ids (`location_id`, `ids(kind)`), the clock (`clock.set(...)`,
+  `.advance(...)`, …), and the helpers `requests()`, `fault(...)`, `faults()`,
+  `clear_faults()`, `reset()`, `load(doc)` and `export()`. A test marked
+  `@pytest.mark.slotblock_rate_limits(...)` gets a server of its own, on the same
+  database, that enforces rate limits (the platform's, or those given).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +34,16 @@ import pytest
 from slotblock.testing.client import Slotblock, SlotblockServer
 
 MARKER = "slotblock_fixture"
+RATE_MARKER = "slotblock_rate_limits"
 _START_SECONDS = 30
+# The marker's arguments, as the settings they set.
+_LIMITS = {
+    "burst": "rate_limit_burst",
+    "interval_seconds": "rate_limit_interval_seconds",
+    "daily": "rate_limit_daily",
+    "auth_failures": "auth_failure_limit",
+}
+_NO_LIMITS = {setting: 0 for name, setting in _LIMITS.items() if name != "interval_seconds"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +59,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Fixture document (JSON or YAML) loaded before every test using `slotblock`.",
     )
+    group.addoption(
+        "--slotblock-rate-limits",
+        action="store_true",
+        default=False,
+        help="Enforce the platform's rate limits (or the SLOTBLOCK_RATE_LIMIT_* settings) "
+        "on the session's server; by default it has none.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,6 +73,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(document): the fixture document (a dict, or a JSON/YAML file path "
         "relative to the test file) that the `slotblock` fixture loads for this test",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{RATE_MARKER}(burst=100, interval_seconds=10, daily=200000, auth_failures=20): "
+        "this test's `slotblock` server enforces rate limits (the platform's by default)",
     )
 
 
@@ -63,7 +89,10 @@ def _free_port() -> int:
 
 
 def _migrate(database_url: str) -> None:
-    from slotblock.store import open_store  # noqa: PLC0415 - only when a test needs it
+    """Migrate the database, or stop the session with one line saying why it cannot."""
+    import sqlalchemy as sa  # noqa: PLC0415 - only when a test needs it
+
+    from slotblock.store import open_store  # noqa: PLC0415
     from slotblock.store.migrate import upgrade  # noqa: PLC0415
 
     async def main() -> None:
@@ -73,29 +102,35 @@ def _migrate(database_url: str) -> None:
         finally:
             await store.dispose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except Exception as exc:  # noqa: BLE001 - any failure here is the database's
+        try:
+            shown = sa.make_url(database_url).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            shown = "(not a database URL)"
+        cause = exc.__cause__ or exc
+        text = str(cause).strip()
+        reason = text.splitlines()[0] if text else type(cause).__name__
+        pytest.exit(
+            f"slotblock: cannot use the database {shown}: {reason}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
-@pytest.fixture(scope="session")
-def slotblock_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SlotblockServer]:
-    """A live slotblock for the session, with the admin API on."""
+@contextmanager
+def _serving(database_url: str, admin_token: str, **settings: Any) -> Iterator[str]:
+    """A slotblock app on a free loopback port, in a thread; its base URL."""
     import uvicorn  # noqa: PLC0415 - the web stack, only when a test needs it
 
     from slotblock.api.app import create_app  # noqa: PLC0415
     from slotblock.config import Settings  # noqa: PLC0415
 
-    database_url = request.config.getoption("--slotblock-database-url") or (
-        f"sqlite:///{tmp_path_factory.mktemp('slotblock') / 'slotblock.db'}"
+    app = create_app(
+        Settings(database_url=database_url, admin_token=admin_token, pool_size=4, **settings)
     )
-    _migrate(database_url)
-    admin_token = "sba-" + secrets.token_urlsafe(30)
-    settings = Settings(database_url=database_url, admin_token=admin_token, pool_size=4)
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="slotblock-server", daemon=True)
     thread.start()
@@ -105,10 +140,49 @@ def slotblock_server(
             raise RuntimeError("the slotblock server did not start")
         time.sleep(0.02)
     try:
-        yield SlotblockServer(f"http://127.0.0.1:{port}", admin_token, database_url)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def slotblock_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SlotblockServer]:
+    """A live slotblock for the session, with the admin API on."""
+    database_url = request.config.getoption("--slotblock-database-url") or (
+        f"sqlite:///{tmp_path_factory.mktemp('slotblock') / 'slotblock.db'}"
+    )
+    _migrate(database_url)
+    admin_token = "sba-" + secrets.token_urlsafe(30)
+    limits = {} if request.config.getoption("--slotblock-rate-limits") else _NO_LIMITS
+    with _serving(database_url, admin_token, **limits) as url:
+        yield SlotblockServer(url, admin_token, database_url)
+
+
+def _limits(marker: pytest.Mark) -> dict[str, int]:
+    """The settings of a `slotblock_rate_limits` marker (the platform's where not given)."""
+    unknown = set(marker.kwargs) - set(_LIMITS)
+    if marker.args or unknown:
+        raise pytest.UsageError(
+            f"{RATE_MARKER} takes only keywords among {', '.join(_LIMITS)}"
+            + (f" (not {', '.join(sorted(unknown))})" if unknown else "")
+        )
+    return {_LIMITS[name]: int(value) for name, value in marker.kwargs.items()}
+
+
+@pytest.fixture
+def _slotblock_limited_server(
+    slotblock_server: SlotblockServer, request: pytest.FixtureRequest
+) -> Iterator[SlotblockServer]:
+    """A server of the test's own, on the session's database, with rate limits on."""
+    marker = request.node.get_closest_marker(RATE_MARKER)
+    assert marker is not None
+    limits = _limits(marker)
+    database_url, admin_token = slotblock_server.database_url, slotblock_server.admin_token
+    with _serving(database_url, admin_token, **limits) as url:
+        yield SlotblockServer(url, admin_token, database_url)
 
 
 def _document(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -134,7 +208,10 @@ def _document(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def slotblock(slotblock_server: SlotblockServer, request: pytest.FixtureRequest) -> Slotblock:
     """The server, emptied, with the test's fixture document loaded."""
+    server = slotblock_server
+    if request.node.get_closest_marker(RATE_MARKER) is not None:
+        server = request.getfixturevalue("_slotblock_limited_server")
     document = _document(request)
-    slotblock_server.reset()
-    slotblock_server.load(document)
-    return Slotblock(slotblock_server.url, slotblock_server.admin_token, document)
+    server.reset()
+    server.load(document)
+    return Slotblock(server.url, server.admin_token, document)
