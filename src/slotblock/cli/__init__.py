@@ -1,7 +1,8 @@
 """The `slotblock` command: one module per noun (`location`, `user`, `group`, `calendar`,
 `token`, `webhook`), the server's commands (`serving.py`) and the admin API's twins
-(`state.py`). Each `create` prints only the new id (`token create` only the token) on
-stdout; everything else goes to stderr. Bad input: one line, exit status 1."""
+(`state.py`, and `clock.py` for /_admin/clock). Each `create` prints only the new id
+(`token create` only the token) on stdout; everything else goes to stderr. Bad input: one
+line, exit status 1."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from typing import Annotated
 import typer
 
 from slotblock import __version__
-from slotblock.cli import calendars, groups, locations, serving, state, tokens, users, webhooks
+from slotblock.cli import (
+    calendars,
+    clock,
+    groups,
+    locations,
+    serving,
+    state,
+    tokens,
+    users,
+    webhooks,
+)
 
 app = typer.Typer(
     help="slotblock: the Calendars blocked-slots API, self-hosted.", no_args_is_help=True
@@ -45,6 +56,7 @@ for noun, module in (
     ("calendar", calendars),
     ("token", tokens),
     ("webhook", webhooks),
+    ("clock", clock),
 ):
     app.add_typer(module.app, name=noun)
 app.command("reset")(state.reset)

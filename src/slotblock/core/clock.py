@@ -65,6 +65,18 @@ def changed(
     return ClockSetting(base, real_ms, frozen)
 
 
+def shown(setting: ClockSetting | None, real_ms: int) -> dict[str, int | str | bool]:
+    """The clock as the admin API and the CLI show it."""
+    now = now_of(setting, real_ms)
+    return {
+        "now": now,
+        "nowIso": iso_utc(now),
+        "controlled": setting is not None,
+        "frozen": setting is not None and setting.frozen,
+        "offsetMs": now - real_ms,
+    }
+
+
 def iso_utc(ms: int) -> str:
     """`2026-01-05T08:00:00.000Z`: the instant in UTC, to the millisecond."""
     moment = EPOCH + timedelta(milliseconds=ms)

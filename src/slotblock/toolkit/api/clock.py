@@ -3,14 +3,12 @@ node of the database (service/clock.py), set, advanced, frozen, or back to real 
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.responses import Response
 
 from slotblock.api.dependencies import json_response
-from slotblock.core.clock import ClockSetting, iso_utc, now_of, parse_duration, parse_instant
+from slotblock.core.clock import parse_duration, parse_instant, shown
 from slotblock.toolkit.api.routes import TAG, Control
 
 router = APIRouter(prefix="/_admin", tags=[TAG])
@@ -50,22 +48,11 @@ class ClockBody(BaseModel):
         return self
 
 
-def clock_json(setting: ClockSetting | None, real_ms: int) -> dict[str, Any]:
-    now = now_of(setting, real_ms)
-    return {
-        "now": now,
-        "nowIso": iso_utc(now),
-        "controlled": setting is not None,
-        "frozen": setting is not None and setting.frozen,
-        "offsetMs": now - real_ms,
-    }
-
-
 @router.get("/clock", operation_id="admin-get-clock")
 async def get_clock(control: Control) -> Response:
     """The service's time: `now` (epoch ms) and `nowIso`, whether a test `controlled` it,
     whether it is `frozen`, and `offsetMs` from real time."""
-    return json_response(clock_json(await control.clock.stored(), control.clock.real()))
+    return json_response(shown(await control.clock.stored(), control.clock.real()))
 
 
 @router.post("/clock", operation_id="admin-set-clock")
@@ -75,11 +62,11 @@ async def set_clock(body: ClockBody, control: Control) -> Response:
     now, advance = body.now, body.advance
     assert not isinstance(now, str) and not isinstance(advance, str)  # validated to ms
     setting = await control.clock.change(now_ms=now, advance_ms=advance, freeze=body.freeze)
-    return json_response(clock_json(setting, control.clock.real()))
+    return json_response(shown(setting, control.clock.real()))
 
 
 @router.delete("/clock", operation_id="admin-real-clock")
 async def real_clock(control: Control) -> Response:
     """Back to real time."""
     await control.clock.release()
-    return json_response(clock_json(None, control.clock.real()))
+    return json_response(shown(None, control.clock.real()))
