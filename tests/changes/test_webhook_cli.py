@@ -65,7 +65,7 @@ async def test_the_new_operations_are_documented(client: httpx.AsyncClient) -> N
     assert {p["name"] for p in changes["parameters"]} >= {"syncToken", "pageToken", "maxResults"}
     assert "410" in changes["responses"]
     assert set(paths["/calendars/webhooks"]) == {"get", "post"}
-    assert "delete" in paths["/calendars/webhooks/{webhookId}"]
+    assert "delete" in paths["/calendars/webhooks/{subscriptionId}"]
     assert {"/_admin/webhooks", "/_admin/webhooks/dead-letters"} <= set(paths)
     put = paths["/calendars/events/block-slots/{eventId}"]["put"]
     assert "If-Match" in {p["name"] for p in put["parameters"]}

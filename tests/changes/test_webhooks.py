@@ -192,6 +192,32 @@ async def test_past_the_horizon_a_delivery_is_dead_lettered_with_its_last_error(
     assert Settings().webhook_retry_horizon_seconds == 86_400
 
 
+async def test_webhook_id_names_a_delivery_and_subscription_id_a_subscription(
+    hooked: Hooked,
+) -> None:
+    """One meaning per name: `webhookId` (the platform's) is a delivery, in its body only;
+    the subscription is `subscriptionId` in the body, in a dead letter and in the paths."""
+    h = hooked
+    [hook] = (await h.client.get("/_admin/webhooks", headers=ADMIN)).json()["webhooks"]
+    await create(h.client, h.tenant, **at(9))
+    assert await h.dispatcher().run_once() == 1
+    [body] = [d.json for d in h.receiver.received]
+    assert body["subscriptionId"] == hook["id"] and body["webhookId"] != hook["id"]
+    h.receiver.always = 404
+    await create(h.client, h.tenant, **at(10))
+    assert await h.dispatcher().run_once() == 1
+    [letter] = (await h.client.get("/_admin/webhooks/dead-letters", headers=ADMIN)).json()[
+        "deliveries"
+    ]
+    assert letter["subscriptionId"] == hook["id"] and "webhookId" not in letter
+    assert int(letter["id"]) > int(body["webhookId"])  # a delivery's id, as in its body
+    paths = (await h.client.get("/openapi.json")).json()["paths"]
+    assert "/calendars/webhooks/{subscriptionId}" in paths
+    assert "/_admin/webhooks/{subscriptionId}" in paths
+    removed = await h.client.delete(f"/_admin/webhooks/{hook['id']}", headers=ADMIN)
+    assert removed.status_code == 200
+
+
 async def test_no_delivery_for_a_refused_or_rolled_back_write(hooked: Hooked) -> None:
     h = hooked
     block = await create(h.client, h.tenant, **at(9))

@@ -39,10 +39,10 @@ def list_(location: AnyLocationOpt = None, database_url: DatabaseUrl = None) -> 
 
 
 @app.command("remove")
-def remove(webhook_id: str, database_url: DatabaseUrl = None) -> None:
+def remove(subscription_id: str, database_url: DatabaseUrl = None) -> None:
     """Remove a subscription (and its pending deliveries) by its id."""
-    run(database_url, lambda s: s.webhooks.remove(webhook_id))
-    typer.echo(f"removed {webhook_id}", err=True)
+    run(database_url, lambda s: s.webhooks.remove(subscription_id))
+    typer.echo(f"removed {subscription_id}", err=True)
 
 
 @app.command("keygen")

@@ -19,7 +19,9 @@ from slotblock.service.webhooks import Delivery, Webhook
 EVENTS_DOC = (
     f"Event types wanted, among {', '.join(EVENT_TYPES)} (all when absent). A delivery is "
     "`{type, locationId, webhookId, subscriptionId, timestamp, scope: series|single|instance, "
-    "blockedSlot: CalendarEventDTO}`, signed (Ed25519, base64) in `x-ghl-signature`."
+    "blockedSlot: CalendarEventDTO}`, signed (Ed25519, base64) in `x-ghl-signature`: "
+    "`webhookId` names the delivery (as on the platform; the same on every retry), "
+    "`subscriptionId` the subscription."
 )
 
 
@@ -42,9 +44,11 @@ def webhook_json(hook: Webhook) -> dict[str, Any]:
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """A delivery: its `id` is the `webhookId` of the body it sends; `subscriptionId` names
+    the subscription (`webhookId` always names a delivery, never a subscription)."""
     return {
         "id": delivery.id,
-        "webhookId": delivery.webhook_id,
+        "subscriptionId": delivery.webhook_id,
         "locationId": delivery.location_id,
         "blockId": delivery.block_id,
         "type": delivery.event_type,
@@ -89,12 +93,12 @@ async def list_own(
 
 
 @router.delete(
-    "/calendars/webhooks/{webhookId}",
+    "/calendars/webhooks/{subscriptionId}",
     operation_id="delete-blocked-slot-webhook",
     summary="Unsubscribe",
     description=OWN,
     responses=ERRORS,
 )
-async def remove_own(webhookId: str, who: Caller, svc: Svc) -> Response:
-    await svc.webhooks.remove_own(who, webhookId)
+async def remove_own(subscriptionId: str, who: Caller, svc: Svc) -> Response:
+    await svc.webhooks.remove_own(who, subscriptionId)
     return json_response({"succeeded": True})

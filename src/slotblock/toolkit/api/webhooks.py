@@ -40,10 +40,10 @@ async def admin_list(
     return json_response({"webhooks": [webhook_json(h) for h in hooks]})
 
 
-@router.delete("/webhooks/{webhookId}", operation_id="admin-remove-webhook")
-async def admin_remove(webhookId: str, control: Control, svc: Svc) -> Response:
+@router.delete("/webhooks/{subscriptionId}", operation_id="admin-remove-webhook")
+async def admin_remove(subscriptionId: str, control: Control, svc: Svc) -> Response:
     """Remove a subscription and its pending deliveries."""
-    await _services(control, svc).webhooks.remove(webhookId)
+    await _services(control, svc).webhooks.remove(subscriptionId)
     return json_response({"deleted": 1})
 
 
