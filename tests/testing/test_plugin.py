@@ -1,5 +1,6 @@
 """The pytest plugin as an integrator gets it: a temporary project, a fresh virtualenv into
-which pip installs the slotblock wheel (with pytest and the official Python SDK), and the
+which pip installs the slotblock wheel (with pytest, the official Python SDK and
+httpx-retries, which the README's example retries with), and the
 README's `fixture.yaml` and `test_calendar.py` run word for word with
 `pytest --slotblock-fixture fixture.yaml` — on the plugin's default SQLite, and on
 PostgreSQL through `--slotblock-database-url`.
@@ -23,7 +24,7 @@ from tests.toolkit.conftest import readme_file
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIREMENTS = ["pytest", "gohighlevel-api-client==3.0.0"]
+REQUIREMENTS = ["pytest", "gohighlevel-api-client==3.0.0", "httpx-retries==0.6.0"]
 
 
 def _pip(*args: str, timeout: float = 240) -> None:
@@ -84,4 +85,4 @@ def test_readme_example_in_a_fresh_project(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "5 passed" in result.stdout
+    assert "6 passed" in result.stdout
