@@ -20,6 +20,7 @@ from slotblock.core.clock import ClockSetting
 from slotblock.core.isotime import format_ms, parse_iso, zone
 from slotblock.service.clock import StoredClock
 from slotblock.store import Store, open_store
+from slotblock.store.window_query import WindowReader
 from tests.toolkit.conftest import ADMIN, ADMIN_TOKEN, load
 
 pytestmark = pytest.mark.anyio
@@ -263,10 +264,13 @@ async def app_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClien
         await store.dispose()
 
 
+@pytest.mark.parametrize("direct_reads", [True, False])
 async def test_two_app_instances_on_one_database_tell_the_same_time(
-    admin_settings: Settings,
+    admin_settings: Settings, direct_reads: bool
 ) -> None:
-    async with app_client(admin_settings) as (a, _), app_client(admin_settings) as (b, _):
+    """The control plane's snapshot on the driver's own connection, or through SQLAlchemy."""
+    settings = admin_settings.model_copy(update={"direct_reads": direct_reads})
+    async with app_client(settings) as (a, _), app_client(settings) as (b, _):
         assert (await load(a, DOCUMENT)).status_code == 201
         assert await monday_slots(b) == []
         await set_clock(a, now="2026-01-05T09:30:00+01:00", freeze=True)
@@ -299,8 +303,11 @@ def counted_statements(store: Store, word: str) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", before)
 
 
-async def test_off_without_the_admin_api_whatever_is_stored(database_url: str) -> None:
-    """A node without the admin API reads no clock, follows none, and logs nothing."""
+async def test_off_without_the_admin_api_whatever_is_stored(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node without the admin API reads no clock (on either path: SQLAlchemy's, or the
+    driver's own connection), follows none, and logs nothing."""
     async with app_client(Settings(database_url=database_url, admin_token=ADMIN_TOKEN)) as (
         admin,
         _,
@@ -308,6 +315,14 @@ async def test_off_without_the_admin_api_whatever_is_stored(database_url: str) -
         assert (await load(admin, DOCUMENT)).status_code == 201
         await set_clock(admin, now="2030-06-01T08:00:00Z", freeze=True)
         assert (await admin.post("/_admin/faults", json={"status": 503}, headers=ADMIN)).is_success
+    direct: list[str] = []
+    fetch_row = WindowReader.fetch_row
+
+    async def counted(reader: WindowReader, sql: str) -> Any:
+        direct.append(sql)
+        return await fetch_row(reader, sql)
+
+    monkeypatch.setattr(WindowReader, "fetch_row", counted)
     async with app_client(Settings(database_url=database_url)) as (plain, store):
         with (
             counted_statements(store, "clock") as clock_reads,
@@ -319,9 +334,15 @@ async def test_off_without_the_admin_api_whatever_is_stored(database_url: str) -
             for _ in range(3):
                 listed = await plain.get("/calendars/blocked-slots", params=query, headers=API)
                 assert listed.status_code == 200
-        assert clock_reads == [] and log_writes == []
+        assert clock_reads == [] and log_writes == [] and direct == []
         assert abs(parse_iso(created["dateAdded"]) - time.time() * 1000) < 60_000
         assert (await plain.get("/_admin/clock", headers=ADMIN)).status_code == 404
+    async with app_client(Settings(database_url=database_url, admin_token=ADMIN_TOKEN)) as (
+        admin,
+        _,
+    ):
+        assert (await admin.get("/calendars/blocked-slots", params=query, headers=API)).is_error
+        assert direct, "with the admin API on, the snapshot is read on the driver's connection"
 
 
 async def test_the_stored_clock_follows_the_admin_gate(store: Store) -> None:

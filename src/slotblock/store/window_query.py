@@ -191,6 +191,17 @@ class WindowReader:
             version: int | None = await conn.fetchval(_POSTGRES_VERSION, location_id)
         return version or 0
 
+    async def fetch_row(self, sql: str) -> Sequence[Any] | None:
+        """The first row of a read-only statement without parameters (written for both
+        backends), on this reader's connection: one round trip, nothing else."""
+        if self.is_sqlite:
+            row: Sequence[Any] | None = self._sqlite_connection().execute(sql).fetchone()
+            return row
+        pool = await self._postgres_pool()
+        async with pool.acquire() as conn:
+            found: Sequence[Any] | None = await conn.fetchrow(sql)
+        return found
+
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
             conn = sqlite3.connect(

@@ -181,7 +181,10 @@ def install(app: FastAPI, settings: Settings) -> ControlPlane:
         services: Services = app.state.services  # looked up late: tests may swap it
         services.auth.forget()
 
-    control = ControlPlane(services_of(app).store, settings, app.state.clock, forget)
+    services = services_of(app)
+    control = ControlPlane(
+        services.store, settings, app.state.clock, forget, services.blocks.reader
+    )
     app.state.control = control
     app.include_router(router)
     app.add_middleware(ControlMiddleware, control=control)

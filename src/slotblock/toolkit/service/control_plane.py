@@ -12,10 +12,12 @@ import secrets
 from collections.abc import Callable
 
 from slotblock.config import Settings
+from slotblock.core.clock import ClockSetting
 from slotblock.core.faults import Action, FaultRule, Match
 from slotblock.core.tokens import bearer_token, hash_token, new_id
 from slotblock.service.clock import StoredClock
 from slotblock.store import Store
+from slotblock.store.window_query import WindowReader
 from slotblock.toolkit.service.admin_auth import AdminGate
 from slotblock.toolkit.service.faults import SharedFaults
 from slotblock.toolkit.service.fixtures import FixtureService
@@ -35,8 +37,10 @@ class ControlPlane:
         settings: Settings,
         clock: StoredClock,
         forget_cached: Callable[[], None],
+        reader: WindowReader | None = None,
     ) -> None:
         self.store = store
+        self.reader = reader  # the driver's own connection, for the per-request snapshot
         self.gate = AdminGate(store, settings.admin_token, settings.token_cache_seconds)
         self.clock = clock
         clock.applies = self.gate.enabled  # the stored clock is followed while the API is on
@@ -55,12 +59,19 @@ class ControlPlane:
         """Adopt the stored clock and, when they changed, the stored fault rules. An
         unreachable database leaves the copies as they were: the request answers 503 itself."""
         try:
-            async with self.store.read() as conn:
-                setting, stamp = await fault_store.snapshot(conn)
+            setting, stamp = await self._snapshot()
             self.clock.adopt(setting)
             await self.faults.follow(stamp)
         except Exception:  # never turn a request into a 500 for this
             log.warning("cannot read the control plane's state", exc_info=True)
+
+    async def _snapshot(self) -> tuple[ClockSetting | None, str | None]:
+        if self.reader is not None:  # no pool ping, BEGIN or thread hop: one short read
+            row = await self.reader.fetch_row(fault_store.SNAPSHOT_SQL)
+            assert row is not None
+            return fault_store.snapshot_of(row)
+        async with self.store.read() as conn:
+            return await fault_store.snapshot(conn)
 
     async def reset(self, location_id: str | None) -> None:
         """Empty one location, or everything: all data, the clock (back to real time), fault

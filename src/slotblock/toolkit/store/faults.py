@@ -4,6 +4,7 @@ snapshot every observed request reads (the clock and the rules' stamp, one state
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,12 +28,18 @@ def _snapshot_statement() -> sa.Select[Any]:
 
 
 _SNAPSHOT = _snapshot_statement()  # built once: it runs before every observed request
+# The same statement as text, for a driver's own connection (store/window_query.py).
+SNAPSHOT_SQL = str(_SNAPSHOT.compile(compile_kwargs={"literal_binds": True}))
+
+
+def snapshot_of(row: Sequence[Any]) -> tuple[ClockSetting | None, str | None]:
+    """(the stored clock, the fault rules' stamp) of a snapshot row."""
+    return clock_store.setting_of(row), row[3]
 
 
 async def snapshot(conn: AsyncConnection) -> tuple[ClockSetting | None, str | None]:
     """(the stored clock, the fault rules' stamp), in one statement."""
-    row = (await conn.execute(_SNAPSHOT)).one()
-    return clock_store.setting_of(row), row.stamp
+    return snapshot_of((await conn.execute(_SNAPSHOT)).one())
 
 
 async def _new_stamp(conn: AsyncConnection) -> None:
