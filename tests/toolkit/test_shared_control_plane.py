@@ -107,13 +107,13 @@ async def test_the_log_stays_bounded_with_several_writers(database_url: str) -> 
         )
 
 
-def test_a_server_with_two_workers_is_one_control_plane(tmp_path: Path) -> None:
+def test_a_server_with_two_workers_is_one_control_plane(database_url: str, tmp_path: Path) -> None:
     """`slotblock serve --workers 2`: every call on a new connection, so that both workers
     answer; the rule, its hits, the clock and the log are the same whichever answers."""
     (tmp_path / "fixture.yaml").write_text(readme_fixture())
     port = free_port()
     env = node_env(
-        database_url=f"sqlite:///{tmp_path / 'fleet.db'}",
+        database_url=database_url,
         admin_token=ADMIN_TOKEN,
         webhook_dispatch="false",
     )

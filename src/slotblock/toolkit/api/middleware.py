@@ -151,9 +151,16 @@ class ControlMiddleware:
             await record()
 
     async def _fault(self, scope: Scope) -> FaultRule | None:
-        faults = self.control.faults
-        if not faults.armed:
+        if not self.control.faults.armed:
             return None
+        try:
+            return await self._pick(scope)
+        except Exception:  # an unreachable database: the request answers 503 itself
+            log.warning("cannot apply fault rules to %s", scope["path"], exc_info=True)
+            return None
+
+    async def _pick(self, scope: Scope) -> FaultRule | None:
+        faults = self.control.faults
         token_id = location_id = None
         if faults.needs_caller:
             caller = await self.control.caller_of(_header(scope, b"authorization"))
