@@ -15,12 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from slotblock.api.app import create_app
+from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.core.clock import ClockSetting
 from slotblock.core.isotime import format_ms, parse_iso, zone
 from slotblock.service.clock import StoredClock
+from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, open_store
 from slotblock.store.window_query import WindowReader
+from tests.changes.receiver import receiving
 from tests.toolkit.conftest import ADMIN, ADMIN_TOKEN, load
 
 pytestmark = pytest.mark.anyio
@@ -343,6 +346,36 @@ async def test_off_without_the_admin_api_whatever_is_stored(
     ):
         assert (await admin.get("/calendars/blocked-slots", params=query, headers=API)).is_error
         assert direct, "with the admin API on, the snapshot is read on the driver's connection"
+
+
+async def test_the_webhook_dispatcher_of_another_node_keeps_the_clock(
+    admin_settings: Settings,
+) -> None:
+    """A dispatcher whose node serves no request still reads the clock before each round:
+    a delivery is due by the clock, and a retry waits for it while it is frozen."""
+    settings = admin_settings.model_copy(update={"webhook_dispatch": False})
+    async with app_client(settings) as (a, _):
+        store = open_store(settings.database_url, pool_size=1)
+        other = create_app(settings, store)  # a node that serves nothing but dispatches
+        dispatcher = Dispatcher(store, settings, other.state.clock, event_json)
+        try:
+            with receiving() as receiver:
+                assert (await load(a, DOCUMENT)).status_code == 201
+                hook = {"locationId": LOCATION, "url": receiver.url}
+                assert (await a.post("/_admin/webhooks", json=hook, headers=ADMIN)).is_success
+                await set_clock(a, now="2026-01-05T09:00:00+01:00", freeze=True)
+                receiver.always = 503
+                await create(a, 1)
+                assert await dispatcher.run_once() == 1  # due at the frozen time: tried
+                assert await dispatcher.run_once() == 0  # its retry waits for the clock
+                receiver.always = None
+                await set_clock(a, advance="10m")
+                assert await dispatcher.run_once() == 1
+                [delivered] = receiver.received
+                assert delivered.json["timestamp"] == "2026-01-05T08:00:00.000Z"
+        finally:
+            await dispatcher.stop()
+            await store.dispose()
 
 
 async def test_the_stored_clock_follows_the_admin_gate(store: Store) -> None:
