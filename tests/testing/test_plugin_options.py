@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import PG_URL
 
+pytestmark = pytest.mark.slow
+
 TESTS = """
 import json
 import urllib.error

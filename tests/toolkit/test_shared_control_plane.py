@@ -107,6 +107,7 @@ async def test_the_log_stays_bounded_with_several_writers(database_url: str) -> 
         )
 
 
+@pytest.mark.slow
 def test_a_server_with_two_workers_is_one_control_plane(database_url: str, tmp_path: Path) -> None:
     """`slotblock serve --workers 2`: every call on a new connection, so that both workers
     answer; the rule, its hits, the clock and the log are the same whichever answers."""

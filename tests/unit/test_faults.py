@@ -51,7 +51,14 @@ def test_a_draw_is_a_function_of_the_seed_and_its_number() -> None:
 
 def test_stored_and_read_back() -> None:
     rule = FaultRule(
-        "r", Match("GET", "/x/*", None, "loc1"), Action(429, 5, False, 3), 2, 0.5, 9, 1, 4
+        id="r",
+        match=Match(method="GET", path="/x/*", location_id="loc1"),
+        action=Action(status=429, latency_ms=5, retry_after_s=3),
+        times=2,
+        probability=0.5,
+        seed=9,
+        hits=1,
+        draws=4,
     )
     again = FaultRule.from_stored("r", rule.stored(), hits=1, draws=4)
     assert again == rule and again.as_json() == rule.as_json()

@@ -149,15 +149,26 @@ class FaultRule:
     def from_stored(cls, rule_id: str, data: dict[str, Any], hits: int, draws: int) -> FaultRule:
         given = data["match"]
         match = Match(
-            given.get("method"),
-            given.get("path"),
-            given.get("operationId"),
-            given.get("locationId"),
-            given.get("tokenId"),
+            method=given.get("method"),
+            path=given.get("path"),
+            operation_id=given.get("operationId"),
+            location_id=given.get("locationId"),
+            token_id=given.get("tokenId"),
         )
-        action = Action(*data["action"])
-        probability, seed = data["probability"], data["seed"]
-        return cls(rule_id, match, action, data["times"], probability, seed, hits, draws)
+        status, latency_ms, drop, retry_after_s = data["action"]
+        action = Action(
+            status=status, latency_ms=latency_ms, drop=drop, retry_after_s=retry_after_s
+        )
+        return cls(
+            id=rule_id,
+            match=match,
+            action=action,
+            times=data["times"],
+            probability=data["probability"],
+            seed=data["seed"],
+            hits=hits,
+            draws=draws,
+        )
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "match": self.match.as_json()}

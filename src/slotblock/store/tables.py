@@ -1,7 +1,9 @@
 """The schema. `location_id` is the distribution key: every table's primary key leads with
-it except four. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
+it except eight. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
 their own id, since a request's token is looked up by its hash before its location is known
-(and admin tokens have none); `outbox` by a global sequence, which orders the deliveries. Two
+(and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
+the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
+`request_log` hold the state of the whole database (for tests; empty in production). Two
 indexes serve scans across every location: the dispatcher's due deliveries,
 `outbox (state, next_attempt_ms)`, and the retention's pruning, `block_changes (changed_ms)`;
 the tokens' unique hashes are looked up across locations too; every other index leads with

@@ -61,17 +61,17 @@ class RequestRecord:
 
 def _record(row: Any) -> RequestRecord:
     return RequestRecord(
-        row.time_ms,
-        row.method,
-        row.path,
-        row.query,
-        row.status,
-        row.duration_ms,
-        row.request_id,
-        row.token_id,
-        bytes(row.body),
-        row.body_size,
-        row.error,
+        time_ms=row.time_ms,
+        method=row.method,
+        path=row.path,
+        query=row.query,
+        status=row.status,
+        duration_ms=row.duration_ms,
+        request_id=row.request_id,
+        token_id=row.token_id,
+        body=bytes(row.body),
+        body_size=row.body_size,
+        error=row.error,
     )
 
 
