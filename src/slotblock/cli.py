@@ -25,7 +25,7 @@ from slotblock.service.webhooks import new_key_pair
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
 from slotblock.toolkit.service.admin_auth import create_admin_token
-from slotblock.toolkit.service.fixtures import FixtureService
+from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
 
 T = TypeVar("T")
 
@@ -320,7 +320,7 @@ FixtureFile = Annotated[
 
 
 def _fixtures(svc: Services, database_url: str | None) -> FixtureService:
-    return FixtureService(svc.store, _settings(database_url).max_count, wall_clock_ms)
+    return FixtureService(svc.store, RuleLimits.of(_settings(database_url)), wall_clock_ms)
 
 
 async def _load(fixtures: FixtureService, text: bytes) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from slotblock.core.faults import Action, FaultRule, FaultTable, Match
 from slotblock.core.tokens import bearer_token, hash_token, new_id
 from slotblock.store import Store
 from slotblock.toolkit.service.admin_auth import AdminGate
-from slotblock.toolkit.service.fixtures import FixtureService
+from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
 from slotblock.toolkit.service.request_log import RequestLog
 from slotblock.toolkit.store import control as admin_store
 
@@ -32,7 +32,7 @@ class ControlPlane:
         self.gate = AdminGate(store, settings.admin_token, settings.token_cache_seconds)
         self.faults = FaultTable()
         self.log = RequestLog(settings.request_log_size, settings.request_log_body_bytes)
-        self.fixtures = FixtureService(store, settings.max_count, clock_ms, self.forget)
+        self.fixtures = FixtureService(store, RuleLimits.of(settings), clock_ms, self.forget)
         self._forget_cached = forget_cached
         self._callers: dict[str, tuple[str, str]] = {}
 
