@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     sync_page_size: int = Field(
         250, ge=1, le=10_000, description="Most blocks in one page of the changes feed."
     )
+    sync_token_key: str | None = Field(
+        None,
+        min_length=16,
+        description="Key (16 characters or more) of the HMAC that authenticates sync and page "
+        "tokens; every node must have the same. Unset: a key the server makes and keeps in "
+        "the database.",
+    )
     sync_retention_days: float = Field(
         7,
         gt=0,

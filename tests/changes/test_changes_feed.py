@@ -231,10 +231,11 @@ async def test_a_write_not_yet_committed_holds_later_writes_back(
 
 async def test_forged_tokens_are_400_not_500(client: httpx.AsyncClient, tenant: Tenant) -> None:
     scope = changefeed.scope_of(tenant.location_id, Targets())
+    key = b"not the server's key"
     forged = [
-        changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62)),  # type: ignore[arg-type]
-        changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62)),
-        changefeed.encode(changefeed.Position("bogus", scope, issued_ms=2**62)),  # type: ignore[arg-type]
+        changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62), key),  # type: ignore[arg-type]
+        changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62), key),
+        changefeed.encode(changefeed.Position("bogus", scope, issued_ms=2**62), key),  # type: ignore[arg-type]
         "eyJtb2RlIjogMX0",  # {"mode": 1}
         "%%%",
     ]

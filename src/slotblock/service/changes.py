@@ -9,10 +9,15 @@ The feed (`ChangeFeed.page`) never skips a change: a sync token stands at a chan
 below which every write has committed (see store.changes); a page shows each block as one
 stored row, so never half of a write, and a block changed again after the page was read is
 shown again by the next sync.
+
+Tokens are authenticated (HMAC-SHA256, core.changefeed_tokens) with SLOTBLOCK_SYNC_TOKEN_KEY
+or, unset, with a key the server makes on first use and keeps in the database
+(`server_secrets`): every node of the database uses the same key, across restarts.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,11 +30,12 @@ from slotblock.core.errors import Gone
 from slotblock.core.model import EVENTS_READ, Block, Principal, Targets
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
-from slotblock.store import Store
+from slotblock.store import Store, server_secrets
 from slotblock.store import changes as change_store
 from slotblock.store import webhooks as webhook_store
 
 RESET = "the location was reset since this sync token; sync again without a token"
+TOKEN_KEY = "sync_token_key"  # its name among the server's secrets
 DAY_MS = 86_400_000
 _PRUNE_MARGIN_MS = 3_600_000  # a token's writes may be stamped a little before it
 
@@ -84,10 +90,23 @@ class ChangeFeed:
         self.store = store
         self.settings = settings
         self.clock = clock
+        configured = settings.sync_token_key
+        self._key: bytes | None = configured.encode() if configured else None
 
     @property
     def retention_ms(self) -> int:
         return int(self.settings.sync_retention_days * DAY_MS)
+
+    async def token_key(self) -> bytes:
+        """The key of the tokens: the setting's, else the database's own (made once)."""
+        if self._key is None:
+            async with self.store.read() as conn:
+                kept = await server_secrets.get_secret(conn, TOKEN_KEY)
+            if kept is None:
+                async with self.store.begin() as conn:
+                    kept = await server_secrets.keep_secret(conn, TOKEN_KEY, secrets.token_hex(32))
+            self._key = bytes.fromhex(kept)
+        return self._key
 
     async def page(self, principal: Principal, q: FeedQuery) -> FeedPage:
         require_scope(principal, EVENTS_READ)
@@ -96,22 +115,23 @@ class ChangeFeed:
         limit = min(q.max_results or self.settings.sync_page_size, self.settings.sync_page_size)
         now = self.clock()
         token = q.page_token or q.sync_token
+        key = await self.token_key()
         async with self.store.read() as conn:
             upto, floor = await change_store.current_seq(conn, q.location_id)
             if token is None:
                 start = Position("all", scope, upto=upto, after="", issued_ms=now)
-                return await self._listing(conn, q, start, limit)
-            position = changefeed.decode(token, scope, now, self.retention_ms)
+                return await self._listing(conn, q, start, limit, key)
+            position = changefeed.decode(token, key, scope, now, self.retention_ms)
             if max(position.since, position.upto) < floor:
                 raise Gone(RESET)
             if position.mode == "all":
-                return await self._listing(conn, q, position, limit)
+                return await self._listing(conn, q, position, limit, key)
             if position.mode == "sync":
                 position = Position("changes", scope, position.since, upto, 0, now)
-            return await self._changes(conn, q, position, limit)
+            return await self._changes(conn, q, position, limit, key)
 
     async def _listing(
-        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int
+        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int, key: bytes
     ) -> FeedPage:
         """A page of every block of the filter, by id; the sync token stands at `at.upto`,
         read before the first page, so that a write after it is shown by the next sync."""
@@ -121,11 +141,11 @@ class ChangeFeed:
         if len(found) > limit:
             found = found[:limit]
             after = Position("all", at.scope, 0, at.upto, found[-1].id, at.issued_ms)
-            return FeedPage(found, next_page_token=changefeed.encode(after))
-        return FeedPage(found, next_sync_token=_sync_token(at))
+            return FeedPage(found, next_page_token=changefeed.encode(after, key))
+        return FeedPage(found, next_sync_token=_sync_token(at, key))
 
     async def _changes(
-        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int
+        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int, key: bytes
     ) -> FeedPage:
         changed = await change_store.changed_block_ids(
             conn,
@@ -146,8 +166,10 @@ class ChangeFeed:
         )
         if more:
             after = Position("changes", at.scope, at.since, at.upto, changed[-1][1], at.issued_ms)
-            return FeedPage(page.blocks, page.deleted, next_page_token=changefeed.encode(after))
-        return FeedPage(page.blocks, page.deleted, next_sync_token=_sync_token(at))
+            return FeedPage(
+                page.blocks, page.deleted, next_page_token=changefeed.encode(after, key)
+            )
+        return FeedPage(page.blocks, page.deleted, next_sync_token=_sync_token(at, key))
 
     async def prune(self) -> int:
         """Forget changes past the tombstone retention (the dispatcher calls it now and then)."""
@@ -156,6 +178,7 @@ class ChangeFeed:
             return await change_store.prune_changes(conn, before)
 
 
-def _sync_token(at: Position) -> str:
+def _sync_token(at: Position, key: bytes) -> str:
     """The token standing at `at.upto`, dated when that number was read."""
-    return changefeed.encode(Position("sync", at.scope, since=at.upto, issued_ms=at.issued_ms))
+    position = Position("sync", at.scope, since=at.upto, issued_ms=at.issued_ms)
+    return changefeed.encode(position, key)

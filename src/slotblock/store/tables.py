@@ -263,3 +263,12 @@ data_versions = sa.Table(
     sa.Column("location_id", Id, primary_key=True),
     sa.Column("version", Ms, nullable=False),
 )
+
+# Keys the server makes for itself (hex), one row per use, shared by every node: the key of
+# the changes feed's sync tokens when SLOTBLOCK_SYNC_TOKEN_KEY is unset. A reset keeps them.
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)
