@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     sync_page_size: int = Field(
         250, ge=1, le=10_000, description="Most blocks in one page of the changes feed."
     )
+    sync_page_bytes: int = Field(
+        1_048_576,
+        ge=4096,
+        description="Most bytes of blocks in one page of the changes feed (a page always "
+        "holds its first block, whatever its size).",
+    )
     sync_token_key: str | None = Field(
         None,
         min_length=16,

@@ -10,6 +10,10 @@ below which every write has committed (see store.changes); a page shows each blo
 stored row, so never half of a write, and a block changed again after the page was read is
 shown again by the next sync.
 
+A page holds at most SLOTBLOCK_SYNC_PAGE_SIZE blocks and, past its first block, at most
+SLOTBLOCK_SYNC_PAGE_BYTES of encoded blocks and tombstones: the caller's encoder measures
+each block once, and the page keeps the encoding it measured.
+
 Tokens are authenticated (HMAC-SHA256, core.changefeed_tokens) with SLOTBLOCK_SYNC_TOKEN_KEY
 or, unset, with a key the server makes on first use and keeps in the database
 (`server_secrets`): every node of the database uses the same key, across restarts.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -75,12 +79,49 @@ class FeedQuery:
     max_results: int | None = None
 
 
+Encode = Callable[[Block], bytes]  # a block as the answer writes it
+TOMBSTONE_BYTES = 64  # `{"id":…,"locationId":…,"deleted":true}` without its two ids
+
+
 @dataclass(frozen=True)
 class FeedPage:
     blocks: list[Block] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)  # ids of blocks gone from the filter
     next_page_token: str | None = None
     next_sync_token: str | None = None
+    encoded: list[bytes] = field(default_factory=list)  # of `blocks`, by the caller's encoder
+
+
+class _Filler:
+    """Items of a page in order, until the count or the byte budget is spent (the first
+    item is always taken, whatever its size: a page always moves the sync on)."""
+
+    def __init__(self, encode: Encode, limit_bytes: int, location_id: str) -> None:
+        self.encode = encode
+        self.left = limit_bytes
+        self.location_id = location_id
+        self.blocks: list[Block] = []
+        self.encoded: list[bytes] = []
+        self.deleted: list[str] = []
+        self.count = 0
+
+    def add(self, block: Block | None, block_id: str) -> bool:
+        """Take the next item (None: a tombstone); False when it does not fit."""
+        body = None if block is None else self.encode(block)
+        if body is None:
+            size = TOMBSTONE_BYTES + len(block_id) + len(self.location_id)
+        else:
+            size = len(body) + 1  # and its comma
+        if self.count and size > self.left:
+            return False
+        self.left -= size
+        self.count += 1
+        if block is None or body is None:
+            self.deleted.append(block_id)
+        else:
+            self.blocks.append(block)
+            self.encoded.append(body)
+        return True
 
 
 class ChangeFeed:
@@ -108,7 +149,7 @@ class ChangeFeed:
             self._key = bytes.fromhex(kept)
         return self._key
 
-    async def page(self, principal: Principal, q: FeedQuery) -> FeedPage:
+    async def page(self, principal: Principal, q: FeedQuery, encode: Encode) -> FeedPage:
         require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
         scope = changefeed.scope_of(q.location_id, q.targets)
@@ -116,36 +157,50 @@ class ChangeFeed:
         now = self.clock()
         token = q.page_token or q.sync_token
         key = await self.token_key()
+        fill = _Filler(encode, self.settings.sync_page_bytes, q.location_id)
         async with self.store.read() as conn:
             upto, floor = await change_store.current_seq(conn, q.location_id)
             if token is None:
                 start = Position("all", scope, upto=upto, after="", issued_ms=now)
-                return await self._listing(conn, q, start, limit, key)
+                return await self._listing(conn, q, start, limit, key, fill)
             position = changefeed.decode(token, key, scope, now, self.retention_ms)
             if max(position.since, position.upto) < floor:
                 raise Gone(RESET)
             if position.mode == "all":
-                return await self._listing(conn, q, position, limit, key)
+                return await self._listing(conn, q, position, limit, key, fill)
             if position.mode == "sync":
                 position = Position("changes", scope, position.since, upto, 0, now)
-            return await self._changes(conn, q, position, limit, key)
+            return await self._changes(conn, q, position, limit, key, fill)
 
     async def _listing(
-        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int, key: bytes
+        self,
+        conn: AsyncConnection,
+        q: FeedQuery,
+        at: Position,
+        limit: int,
+        key: bytes,
+        fill: _Filler,
     ) -> FeedPage:
         """A page of every block of the filter, by id; the sync token stands at `at.upto`,
         read before the first page, so that a write after it is shown by the next sync."""
         found = await change_store.blocks_after(
             conn, q.location_id, q.targets, after_id=str(at.after), limit=limit + 1
         )
-        if len(found) > limit:
-            found = found[:limit]
-            after = Position("all", at.scope, 0, at.upto, found[-1].id, at.issued_ms)
-            return FeedPage(found, next_page_token=changefeed.encode(after, key))
-        return FeedPage(found, next_sync_token=_sync_token(at, key))
+        taken = next((n for n, b in enumerate(found[:limit]) if not fill.add(b, b.id)), None)
+        if taken is not None or len(found) > limit:
+            after = Position("all", at.scope, 0, at.upto, fill.blocks[-1].id, at.issued_ms)
+            token = changefeed.encode(after, key)
+            return FeedPage(fill.blocks, next_page_token=token, encoded=fill.encoded)
+        return FeedPage(fill.blocks, next_sync_token=_sync_token(at, key), encoded=fill.encoded)
 
     async def _changes(
-        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int, key: bytes
+        self,
+        conn: AsyncConnection,
+        q: FeedQuery,
+        at: Position,
+        limit: int,
+        key: bytes,
+        fill: _Filler,
     ) -> FeedPage:
         changed = await change_store.changed_block_ids(
             conn,
@@ -156,20 +211,17 @@ class ChangeFeed:
             after=int(at.after),
             limit=limit + 1,
         )
-        more = len(changed) > limit
-        changed = changed[:limit]
-        ids = [block_id for block_id, _ in changed]
+        ids = [block_id for block_id, _ in changed[:limit]]
         stored = await change_store.blocks_by_id(conn, q.location_id, q.targets, ids)
-        page = FeedPage(
-            blocks=[stored[i] for i in ids if i in stored],
-            deleted=[i for i in ids if i not in stored],
-        )
-        if more:
-            after = Position("changes", at.scope, at.since, at.upto, changed[-1][1], at.issued_ms)
-            return FeedPage(
-                page.blocks, page.deleted, next_page_token=changefeed.encode(after, key)
-            )
-        return FeedPage(page.blocks, page.deleted, next_sync_token=_sync_token(at, key))
+        shown = 0
+        while shown < len(ids) and fill.add(stored.get(ids[shown]), ids[shown]):
+            shown += 1
+        page = FeedPage(fill.blocks, fill.deleted, encoded=fill.encoded)
+        if shown < len(changed):
+            last = changed[shown - 1][1]
+            after = Position("changes", at.scope, at.since, at.upto, last, at.issued_ms)
+            return replace(page, next_page_token=changefeed.encode(after, key))
+        return replace(page, next_sync_token=_sync_token(at, key))
 
     async def prune(self) -> int:
         """Forget changes past the tombstone retention (the dispatcher calls it now and then)."""
