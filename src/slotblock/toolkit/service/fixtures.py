@@ -478,7 +478,8 @@ async def _taken(conn: AsyncConnection, plan: _Plan) -> list[str]:
 
 # What the database may refuse of a row the checks above let through: a key or reference
 # taken or gone meanwhile (a concurrent load), or a constraint of its own.
-_REFUSED = (sa.exc.DBAPIError, AlreadyExists, ReferenceMissing)
+# (A lock timeout, a serialisation failure or an outage is not a refusal of the row.)
+_REFUSED = (sa.exc.IntegrityError, sa.exc.DataError, AlreadyExists, ReferenceMissing)
 Step = Callable[[AsyncConnection], Awaitable[None]]
 
 
