@@ -129,6 +129,19 @@ class Settings(BaseSettings):
     sync_page_size: int = Field(
         250, ge=1, le=10_000, description="Most blocks in one page of the changes feed."
     )
+    sync_page_bytes: int = Field(
+        1_048_576,
+        ge=4096,
+        description="Most bytes of blocks in one page of the changes feed (a page always "
+        "holds its first block, whatever its size).",
+    )
+    sync_token_key: str | None = Field(
+        None,
+        min_length=16,
+        description="Key (16 characters or more) of the HMAC that authenticates sync and page "
+        "tokens; every node must have the same. Unset: a key the server makes and keeps in "
+        "the database.",
+    )
     sync_retention_days: float = Field(
         7,
         gt=0,

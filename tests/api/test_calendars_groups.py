@@ -96,7 +96,12 @@ async def test_calendar_crud_keeps_the_official_fields(
         teamMembers=[{"userId": tenant.user_id, "priority": 0.5, "isPrimary": True}],
         calendarType="round_robin",
         slotDuration=30,
-        openHours=[{"daysOfTheWeek": [1], "hours": [{"openHour": 9, "openMinute": 0}]}],
+        openHours=[
+            {
+                "daysOfTheWeek": [1],
+                "hours": [{"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}],
+            }
+        ],
         eventColor="#039be5",
     )
     assert response.status_code == 200, response.text

@@ -19,7 +19,7 @@ from slotblock.service.container import Services
 from slotblock.store import Store, directory
 from slotblock.store import changes as change_store
 from slotblock.store import tokens as token_store
-from slotblock.toolkit.service.fixtures import FixtureService
+from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
 from tests.api.calls import create, delete, edit
 from tests.conftest import Clock, Tenant
 
@@ -231,10 +231,11 @@ async def test_a_write_not_yet_committed_holds_later_writes_back(
 
 async def test_forged_tokens_are_400_not_500(client: httpx.AsyncClient, tenant: Tenant) -> None:
     scope = changefeed.scope_of(tenant.location_id, Targets())
+    key = b"not the server's key"
     forged = [
-        changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62)),  # type: ignore[arg-type]
-        changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62)),
-        changefeed.encode(changefeed.Position("bogus", scope, issued_ms=2**62)),  # type: ignore[arg-type]
+        changefeed.encode(changefeed.Position("changes", scope, since="x", issued_ms=2**62), key),  # type: ignore[arg-type]
+        changefeed.encode(changefeed.Position("all", scope, after=3, issued_ms=2**62), key),
+        changefeed.encode(changefeed.Position("bogus", scope, issued_ms=2**62), key),  # type: ignore[arg-type]
         "eyJtb2RlIjogMX0",  # {"mode": 1}
         "%%%",
     ]
@@ -250,7 +251,7 @@ async def test_a_reset_makes_older_tokens_gone(
 ) -> None:
     await create(client, tenant, **at(9))
     _, token = await sync(client, tenant)
-    await FixtureService(store, 1000, clock).reset(None if whole else tenant.location_id)
+    await FixtureService(store, RuleLimits(), clock).reset(None if whole else tenant.location_id)
     # the same location, token and ids again, as a fixture load would bring them back
     async with store.begin() as conn:
         await directory.insert_location(conn, Location(tenant.location_id, "L", "UTC"), 0)

@@ -21,7 +21,7 @@ def _known_zone(value: str) -> str:
     try:
         zone(value)
     except ValueError as exc:
-        raise ValueError(f"must be an IANA time zone; {value!r} is not one") from exc
+        raise ValueError(f"must be an IANA time zone; {value[:64]!r} is not one") from exc
     return value
 
 

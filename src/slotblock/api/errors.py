@@ -72,6 +72,8 @@ _FIXED = {
     "string_too_long": "{name} must be shorter than or equal to {max_length} characters",
     "literal_error": "{name} must be one of the following values: {expected}",
     "finite_number": "{name} must be a finite number",
+    "greater_than_equal": "{name} must not be less than {ge}",
+    "less_than_equal": "{name} must not be greater than {le}",
 }
 
 

@@ -10,7 +10,7 @@ models here only document them in /openapi.json.
 
 from __future__ import annotations
 
-import math
+from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
@@ -20,7 +20,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    create_model,
 )
 from pydantic.alias_generators import to_camel
 
@@ -33,7 +32,6 @@ APPOINTMENT_STATUS = "confirmed"
 
 EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
 LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
-MAX_DEPTH = 16
 INT64 = (-(2**63), 2**63 - 1)  # what the stores and the encoder round-trip exactly
 
 
@@ -60,32 +58,6 @@ def _clean(value: str) -> str:
     return value
 
 
-def _plain(value: Any) -> Any:
-    return _plain_json(value, 0)
-
-
-def _plain_json(value: Any, depth: int) -> Any:
-    """A passed-through value must be JSON a database can store: finite numbers, bounded
-    nesting (NaN/Infinity are not JSON, and PostgreSQL refuses them)."""
-    if depth > MAX_DEPTH:
-        raise ValueError(f"is nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
-        raise ValueError("must be an integer between -2^63 and 2^63-1")
-    if isinstance(value, str):
-        _clean(value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _clean(key)
-            _plain_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _plain_json(item, depth + 1)
-    return value
-
-
-PlainJSON = Annotated[Any, AfterValidator(_plain)]
 IsoTime = Annotated[int, BeforeValidator(_iso_ms), Field(json_schema_extra={"type": "string"})]
 MillisString = Annotated[str, Field(pattern=r"^-?\d{1,15}$", max_length=16)]
 Text = Annotated[str, Field(max_length=10_000), AfterValidator(_clean)]
@@ -144,6 +116,12 @@ class DeleteBody(Strict):
 
 
 # --- calendars and groups ----------------------------------------------------------------
+#
+# The official request DTOs of calendars.json (v2 and v3), field by field: types, enums,
+# ranges and required fields as the documents give them, unknown properties refused at every
+# level. Where the two documents differ the union is accepted (`allowBookingAfterUnit`:
+# v3 adds `mins`). Stored values are never re-checked on read: a calendar stored before
+# these rules is still answered, and a write that does not send a field keeps it as stored.
 
 CALENDAR_TYPES = (
     "round_robin",
@@ -154,78 +132,176 @@ CALENDAR_TYPES = (
     "personal",
 )
 
-# The official CalendarCreateDTO / CalendarUpdateDTO properties slotblock keeps as given.
-CALENDAR_PASSTHROUGH = [
-    "notifications",
-    "eventType",
-    "widgetSlug",
-    "widgetType",
-    "eventTitle",
-    "eventColor",
-    "meetingLocation",
-    "locationConfigurations",
-    "slotDuration",
-    "slotDurationUnit",
-    "slotInterval",
-    "slotIntervalUnit",
-    "slotBuffer",
-    "slotBufferUnit",
-    "preBuffer",
-    "preBufferUnit",
-    "appoinmentPerSlot",
-    "appoinmentPerDay",
-    "allowBookingAfter",
-    "allowBookingAfterUnit",
-    "allowBookingFor",
-    "allowBookingForUnit",
-    "openHours",
-    "enableRecurring",
-    "recurring",
-    "formId",
-    "stickyContact",
-    "isLivePaymentMode",
-    "autoConfirm",
-    "shouldSendAlertEmailsToAssignedMember",
-    "alertEmail",
-    "googleInvitationEmails",
-    "allowReschedule",
-    "allowCancellation",
-    "shouldAssignContactToTeamMember",
-    "shouldSkipAssigningContactForExisting",
-    "notes",
-    "pixelId",
-    "formSubmitType",
-    "formSubmitRedirectURL",
-    "formSubmitThanksMessage",
-    "availabilityType",
-    "availabilities",
-    "guestType",
-    "consentLabel",
-    "calendarCoverImage",
-    "lookBusyConfig",
-]
+
+def _int64(value: int | float) -> int | float:
+    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        raise ValueError("must be an integer between -2^63 and 2^63-1")
+    return value
+
+
+def _one_of(*allowed: float) -> Any:
+    """A number from the official enum, kept as sent (`1` and `1.0` are the same choice)."""
+    spelled = ", ".join(f"{a:g}" for a in allowed)
+
+    def check(value: int | float) -> int | float:
+        if value not in allowed:
+            raise ValueError(f"must be one of the following values: {spelled}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _day_date(value: str) -> str:
+    """`<YYYY-MM-DD in local timezone>T00:00:00.000Z`: the date is what free slots read."""
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError as exc:
+        raise ValueError("must be a date string like 2023-09-24T00:00:00.000Z") from exc
+    return value
+
+
+# JSON numbers (an int stays an int, `true` is not 1), finite, within what the stores keep.
+Number = Annotated[int | float, AfterValidator(_int64)]
+Unit = Literal["mins", "hours"]
+DayDate = Annotated[str, Field(max_length=64), AfterValidator(_day_date)]
+
+
+class Hour(Strict):
+    openHour: Annotated[Number, Field(ge=0, le=23)]
+    openMinute: Annotated[Number, Field(ge=0, le=60)]
+    closeHour: Annotated[Number, Field(ge=0, le=23)]
+    closeMinute: Annotated[Number, Field(ge=0, le=60)]
+
+
+class OpenHour(Strict):
+    daysOfTheWeek: list[Annotated[Number, Field(ge=0, le=6)]]
+    hours: list[Hour]
+
+
+class Availability(Strict):
+    date: DayDate
+    hours: list[Hour]
+    deleted: bool | None = None
+
+
+class UpdateAvailability(Availability):
+    id: Text | None = None
+
+
+class LocationConfiguration(Strict):
+    kind: Literal[
+        "custom",
+        "zoom_conference",
+        "google_conference",
+        "inbound_call",
+        "outbound_call",
+        "physical",
+        "booker",
+        "ms_teams_conference",
+    ]
+    location: Text | None = None
+
+
+class CalendarNotification(Strict):
+    type: Literal["email"] | None = None
+    shouldSendToContact: bool
+    shouldSendToGuest: bool
+    shouldSendToUser: bool
+    shouldSendToSelectedUsers: bool
+    selectedUsers: Text
+
+
+class Recurring(Strict):
+    freq: Literal["DAILY", "WEEKLY", "MONTHLY"] | None = None
+    count: Annotated[Number, Field(le=24)] | None = None
+    bookingOption: Literal["skip", "continue", "book_next"] | None = None
+    bookingOverlapDefaultStatus: Literal["confirmed", "new"] | None = None
+
+
+class LookBusyConfiguration(Strict):
+    enabled: bool
+    LookBusyPercentage: Number
 
 
 class TeamMember(Strict):
     userId: IdText
-    priority: float | None = None
-    meetingLocationType: Text | None = None
+    priority: (
+        Annotated[Number, _one_of(0, 0.5, 1), Field(json_schema_extra={"enum": [0, 0.5, 1]})] | None
+    ) = None
+    meetingLocationType: (
+        Literal["custom", "zoom", "gmeet", "phone", "address", "teams", "booker"] | None
+    ) = None
     meetingLocation: Text | None = None
     isPrimary: bool | None = None
-    locationConfigurations: list[PlainJSON] | None = None
+    locationConfigurations: list[LocationConfiguration] | None = None
 
 
-_Passthrough: Any = create_model(
-    "CalendarPassthrough",
-    __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False),
-    **{name: (PlainJSON | None, None) for name in CALENDAR_PASSTHROUGH},  # type: ignore[call-overload]
-)
+class CalendarFields(Strict):
+    """The official fields slotblock keeps as given (`calendar.extra`), typed as the DTOs
+    type them. slotBufferUnit is only in CalendarCreateDTO; an update may send it too."""
+
+    notifications: list[CalendarNotification] | None = None
+    eventType: (
+        Literal["RoundRobin_OptimizeForAvailability", "RoundRobin_OptimizeForEqualDistribution"]
+        | None
+    ) = None
+    widgetSlug: Text | None = None
+    widgetType: Literal["default", "classic"] | None = None
+    eventTitle: Text | None = None
+    eventColor: Text | None = None
+    meetingLocation: Text | None = None
+    locationConfigurations: list[LocationConfiguration] | None = None
+    slotDuration: Number | None = None
+    slotDurationUnit: Unit | None = None
+    slotInterval: Number | None = None
+    slotIntervalUnit: Unit | None = None
+    slotBuffer: Number | None = None
+    slotBufferUnit: Unit | None = None
+    preBuffer: Number | None = None
+    preBufferUnit: Unit | None = None
+    appoinmentPerSlot: Number | None = None
+    appoinmentPerDay: Number | None = None
+    allowBookingAfter: Number | None = None
+    allowBookingAfterUnit: Literal["hours", "days", "weeks", "months", "mins"] | None = None
+    allowBookingFor: Number | None = None
+    allowBookingForUnit: Literal["days", "weeks", "months"] | None = None
+    openHours: list[OpenHour] | None = None
+    enableRecurring: bool | None = None
+    recurring: Recurring | None = None
+    formId: Text | None = None
+    stickyContact: bool | None = None
+    isLivePaymentMode: bool | None = None
+    autoConfirm: bool | None = None
+    shouldSendAlertEmailsToAssignedMember: bool | None = None
+    alertEmail: Text | None = None
+    googleInvitationEmails: bool | None = None
+    allowReschedule: bool | None = None
+    allowCancellation: bool | None = None
+    shouldAssignContactToTeamMember: bool | None = None
+    shouldSkipAssigningContactForExisting: bool | None = None
+    notes: Text | None = None
+    pixelId: Text | None = None
+    formSubmitType: Literal["RedirectURL", "ThankYouMessage"] | None = None
+    formSubmitRedirectURL: Text | None = None
+    formSubmitThanksMessage: Text | None = None
+    availabilityType: (
+        Annotated[Number, _one_of(0, 1), Field(json_schema_extra={"enum": [0, 1]})] | None
+    ) = None
+    availabilities: list[UpdateAvailability] | None = None
+    guestType: Literal["count_only", "collect_detail"] | None = None
+    consentLabel: Text | None = None
+    calendarCoverImage: Text | None = None
+    lookBusyConfig: LookBusyConfiguration | None = None
 
 
-class CalendarUpdateBody(_Passthrough):
+CALENDAR_FIELDS = tuple(CalendarFields.model_fields)
+NonEmptyText = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_clean)]
+
+
+class CalendarUpdateBody(CalendarFields):
     """`CalendarUpdateDTO`."""
 
-    name: Text | None = None
+    name: NonEmptyText | None = None
     description: Text | None = None
     groupId: Annotated[str, Field(max_length=64), AfterValidator(_clean)] | None = None
     isActive: bool | None = None
@@ -237,14 +313,15 @@ class CalendarCreateBody(CalendarUpdateBody):
     """`CalendarCreateDTO`."""
 
     locationId: IdText
-    name: Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_clean)]
+    name: NonEmptyText
     calendarType: Literal[CALENDAR_TYPES] | None = None  # type: ignore[valid-type]
+    availabilities: list[Availability] | None = None  # type: ignore[assignment]
 
 
 class GroupUpdateBody(Strict):
     """`GroupUpdateDTO`."""
 
-    name: Text
+    name: NonEmptyText
     description: Text
     slug: Text
 

@@ -14,7 +14,7 @@ from slotblock.cli.common import AnyLocationOpt, DatabaseUrl, run, settings_for
 from slotblock.core.errors import InvalidInput
 from slotblock.service.container import Services, wall_clock_ms
 from slotblock.toolkit.service.admin_auth import create_admin_token
-from slotblock.toolkit.service.fixtures import FixtureService
+from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
 
 FixtureFile = Annotated[
     Path, typer.Argument(help="A fixture document, JSON or YAML.", exists=True, dir_okay=False)
@@ -22,7 +22,7 @@ FixtureFile = Annotated[
 
 
 def fixtures_of(svc: Services, database_url: str | None) -> FixtureService:
-    return FixtureService(svc.store, settings_for(database_url).max_count, wall_clock_ms)
+    return FixtureService(svc.store, RuleLimits.of(settings_for(database_url)), wall_clock_ms)
 
 
 async def load_text(fixtures: FixtureService, text: bytes) -> dict[str, Any]:

@@ -61,6 +61,20 @@ _PARTS = frozenset(
         "WKST",
     }
 )
+# RFC 5545 §3.3.10: the numbers each BY part takes, (smallest, largest, may be negative).
+_RANGES = {
+    "BYSECOND": (0, 60, False),
+    "BYMINUTE": (0, 59, False),
+    "BYHOUR": (0, 23, False),
+    "BYMONTHDAY": (1, 31, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYWEEKNO": (1, 53, True),
+    "BYMONTH": (1, 12, False),
+    "BYSETPOS": (1, 366, True),
+}
+_NUMBER = re.compile(r"([+-]?)([0-9]{1,3})")
+_WEEKDAY_NUM = re.compile(r"(?:([+-]?)([0-9]{1,2}))?(MO|TU|WE|TH|FR|SA|SU)")
+_DIGITS = re.compile(r"[0-9]{1,9}")
 _DATE_TIME = re.compile(r"^(\d{8})T(\d{6})(Z?)$")
 _DATE = re.compile(r"^\d{8}$")
 _MAX_TEXT = 4096
@@ -282,14 +296,78 @@ def _parse_parts(value: str, max_count: int) -> tuple[tuple[str, str], ...]:
         raise RecurrenceError(f"FREQ={freq} is not allowed for blocked slots")
     if freq not in _FREQS:
         raise RecurrenceError("RRULE needs FREQ=YEARLY, MONTHLY, WEEKLY, DAILY or HOURLY")
+    _check_ends(named, max_count)
+    for key, bounds in _RANGES.items():
+        if key in named:
+            _check_numbers(key, named[key], *bounds)
+    _check_byday(named)
+    _check_combinations(named)
+    return tuple(parts)
+
+
+def _check_ends(named: dict[str, str], max_count: int) -> None:
+    """COUNT, INTERVAL, UNTIL and WKST, each as RFC 5545 §3.3.10 writes it."""
     if "COUNT" in named and "UNTIL" in named:
         raise RecurrenceError("RRULE must not have both COUNT and UNTIL")
     for key, high in (("COUNT", max_count), ("INTERVAL", _MAX_INTERVAL)):
-        if key in named and not (named[key].isdigit() and 1 <= int(named[key]) <= high):
+        if key in named and not (_DIGITS.fullmatch(named[key]) and 1 <= int(named[key]) <= high):
             raise RecurrenceError(f"{key} must be a whole number from 1 to {high}")
     if "UNTIL" in named and not (_DATE_TIME.match(named["UNTIL"]) or _DATE.match(named["UNTIL"])):
         raise RecurrenceError("UNTIL must be YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ")
-    return tuple(parts)
+    if named.get("WKST", "MO") not in _WEEKDAYS:
+        raise RecurrenceError("WKST must be one of MO, TU, WE, TH, FR, SA, SU")
+
+
+def _check_numbers(key: str, value: str, low: int, high: int, signed: bool) -> None:
+    """Every value of a numeric BY part within its RFC 5545 range (0 is never a position)."""
+    allowed = f"from {low} to {high}" + (f" or from -{high} to -{low}" if signed else "")
+    for item in value.split(","):
+        match = _NUMBER.fullmatch(item)
+        if not match or (match.group(1) and not signed):
+            raise RecurrenceError(f"{key} values must be whole numbers {allowed}")
+        number = int(match.group(2))
+        if not low <= number <= high:
+            raise RecurrenceError(f"{key} values must be {allowed}; {item} is not")
+        if key == "BYSECOND" and number == 60:
+            raise RecurrenceError("BYSECOND=60 (a leap second) is not supported")
+
+
+def _check_byday(named: dict[str, str]) -> None:
+    """BYDAY: weekdays, with an ordinal (±1..53; ±1..5 in a MONTHLY rule) only where
+    RFC 5545 gives it a meaning: MONTHLY, or YEARLY without BYWEEKNO."""
+    if "BYDAY" not in named:
+        return
+    freq = named["FREQ"]
+    high = 5 if freq == "MONTHLY" else 53
+    for item in named["BYDAY"].split(","):
+        match = _WEEKDAY_NUM.fullmatch(item)
+        if not match:
+            raise RecurrenceError(f"BYDAY values must be weekdays (MO…SU); {item[:10]} is not")
+        if match.group(2) is None:
+            continue
+        if freq not in ("MONTHLY", "YEARLY") or "BYWEEKNO" in named:
+            raise RecurrenceError(
+                "BYDAY ordinals (1MO, -1FR) are allowed only with FREQ=MONTHLY, "
+                "or FREQ=YEARLY without BYWEEKNO"
+            )
+        if not 1 <= int(match.group(2)) <= high:
+            raise RecurrenceError(
+                f"BYDAY ordinals must be from 1 to {high} or from -{high} to -1 "
+                f"with FREQ={freq}; {item} is not"
+            )
+
+
+def _check_combinations(named: dict[str, str]) -> None:
+    """The BY parts RFC 5545 §3.3.10 forbids with a FREQ ("MUST NOT")."""
+    freq = named["FREQ"]
+    if "BYWEEKNO" in named and freq != "YEARLY":
+        raise RecurrenceError("BYWEEKNO is allowed only with FREQ=YEARLY")
+    if "BYYEARDAY" in named and freq in ("MONTHLY", "WEEKLY", "DAILY"):
+        raise RecurrenceError(f"BYYEARDAY is not allowed with FREQ={freq}")
+    if "BYMONTHDAY" in named and freq == "WEEKLY":
+        raise RecurrenceError("BYMONTHDAY is not allowed with FREQ=WEEKLY")
+    if "BYSETPOS" in named and not any(k.startswith("BY") and k != "BYSETPOS" for k in named):
+        raise RecurrenceError("BYSETPOS needs another BY part (BYDAY, BYMONTHDAY…)")
 
 
 def _parse_times(value: str, params: dict[str, str], tz: ZoneInfo, what: str) -> list[int]:

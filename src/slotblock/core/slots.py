@@ -42,10 +42,10 @@ HOUR_MS = 60 * MINUTE_MS
 DEFAULT_SLOT_MINUTES = 30  # the spec's default for slotDuration and slotInterval
 MAX_SLOT_MS = 7 * 24 * HOUR_MS  # a longer duration, interval or buffer is ignored
 _SHORT_UNITS = {"mins": MINUTE_MS, "hours": HOUR_MS}
-_LONG_UNITS = {"hours", "days", "weeks", "months"}
+_LONG_UNITS = {"mins", "hours", "days", "weeks", "months"}  # "mins": v3's allowBookingAfterUnit
 
 Interval = tuple[int, int]  # [start_ms, end_ms)
-Period = tuple[int, str]  # (amount, "hours" | "days" | "weeks" | "months")
+Period = tuple[int, str]  # (amount, "mins" | "hours" | "days" | "weeks" | "months")
 Mode = Literal["any", "all"]
 
 
@@ -122,8 +122,11 @@ def _period(amount: Any, unit: Any, default_unit: str) -> Period | None:
 
 
 def _after(now_ms: int, tz: ZoneInfo, period: Period) -> int:
-    """`now_ms` plus a period: hours elapse; days, weeks and months count in wall clock."""
+    """`now_ms` plus a period: minutes and hours elapse; days, weeks and months count in
+    wall clock."""
     amount, unit = period
+    if unit == "mins":
+        return now_ms + amount * MINUTE_MS
     if unit == "hours":
         return now_ms + amount * HOUR_MS
     step = {

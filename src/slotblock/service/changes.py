@@ -9,12 +9,21 @@ The feed (`ChangeFeed.page`) never skips a change: a sync token stands at a chan
 below which every write has committed (see store.changes); a page shows each block as one
 stored row, so never half of a write, and a block changed again after the page was read is
 shown again by the next sync.
+
+A page holds at most SLOTBLOCK_SYNC_PAGE_SIZE blocks and, past its first block, at most
+SLOTBLOCK_SYNC_PAGE_BYTES of encoded blocks and tombstones: the caller's encoder measures
+each block once, and the page keeps the encoding it measured.
+
+Tokens are authenticated (HMAC-SHA256, core.changefeed_tokens) with SLOTBLOCK_SYNC_TOKEN_KEY
+or, unset, with a key the server makes on first use and keeps in the database
+(`server_secrets`): every node of the database uses the same key, across restarts.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,11 +34,12 @@ from slotblock.core.errors import Gone
 from slotblock.core.model import EVENTS_READ, Block, Principal, Targets
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
-from slotblock.store import Store
+from slotblock.store import Store, server_secrets
 from slotblock.store import changes as change_store
 from slotblock.store import webhooks as webhook_store
 
 RESET = "the location was reset since this sync token; sync again without a token"
+TOKEN_KEY = "sync_token_key"  # its name among the server's secrets
 DAY_MS = 86_400_000
 _PRUNE_MARGIN_MS = 3_600_000  # a token's writes may be stamped a little before it
 
@@ -69,12 +79,49 @@ class FeedQuery:
     max_results: int | None = None
 
 
+Encode = Callable[[Block], bytes]  # a block as the answer writes it
+TOMBSTONE_BYTES = 64  # `{"id":…,"locationId":…,"deleted":true}` without its two ids
+
+
 @dataclass(frozen=True)
 class FeedPage:
     blocks: list[Block] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)  # ids of blocks gone from the filter
     next_page_token: str | None = None
     next_sync_token: str | None = None
+    encoded: list[bytes] = field(default_factory=list)  # of `blocks`, by the caller's encoder
+
+
+class _Filler:
+    """Items of a page in order, until the count or the byte budget is spent (the first
+    item is always taken, whatever its size: a page always moves the sync on)."""
+
+    def __init__(self, encode: Encode, limit_bytes: int, location_id: str) -> None:
+        self.encode = encode
+        self.left = limit_bytes
+        self.location_id = location_id
+        self.blocks: list[Block] = []
+        self.encoded: list[bytes] = []
+        self.deleted: list[str] = []
+        self.count = 0
+
+    def add(self, block: Block | None, block_id: str) -> bool:
+        """Take the next item (None: a tombstone); False when it does not fit."""
+        body = None if block is None else self.encode(block)
+        if body is None:
+            size = TOMBSTONE_BYTES + len(block_id) + len(self.location_id)
+        else:
+            size = len(body) + 1  # and its comma
+        if self.count and size > self.left:
+            return False
+        self.left -= size
+        self.count += 1
+        if block is None or body is None:
+            self.deleted.append(block_id)
+        else:
+            self.blocks.append(block)
+            self.encoded.append(body)
+        return True
 
 
 class ChangeFeed:
@@ -84,28 +131,43 @@ class ChangeFeed:
         self.store = store
         self.settings = settings
         self.clock = clock
+        configured = settings.sync_token_key
+        self._key: bytes | None = configured.encode() if configured else None
 
     @property
     def retention_ms(self) -> int:
         return int(self.settings.sync_retention_days * DAY_MS)
 
-    async def page(self, principal: Principal, q: FeedQuery) -> FeedPage:
+    async def token_key(self) -> bytes:
+        """The key of the tokens: the setting's, else the database's own (made once)."""
+        if self._key is None:
+            async with self.store.read() as conn:
+                kept = await server_secrets.get_secret(conn, TOKEN_KEY)
+            if kept is None:
+                async with self.store.begin() as conn:
+                    kept = await server_secrets.keep_secret(conn, TOKEN_KEY, secrets.token_hex(32))
+            self._key = bytes.fromhex(kept)
+        return self._key
+
+    async def page(self, principal: Principal, q: FeedQuery, encode: Encode) -> FeedPage:
         require_scope(principal, EVENTS_READ)
         check_location(principal, q.location_id)
         scope = changefeed.scope_of(q.location_id, q.targets)
         limit = min(q.max_results or self.settings.sync_page_size, self.settings.sync_page_size)
         now = self.clock()
         token = q.page_token or q.sync_token
+        key = await self.token_key()
+        fill = _Filler(encode, self.settings.sync_page_bytes, q.location_id)
         async with self.store.read() as conn:
             upto, floor = await change_store.current_seq(conn, q.location_id)
             if token is None:
                 start = Position("all", scope, upto=upto, after="", issued_ms=now)
-                return await self._listing(conn, q, start, limit)
-            position = changefeed.decode(token, scope, now, self.retention_ms)
+                return await self._listing(conn, q, start, limit, key, fill)
+            position = changefeed.decode(token, key, scope, now, self.retention_ms)
             if max(position.since, position.upto) < floor:
                 raise Gone(RESET)
             if position.mode == "all":
-                return await self._listing(conn, q, position, limit)
+                return await self._listing(conn, q, position, limit, key, fill)
             if position.mode == "sync":
                 position = Position(
                     mode="changes",
@@ -115,55 +177,67 @@ class ChangeFeed:
                     after=0,
                     issued_ms=now,
                 )
-            return await self._changes(conn, q, position, limit)
+            return await self._changes(conn, q, position, limit, key, fill)
 
     async def _listing(
-        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int
+        self,
+        conn: AsyncConnection,
+        q: FeedQuery,
+        at: Position,
+        limit: int,
+        key: bytes,
+        fill: _Filler,
     ) -> FeedPage:
         """A page of every block of the filter, by id; the sync token stands at `at.upto`,
         read before the first page, so that a write after it is shown by the next sync."""
         found = await change_store.blocks_after(
             conn, q.location_id, q.targets, after_id=str(at.after), limit=limit + 1
         )
-        if len(found) > limit:
-            found = found[:limit]
+        taken = next((n for n, b in enumerate(found[:limit]) if not fill.add(b, b.id)), None)
+        if taken is not None or len(found) > limit:
             after = Position(
                 mode="all",
                 scope=at.scope,
                 since=0,
                 upto=at.upto,
-                after=found[-1].id,
+                after=fill.blocks[-1].id,
                 issued_ms=at.issued_ms,
             )
-            return FeedPage(found, next_page_token=changefeed.encode(after))
-        return FeedPage(found, next_sync_token=_sync_token(at))
+            token = changefeed.encode(after, key)
+            return FeedPage(fill.blocks, next_page_token=token, encoded=fill.encoded)
+        return FeedPage(fill.blocks, next_sync_token=_sync_token(at, key), encoded=fill.encoded)
 
     async def _changes(
-        self, conn: AsyncConnection, q: FeedQuery, at: Position, limit: int
+        self,
+        conn: AsyncConnection,
+        q: FeedQuery,
+        at: Position,
+        limit: int,
+        key: bytes,
+        fill: _Filler,
     ) -> FeedPage:
         span = change_store.ChangeSpan(since=at.since, upto=at.upto, after=int(at.after))
         changed = await change_store.changed_block_ids(
             conn, q.location_id, q.targets, span, limit=limit + 1
         )
-        more = len(changed) > limit
-        changed = changed[:limit]
-        ids = [block_id for block_id, _ in changed]
+        ids = [block_id for block_id, _ in changed[:limit]]
         stored = await change_store.blocks_by_id(conn, q.location_id, q.targets, ids)
-        page = FeedPage(
-            blocks=[stored[i] for i in ids if i in stored],
-            deleted=[i for i in ids if i not in stored],
-        )
-        if more:
+        shown = 0
+        while shown < len(ids) and fill.add(stored.get(ids[shown]), ids[shown]):
+            shown += 1
+        page = FeedPage(fill.blocks, fill.deleted, encoded=fill.encoded)
+        if shown < len(changed):
+            last = changed[shown - 1][1]
             after = Position(
                 mode="changes",
                 scope=at.scope,
                 since=at.since,
                 upto=at.upto,
-                after=changed[-1][1],
+                after=last,
                 issued_ms=at.issued_ms,
             )
-            return FeedPage(page.blocks, page.deleted, next_page_token=changefeed.encode(after))
-        return FeedPage(page.blocks, page.deleted, next_sync_token=_sync_token(at))
+            return replace(page, next_page_token=changefeed.encode(after, key))
+        return replace(page, next_sync_token=_sync_token(at, key))
 
     async def prune(self) -> int:
         """Forget changes past the tombstone retention (the dispatcher calls it now and then)."""
@@ -172,6 +246,7 @@ class ChangeFeed:
             return await change_store.prune_changes(conn, before)
 
 
-def _sync_token(at: Position) -> str:
+def _sync_token(at: Position, key: bytes) -> str:
     """The token standing at `at.upto`, dated when that number was read."""
-    return changefeed.encode(Position("sync", at.scope, since=at.upto, issued_ms=at.issued_ms))
+    position = Position("sync", at.scope, since=at.upto, issued_ms=at.issued_ms)
+    return changefeed.encode(position, key)

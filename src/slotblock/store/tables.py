@@ -327,3 +327,12 @@ request_log = sa.Table(
     sa.Column("body_size", sa.BigInteger, nullable=False),
     sa.Column("error", sa.JSON, nullable=True),
 )
+
+# Keys the server makes for itself (hex), one row per use, shared by every node: the key of
+# the changes feed's sync tokens when SLOTBLOCK_SYNC_TOKEN_KEY is unset. A reset keeps them.
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)

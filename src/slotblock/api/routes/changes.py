@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
-from slotblock.api.dependencies import Caller, Svc, json_response
+from slotblock.api.dependencies import Caller, Svc
 from slotblock.api.openapi import ERRORS, EXTENSION
 from slotblock.api.schemas import CalendarEventDTO, ErrorDTO, IdText, event_json
 from slotblock.api.schemas import Query as QueryModel
@@ -34,7 +35,9 @@ class ChangesQuery(QueryModel):
     syncToken: TOKEN = Field(None, description="The nextSyncToken of the last sync.")
     pageToken: TOKEN = Field(None, description="The nextPageToken of the previous page.")
     maxResults: int | None = Field(
-        None, ge=1, description="Most blocks in the page (bounded by the server's page size)."
+        None,
+        ge=1,
+        description="Most blocks in the page (bounded by the server's page size and byte cap).",
     )
 
 
@@ -49,15 +52,23 @@ def block_json(block: Block) -> dict[str, Any]:
     return out
 
 
-def page_json(page: FeedPage, location_id: str) -> dict[str, Any]:
-    events = [block_json(b) for b in page.blocks]
-    events += [{"id": i, "locationId": location_id, "deleted": True} for i in page.deleted]
-    out: dict[str, Any] = {"events": events}
+def encoded_block(block: Block) -> bytes:
+    """A block as a page writes it (measured by the feed against its byte cap)."""
+    return orjson.dumps(block_json(block))
+
+
+def page_body(page: FeedPage, location_id: str) -> bytes:
+    """The page, with its blocks as the feed encoded (and measured) them."""
+    events = [*page.encoded]
+    events += [
+        orjson.dumps({"id": i, "locationId": location_id, "deleted": True}) for i in page.deleted
+    ]
+    out = b'{"events":[' + b",".join(events) + b"]"
     if page.next_page_token is not None:
-        out["nextPageToken"] = page.next_page_token
+        out += b',"nextPageToken":' + orjson.dumps(page.next_page_token)
     if page.next_sync_token is not None:
-        out["nextSyncToken"] = page.next_sync_token
-    return out
+        out += b',"nextSyncToken":' + orjson.dumps(page.next_sync_token)
+    return out + b"}"
 
 
 @router.get(
@@ -87,5 +98,6 @@ async def get_changes(q: Annotated[ChangesQuery, Query()], who: Caller, svc: Svc
             page_token=q.pageToken,
             max_results=q.maxResults,
         ),
+        encoded_block,
     )
-    return json_response(page_json(page, q.locationId))
+    return Response(page_body(page, q.locationId), media_type="application/json")

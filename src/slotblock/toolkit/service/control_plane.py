@@ -20,7 +20,7 @@ from slotblock.store import Store
 from slotblock.store.window_query import WindowReader
 from slotblock.toolkit.service.admin_auth import AdminGate
 from slotblock.toolkit.service.faults import SharedFaults
-from slotblock.toolkit.service.fixtures import FixtureService
+from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
 from slotblock.toolkit.service.request_log import RequestLog
 from slotblock.toolkit.store import control as admin_store
 from slotblock.toolkit.store import faults as fault_store
@@ -46,7 +46,7 @@ class ControlPlane:
         clock.applies = self.gate.enabled  # the stored clock is followed while the API is on
         self.faults = SharedFaults(store)
         self.log = RequestLog(store, settings.request_log_size, settings.request_log_body_bytes)
-        self.fixtures = FixtureService(store, settings.max_count, clock, self.forget)
+        self.fixtures = FixtureService(store, RuleLimits.of(settings), clock, self.forget)
         self._forget_cached = forget_cached
         self._callers: dict[str, tuple[str, str]] = {}
 

@@ -2,7 +2,11 @@
 
 A load is all or nothing: every problem of the document (shape, references, times, rules,
 ids already taken) is collected with its JSON path and reported at once (InvalidInput), and
-nothing is written unless there is none; the writes are one transaction. Export writes the
+nothing is written unless there is none; the writes are one transaction. Rules are checked
+as API writes check them (the rule work budget, the exception cap), in a worker thread: a
+rule that never matches costs the event loop nothing. Should the database still refuse a
+row (a constraint of its own, or a concurrent load of the same ids), the load is tried
+again row by row and the refusal named by that row's JSON path. Export writes the
 same format, so that load(export(x)) stores x again and export(load(d)) is d normalized:
 times in the block's zone, the rule normalized, defaults left out, tokens by hash.
 """
@@ -11,15 +15,25 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import anyio
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotblock.api.schemas import CALENDAR_FIELDS
+from slotblock.config import Settings
 from slotblock.core import recurrence
 from slotblock.core.clock import ClockSetting, iso_utc, parse_instant
-from slotblock.core.errors import InvalidInput, NotFound, RecurrenceError
+from slotblock.core.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    RecurrenceError,
+    ReferenceMissing,
+)
 from slotblock.core.instances import series_of
 from slotblock.core.isotime import format_ms, parse_iso, zone
 from slotblock.core.model import (
@@ -32,6 +46,7 @@ from slotblock.core.model import (
     Override,
     TokenInfo,
 )
+from slotblock.core.rrule_work import Budget
 from slotblock.core.tokens import hash_token, is_id, new_id
 from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import slugify
@@ -40,6 +55,7 @@ from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from slotblock.store import clock as clock_store
 from slotblock.store import tokens as token_store
+from slotblock.store.integrity import is_outage
 from slotblock.toolkit.service.fixture_document import (
     BlockDoc,
     CalendarDoc,
@@ -61,10 +77,10 @@ class _Plan:
     """What a valid document becomes, with the JSON path of what the database may refuse."""
 
     locations: list[tuple[Location, str]] = field(default_factory=list)
-    users: list[tuple[str, str, str, str]] = field(default_factory=list)
-    groups: list[Group] = field(default_factory=list)
-    calendars: list[Calendar] = field(default_factory=list)
-    blocks: list[Block] = field(default_factory=list)
+    users: list[tuple[tuple[str, str, str, str], str]] = field(default_factory=list)
+    groups: list[tuple[Group, str]] = field(default_factory=list)
+    calendars: list[tuple[Calendar, str]] = field(default_factory=list)
+    blocks: list[tuple[Block, str]] = field(default_factory=list)
     tokens: list[tuple[TokenInfo, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
@@ -78,11 +94,24 @@ class _Plan:
         }
 
 
+@dataclass(frozen=True)
+class RuleLimits:
+    """What an API write allows a rule (SLOTBLOCK_MAX_COUNT, _RULE_WORK, _MAX_EXCEPTIONS)."""
+
+    max_count: int = Settings.model_fields["max_count"].default
+    work: int = Settings.model_fields["rule_work"].default
+    max_exceptions: int = Settings.model_fields["max_exceptions"].default
+
+    @classmethod
+    def of(cls, settings: Settings) -> RuleLimits:
+        return cls(settings.max_count, settings.rule_work, settings.max_exceptions)
+
+
 class _Builder:
     """Checks a shape-valid document, collecting every problem, and plans its rows."""
 
-    def __init__(self, max_count: int, now_ms: int) -> None:
-        self.max_count = max_count
+    def __init__(self, limits: RuleLimits, now_ms: int) -> None:
+        self.limits = limits
         self.now = now_ms
         self.problems: list[str] = []
         self.plan = _Plan()
@@ -148,23 +177,28 @@ class _Builder:
     def users(self, doc: LocationDoc, path: str) -> set[str]:
         seen: set[str] = set()
         for index, user in enumerate(doc.users):
-            user_id = self.chosen_id(user.id, f"{path}.users[{index}].id", seen)
-            self.plan.users.append((doc.id, user_id, user.name, user.email))
+            where = f"{path}.users[{index}]"
+            user_id = self.chosen_id(user.id, f"{where}.id", seen)
+            self.plan.users.append(((doc.id, user_id, user.name, user.email), where))
         return seen
 
     def groups(self, doc: LocationDoc, path: str) -> set[str]:
         seen: set[str] = set()
         for index, group in enumerate(doc.groups):
-            group_id = self.chosen_id(group.id, f"{path}.groups[{index}].id", seen)
+            where = f"{path}.groups[{index}]"
+            group_id = self.chosen_id(group.id, f"{where}.id", seen)
             slug = group.slug if group.slug is not None else slugify(group.name)
             self.plan.groups.append(
-                Group(
-                    location_id=doc.id,
-                    id=group_id,
-                    name=group.name,
-                    description=group.description,
-                    slug=slug,
-                    is_active=group.isActive,
+                (
+                    Group(
+                        location_id=doc.id,
+                        id=group_id,
+                        name=group.name,
+                        description=group.description,
+                        slug=slug,
+                        is_active=group.isActive,
+                    ),
+                    where,
                 )
             )
         return seen
@@ -183,26 +217,30 @@ class _Builder:
             self.problem(f"{path}.groupId", f"no group {doc.groupId} in this location")
         members: set[str] = set()
         for index, member in enumerate(doc.teamMembers):
-            user = member.get("userId")
-            if not isinstance(user, str) or user not in users or user in members:
+            user = member.userId
+            if user not in users or user in members:
                 self.problem(
                     f"{path}.teamMembers[{index}].userId",
                     f"must be a user of this location, once ({user!r})",
                 )
-            members.add(str(user))
-        extra = {k: v for k, v in (doc.model_extra or {}).items() if k != "locationId"}
+            members.add(user)
+        extra = doc.model_dump(include=set(CALENDAR_FIELDS), exclude_unset=True)
+        team = tuple(m.model_dump(exclude_none=True) for m in doc.teamMembers)
         self.plan.calendars.append(
-            Calendar(
-                location_id=location_id,
-                id=calendar_id,
-                name=doc.name,
-                description=doc.description,
-                group_id=doc.groupId or None,
-                is_active=doc.isActive,
-                calendar_type=doc.calendarType,
-                slug=doc.slug if doc.slug is not None else slugify(doc.name),
-                team_members=tuple(doc.teamMembers),
-                extra=extra,
+            (
+                Calendar(
+                    location_id=location_id,
+                    id=calendar_id,
+                    name=doc.name,
+                    description=doc.description,
+                    group_id=doc.groupId or None,
+                    is_active=doc.isActive,
+                    calendar_type=doc.calendarType,
+                    slug=doc.slug if doc.slug is not None else slugify(doc.name),
+                    team_members=team,
+                    extra=extra,
+                ),
+                path,
             )
         )
 
@@ -258,25 +296,34 @@ class _Builder:
         if not doc.rrule:
             if doc.instances:
                 self.problem(f"{path}.instances", "only a recurring block has instances")
-            self.plan.blocks.append(block)
+            self.plan.blocks.append((block, path))
             return
-        try:
+        limits = self.limits
+        try:  # as an API write checks it: the same work budget and exception cap
             rule = recurrence.parse_rule(
                 doc.rrule,
                 start_ms=block.start_ms,
                 zone_name=block.timezone,
-                max_count=self.max_count,
+                max_count=limits.max_count,
+                work=limits.work,
+                max_exdates=limits.max_exceptions,
             )
+            last = recurrence.last_start(rule, block.start_ms, block.timezone, limits.work)
         except RecurrenceError as exc:
             self.problem(f"{path}.rrule", str(exc))
             return
-        last = recurrence.last_start(rule, block.start_ms, block.timezone)
         block = replace(block, rrule=rule.text, last_start_ms=last)
         overrides = [self.instance(block, doc, index, path) for index in range(len(doc.instances))]
         kept = tuple(o for o in overrides if o is not None)
         if len({o.original_start_ms for o in kept}) < len(kept):
             self.problem(f"{path}.instances", "an occurrence is edited twice")
-        self.plan.blocks.append(replace(block, overrides=kept))
+        if len(rule.exdates) + len(kept) > limits.max_exceptions:
+            self.problem(
+                path,
+                f"a series may hold at most {limits.max_exceptions} exceptions "
+                "(EXDATEs plus edited instances)",
+            )
+        self.plan.blocks.append((replace(block, overrides=kept), path))
 
     def instance(self, block: Block, doc: BlockDoc, index: int, path: str) -> Override | None:
         item = doc.instances[index]
@@ -284,7 +331,14 @@ class _Builder:
         original = self.instant(item.originalStartTime, f"{where}.originalStartTime")
         if original is None:
             return None
-        if not recurrence.is_occurrence(series_of(block), original):
+        try:
+            found = recurrence.occurrences(
+                series_of(block), original, original, 1, Budget(self.limits.work)
+            )
+        except RecurrenceError as exc:
+            self.problem(f"{where}.originalStartTime", str(exc))
+            return None
+        if found != [original]:
             self.problem(f"{where}.originalStartTime", "is not an occurrence of the series")
             return None
         start = (
@@ -346,12 +400,12 @@ class FixtureService:
     def __init__(
         self,
         store: Store,
-        max_count: int,
+        limits: RuleLimits,
         clock: Callable[[], int],
         forget: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
-        self.max_count = max_count
+        self.limits = limits
         self.clock = clock
         self.forget = forget
 
@@ -365,34 +419,34 @@ class FixtureService:
         self.forget()
 
     async def load_text(self, text: bytes | str) -> dict[str, Any]:
-        try:
-            data = parse_text(text)
-        except ValueError as exc:
-            raise InvalidInput(f"$: {exc}") from exc
+        data = await anyio.to_thread.run_sync(_parsed, text)
         return await self.load(data)
 
     async def load(self, data: Any) -> dict[str, Any]:
         """Store the document's state, or change nothing and raise InvalidInput listing
         every problem as `<JSON path>: <message>`. Returns what was loaded."""
-        doc, problems = shape_problems(data)
-        if doc is None:
-            raise InvalidInput(*problems)
-        clock, problems = _clock_setting(doc)
-        builder = _Builder(self.max_count, self.clock() if clock is None else clock.now_ms)
-        builder.problems += problems
-        builder.document(doc)
-        if builder.problems:
-            raise InvalidInput(*builder.problems)
-        plan = builder.plan
+        # Checking shapes and rules is CPU work that grows with the document: off the loop.
+        plan, now, clock = await anyio.to_thread.run_sync(_planned, data, self.limits, self.clock())
+        try:
+            await self._store(plan, now, clock, one_by_one=False)
+        except _REFUSED as exc:
+            if is_outage(exc):
+                raise
+            # Which row? A batch does not say: again, row by row, naming the one refused.
+            await self._store(plan, now, clock, one_by_one=True)
+        self.forget()
+        return plan.counts() | ({"clock": clock.now_ms} if clock is not None else {})
+
+    async def _store(
+        self, plan: _Plan, now: int, clock: ClockSetting | None, *, one_by_one: bool
+    ) -> None:
         async with self.store.begin() as conn:
             taken = await _taken(conn, plan)
             if taken:
                 raise InvalidInput(*taken)
-            await _write(conn, plan, builder.now)
+            await _write(conn, plan, now, one_by_one=one_by_one)
             if clock is not None:
                 await clock_store.write_setting(conn, clock)
-        self.forget()
-        return plan.counts() | ({"clock": clock.now_ms} if clock is not None else {})
 
     async def export(self, location_id: str | None = None) -> dict[str, Any]:
         """The state of one location, or of all (with the clock, when one is set), as a
@@ -420,6 +474,29 @@ def _clock_setting(doc: FixtureDoc) -> tuple[ClockSetting | None, list[str]]:
     return ClockSetting(now, wall_clock_ms(), doc.clock.frozen), []
 
 
+def _parsed(text: bytes | str) -> Any:
+    try:
+        return parse_text(text)
+    except ValueError as exc:
+        raise InvalidInput(f"$: {exc}") from exc
+
+
+def _planned(data: Any, limits: RuleLimits, now: int) -> tuple[_Plan, int, ClockSetting | None]:
+    """The rows of a valid document, its "now" and its clock; InvalidInput listing every
+    problem otherwise."""
+    doc, problems = shape_problems(data)
+    if doc is None:
+        raise InvalidInput(*problems)
+    clock, problems = _clock_setting(doc)
+    now = now if clock is None else clock.now_ms
+    builder = _Builder(limits, now)
+    builder.problems += problems
+    builder.document(doc)
+    if builder.problems:
+        raise InvalidInput(*builder.problems)
+    return builder.plan, now, clock
+
+
 async def _taken(conn: AsyncConnection, plan: _Plan) -> list[str]:
     """Problems with what is already stored: location ids, token ids and token values."""
     ids = [location.id for location, _ in plan.locations]
@@ -440,20 +517,58 @@ async def _taken(conn: AsyncConnection, plan: _Plan) -> list[str]:
     return problems
 
 
-async def _write(conn: AsyncConnection, plan: _Plan, now: int) -> None:
-    for location, _ in plan.locations:
-        await directory.insert_location(conn, location, now)
-    for location_id, user_id, name, email in plan.users:
-        await directory.insert_user(conn, location_id, user_id, name, email, now)
-    for group in plan.groups:
-        await directory.insert_group(conn, group, now)
-    for calendar in plan.calendars:
-        await directory.insert_calendar(conn, calendar, now)
-    await block_store.insert_blocks(conn, plan.blocks)
-    for info, digest, _ in plan.tokens:
-        await token_store.insert_token(conn, info, digest)
-        if info.revoked_ms is not None:
-            await token_store.revoke(conn, info.id, info.revoked_ms)
+# What the database may refuse of a row the checks above let through: a key or reference
+# taken or gone meanwhile (a concurrent load), or a constraint of its own.
+# (A lock timeout, a serialisation failure or an outage is not a refusal of the row.)
+_REFUSED = (sa.exc.IntegrityError, sa.exc.DataError, AlreadyExists, ReferenceMissing)
+Step = Callable[[AsyncConnection], Awaitable[None]]
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, AlreadyExists):
+        return "is already stored"
+    if isinstance(exc, ReferenceMissing):
+        return "refers to a record that is not stored"
+    if isinstance(exc, sa.exc.IntegrityError):
+        return "is refused by a constraint of the database"
+    return "is refused by the database (a value too long, out of range, or not storable)"
+
+
+def _steps(plan: _Plan, now: int, *, one_by_one: bool) -> list[tuple[str, Step]]:
+    """Every row to write, in an order that respects references, with its JSON path; the
+    blocks in one batch unless `one_by_one`."""
+    steps = [(path, _step(directory.insert_location, loc, now)) for loc, path in plan.locations]
+    steps += [(path, _step(directory.insert_user, *user, now)) for user, path in plan.users]
+    steps += [(path, _step(directory.insert_group, g, now)) for g, path in plan.groups]
+    steps += [(path, _step(directory.insert_calendar, c, now)) for c, path in plan.calendars]
+    if one_by_one:
+        steps += [(path, _step(block_store.insert_blocks, [b])) for b, path in plan.blocks]
+    else:
+        steps.append(("$", _step(block_store.insert_blocks, [b for b, _ in plan.blocks])))
+    steps += [(path, _step(_insert_token, info, digest)) for info, digest, path in plan.tokens]
+    return steps
+
+
+def _step(write: Callable[..., Awaitable[None]], *args: Any) -> Step:
+    return lambda conn: write(conn, *args)
+
+
+async def _insert_token(conn: AsyncConnection, info: TokenInfo, digest: str) -> None:
+    await token_store.insert_token(conn, info, digest)
+    if info.revoked_ms is not None:
+        await token_store.revoke(conn, info.id, info.revoked_ms)
+
+
+async def _write(conn: AsyncConnection, plan: _Plan, now: int, *, one_by_one: bool) -> None:
+    """The plan's rows: blocks in one batch, or (`one_by_one`) each row alone, a refused
+    row raising InvalidInput with its JSON path (the transaction then rolls back)."""
+    for path, step in _steps(plan, now, one_by_one=one_by_one):
+        try:
+            await step(conn)
+        except _REFUSED as exc:
+            if not one_by_one or is_outage(exc):
+                raise
+            raise InvalidInput(f"{path}: {_refusal(exc)}") from exc
     # A version no process can have cached: a reset may have left the same ids behind.
     version = secrets.randbelow(2**30) + 2
     for location, _ in plan.locations:

@@ -22,6 +22,7 @@ from slotblock.store.tables import (
     locations,
     metadata,
     outbox,
+    server_secrets,
     tokens,
     users,
     webhooks,
@@ -36,10 +37,10 @@ _CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
 
 async def delete_everything(conn: AsyncConnection) -> None:
     """Every row of every table but the admin tokens, the change counters (whose sync
-    tokens are gone) and the data versions (which only ever grow: a version seen again after
-    a reset would make an old cached answer current)."""
+    tokens are gone), the data versions (which only ever grow: a version seen again after
+    a reset would make an old cached answer current) and the server's own secrets."""
     for table in reversed(metadata.sorted_tables):
-        if table not in (admin_tokens, change_counters, data_versions):
+        if table not in (admin_tokens, change_counters, data_versions, server_secrets):
             await conn.execute(table.delete())
     await forget_tokens(conn)
 
