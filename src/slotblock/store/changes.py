@@ -69,7 +69,23 @@ async def forget_tokens(conn: AsyncConnection, location_id: str | None = None) -
     await conn.execute(change_counters.update().values(seq=following, floor_seq=following))
 
 
-_INSERT_CHANGE = block_changes.insert()
+def _group_of(calendar: str) -> Any:
+    """The group of the calendar named by the parameter `calendar`, read when the statement
+    runs: after `take_seq`, which waits for a concurrent move of that calendar to another
+    group to commit (the move takes the counter first, see `log_calendar_move`)."""
+    return (
+        sa.select(calendars.c.group_id)
+        .where(
+            calendars.c.location_id == sa.bindparam("location_of_group"),
+            calendars.c.id == sa.bindparam(calendar),
+        )
+        .scalar_subquery()
+    )
+
+
+_INSERT_CHANGE = block_changes.insert().values(
+    group_id=_group_of("calendar_of_group"), prev_group_id=_group_of("prev_calendar_of_group")
+)
 
 
 async def insert_change(
@@ -95,8 +111,62 @@ async def insert_change(
             "prev_calendar_id": prev.calendar_id,
             "prev_assigned_user_id": prev.assigned_user_id,
             "changed_ms": now_ms,
+            "location_of_group": block.location_id,
+            "calendar_of_group": block.calendar_id,
+            "prev_calendar_of_group": prev.calendar_id,
         },
     )
+
+
+_TAKE_MORE = (
+    change_counters.update()
+    .where(change_counters.c.location_id == sa.bindparam("l"))
+    .values(seq=change_counters.c.seq + sa.bindparam("n"))
+    .returning(change_counters.c.seq)
+)
+
+
+async def log_calendar_move(
+    conn: AsyncConnection,
+    location_id: str,
+    calendar_id: str,
+    groups: tuple[str | None, str | None],
+    now_ms: int,
+) -> int:
+    """Log every block of a calendar moved from group `groups[0]` to `groups[1]` as changed
+    (each block leaves the first group's filter and enters the second's); how many.
+
+    The location's counter is taken first: a writer that took it before has committed when
+    the blocks are listed (its block is listed and logged here), and one that takes it after
+    reads the calendar's new group when it logs its own change."""
+    first = await take_seq(conn, location_id)
+    rows = await conn.execute(
+        sa.select(blocks.c.id)
+        .where(blocks.c.location_id == location_id, blocks.c.calendar_id == calendar_id)
+        .order_by(blocks.c.id)
+    )
+    ids = list(rows.scalars())
+    if len(ids) > 1:
+        await conn.execute(_TAKE_MORE, {"l": location_id, "n": len(ids) - 1})
+    if ids:
+        await conn.execute(
+            block_changes.insert(),
+            [
+                {
+                    "location_id": location_id,
+                    "seq": first + offset,
+                    "block_id": block_id,
+                    "deleted": False,
+                    "calendar_id": calendar_id,
+                    "prev_calendar_id": calendar_id,
+                    "group_id": groups[1],
+                    "prev_group_id": groups[0],
+                    "changed_ms": now_ms,
+                }
+                for offset, block_id in enumerate(ids)
+            ],
+        )
+    return len(ids)
 
 
 def _change_scope(filters: dict[str, str | None], location_id: str) -> list[Any]:
@@ -108,10 +178,17 @@ def _change_scope(filters: dict[str, str | None], location_id: str) -> list[Any]
     if (user := filters.get("user_id")) is not None:
         scope.append(sa.or_(c.assigned_user_id == user, c.prev_assigned_user_id == user))
     if (group := filters.get("group_id")) is not None:
+        # By the groups the change recorded; a row from before they were recorded (both
+        # NULL, as for a block without a group) by the calendars' groups of now.
         in_group = sa.select(calendars.c.id).where(
             calendars.c.location_id == location_id, calendars.c.group_id == group
         )
-        scope.append(sa.or_(c.calendar_id.in_(in_group), c.prev_calendar_id.in_(in_group)))
+        unrecorded = sa.and_(
+            c.group_id.is_(None),
+            c.prev_group_id.is_(None),
+            sa.or_(c.calendar_id.in_(in_group), c.prev_calendar_id.in_(in_group)),
+        )
+        scope.append(sa.or_(c.group_id == group, c.prev_group_id == group, unrecorded))
     return scope
 
 
