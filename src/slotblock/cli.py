@@ -22,7 +22,7 @@ from slotblock.service import demo
 from slotblock.service.calendars import CalendarInput, GroupInput
 from slotblock.service.container import Services, build_services, wall_clock_ms
 from slotblock.service.webhooks import new_key_pair
-from slotblock.store import open_store
+from slotblock.store import Timeouts, open_store
 from slotblock.store.migrate import upgrade
 from slotblock.toolkit.service.admin_auth import create_admin_token
 from slotblock.toolkit.service.fixtures import FixtureService
@@ -96,7 +96,12 @@ def _run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> 
     settings = _settings(database_url)
 
     async def main() -> T:
-        store = open_store(settings.database_url, pool_size=2)
+        # No statement timeout: migrations and bulk loads may take long; connecting may not.
+        timeouts = Timeouts(
+            connect=settings.database_connect_timeout_seconds,
+            pool=settings.database_pool_timeout_seconds,
+        )
+        store = open_store(settings.database_url, pool_size=2, timeouts=timeouts)
         try:
             await upgrade(store)
             return await work(build_services(store, settings))

@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(
         5, ge=1, description="Retry-After of the 503 answered while the database is unreachable."
     )
+    database_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a new PostgreSQL connection (503 past it)."
+    )
+    database_statement_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for one statement's answer (PostgreSQL), or for a lock "
+        "(SQLite's busy timeout, and this process's write lock); 503 past it.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a free pooled connection (503 past it)."
+    )
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="Time a client has to send a request's headers."
     )

@@ -86,8 +86,12 @@ class ControlMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        enabled = await self._enabled()
-        if not enabled and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
+        admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        # On an admin path, a gate that cannot be checked (the database unreachable) is
+        # the answer: the failure goes on to be answered 503; elsewhere the request is
+        # served without faults or logging.
+        enabled = await self.control.gate.enabled() if admin else await self._enabled()
+        if not enabled and admin:
             await error_response(404, "Cannot find that route")(scope, receive, send)
             return
         if not enabled or exempt(path):
@@ -182,7 +186,10 @@ class ControlMiddleware:
         return _operation_id(scope, self._operations)
 
     async def _log(self, scope: Scope, exchange: _Exchange, wall_ms: int, seconds: float) -> None:
-        caller = await self.control.caller_of(_header(scope, b"authorization"))
+        try:
+            caller = await self.control.caller_of(_header(scope, b"authorization"))
+        except Exception:  # noqa: BLE001 - the answer is on its way: log it without the token
+            caller = None
         request_id = (
             scope["state"].get("request_id")
             or exchange.response_id
