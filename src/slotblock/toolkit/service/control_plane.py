@@ -32,7 +32,9 @@ class ControlPlane:
         self.gate = AdminGate(store, settings.admin_token, settings.token_cache_seconds)
         self.faults = FaultTable()
         self.log = RequestLog(settings.request_log_size, settings.request_log_body_bytes)
-        self.fixtures = FixtureService(store, settings.max_count, clock_ms, self.forget)
+        self.fixtures = FixtureService(
+            store, settings.max_count, clock_ms, self.forget, settings.write_deadline_seconds
+        )
         self._forget_cached = forget_cached
         self._callers: dict[str, tuple[str, str]] = {}
 
