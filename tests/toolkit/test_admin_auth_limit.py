@@ -69,4 +69,4 @@ async def test_a_created_admin_token_is_guarded_the_same_way(
         assert (await client.get("/_admin/faults", headers=mine)).status_code == 429
         clock.now_ms += 10_000
         assert (await client.get("/_admin/faults", headers=mine)).status_code == 200
-    assert ADMIN_TOKEN != created
+    assert created != ADMIN_TOKEN

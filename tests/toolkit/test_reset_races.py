@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
 
 import httpx
 import pytest
@@ -31,7 +32,7 @@ async def test_resets_and_loads_racing_writers_are_never_a_500(
     assert (await load(admin_client, fixture)).status_code == 201
     seen: Counter[tuple[str, int]] = Counter()
 
-    async def call(kind: str, request: asyncio.Future[httpx.Response]) -> None:
+    async def call(kind: str, request: Awaitable[httpx.Response]) -> None:
         seen[kind, (await request).status_code] += 1
 
     for _ in range(10):
