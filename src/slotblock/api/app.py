@@ -109,7 +109,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)
-    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
+    app.add_middleware(
+        BodyTimeout,
+        seconds=settings.body_timeout_seconds,
+        deadline_seconds=settings.body_deadline_seconds,
+    )
     app.add_middleware(Failures, outage=is_outage, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(SingleQueryValues, lists=list_parameters)
     app.add_middleware(SecurityHeaders)
