@@ -265,9 +265,22 @@ async def blocks_by_id(
     return {block.id: block for block in found}
 
 
-async def prune_changes(conn: AsyncConnection, before_ms: int) -> int:
-    """Forget the changes logged before `before_ms` (past the tombstone retention)."""
-    result = await conn.execute(
-        block_changes.delete().where(block_changes.c.changed_ms < before_ms)
+PRUNE_BATCH = 5_000
+
+
+async def prune_changes(conn: AsyncConnection, before_ms: int, batch: int = PRUNE_BATCH) -> int:
+    """Forget the changes logged before `before_ms` (past the tombstone retention), `batch`
+    rows a statement: after a long pause the backlog may be large, and each statement must
+    end within the statement timeout."""
+    key = sa.tuple_(block_changes.c.location_id, block_changes.c.seq)
+    doomed = (
+        sa.select(block_changes.c.location_id, block_changes.c.seq)
+        .where(block_changes.c.changed_ms < before_ms)
+        .limit(batch)
     )
-    return int(result.rowcount)
+    total = 0
+    while True:
+        result = await conn.execute(block_changes.delete().where(key.in_(doomed)))
+        total += int(result.rowcount)
+        if result.rowcount < batch:
+            return total
