@@ -118,18 +118,10 @@ def _names(exc: BaseException) -> set[str]:
 @contextmanager
 def reachable() -> Iterator[None]:
     """Turn an outage into Unavailable (503 at the edge) and a lost concurrent transaction
-    into Conflict (409). A constraint violation that no `writing` of the statement named
-    (a row its check found, deleted since by a concurrent reset) is still a 404 or 409;
-    anything else passes through."""
+    into Conflict (409); anything else passes through (a constraint violation too: its
+    statement's `writing` says what it means)."""
     try:
         yield
-    except IntegrityError as exc:
-        kind = constraint_kind(exc)
-        if kind == "foreign_key":
-            raise ReferenceMissing("a record this change refers to no longer exists") from exc
-        if kind == "unique":
-            raise AlreadyExists("a record with that id already exists") from exc
-        raise
     except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
         if is_outage(exc):
             raise Unavailable("the database is unavailable; retry later") from exc
