@@ -106,15 +106,39 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(
         5, ge=1, description="Retry-After of the 503 answered while the database is unreachable."
     )
+    database_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a new PostgreSQL connection (503 past it)."
+    )
+    database_statement_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for one statement's answer (PostgreSQL), or for a lock "
+        "(SQLite's busy timeout, and this process's write lock); 503 past it.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a free pooled connection (503 past it)."
+    )
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="Time a client has to send a request's headers."
     )
     body_timeout_seconds: float = Field(
         30.0, gt=0, description="Longest wait for the next part of a request body (408)."
     )
+    body_deadline_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest time a request body may take to arrive in full, however it "
+        "trickles (408).",
+    )
     keep_alive_seconds: float = Field(5.0, gt=0, description="Idle keep-alive connection timeout.")
     max_connections: int = Field(
         512, ge=1, description="Concurrent connections and requests per process (503 past it)."
+    )
+    max_connections_per_client: int = Field(
+        64,
+        ge=0,
+        description="Open connections per client address (an IPv6 /64) per process; past it "
+        "a new connection is answered 429 and closed. Trusted proxies are exempt (0: off).",
     )
     forwarded_allow_ips: str = Field(
         "",

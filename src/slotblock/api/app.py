@@ -33,7 +33,7 @@ from slotblock.config import Settings
 from slotblock.service.clock import StoredClock
 from slotblock.service.container import build_services
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
-from slotblock.store import Store, open_store
+from slotblock.store import Store, Timeouts, is_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
 from slotblock.toolkit.api import routes as admin
 from slotblock.toolkit.api import webhooks as admin_webhooks
@@ -48,10 +48,21 @@ def list_parameters(path: str) -> frozenset[str]:
     return frozenset()
 
 
+def serving_timeouts(settings: Settings) -> Timeouts:
+    """How long a serving process waits for its database before answering 503."""
+    return Timeouts(
+        connect=settings.database_connect_timeout_seconds,
+        statement=settings.database_statement_timeout_seconds,
+        pool=settings.database_pool_timeout_seconds,
+    )
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The ASGI app. The database must already be migrated (`slotblock migrate`/`serve`)."""
     owned = store is None
-    the_store = store or open_store(settings.database_url, pool_size=settings.pool_size)
+    the_store = store or open_store(
+        settings.database_url, pool_size=settings.pool_size, timeouts=serving_timeouts(settings)
+    )
     clock = StoredClock(the_store)  # every "now" of the services (service/clock.py)
 
     @asynccontextmanager
@@ -103,8 +114,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)
-    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
-    app.add_middleware(Failures)
+    app.add_middleware(
+        BodyTimeout,
+        seconds=settings.body_timeout_seconds,
+        deadline_seconds=settings.body_deadline_seconds,
+    )
+    app.add_middleware(Failures, outage=is_outage, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(SingleQueryValues, lists=list_parameters)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, the refusals of the middleware above included, carries a

@@ -8,6 +8,7 @@ answer, whatever its status.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
@@ -18,6 +19,8 @@ from slotblock.core.errors import Unauthenticated
 from slotblock.core.model import Principal
 from slotblock.service.container import wall_clock_ms
 from slotblock.service.rate_limits import RateLimiter, Verdict, open_rate_limiter
+
+T = TypeVar("T")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -43,9 +46,11 @@ def _refuse(verdict: Verdict, limit: str) -> HTTPException:
     return HTTPException(429, verdict.message, {"Retry-After": str(verdict.retry_after_seconds)})
 
 
-async def limited(request: Request, authenticate: Callable[[], Awaitable[Principal]]) -> Principal:
-    """Authenticate within the limits: an address that keeps failing is refused before its
-    token is looked up; a token past its burst or daily limit is refused after."""
+async def failures_limited(request: Request, authenticate: Callable[[], Awaitable[T]]) -> T:
+    """Authenticate within the failed-authentication limit of the client's address: an
+    address past it is refused (429) before its token is even checked, and every
+    Unauthenticated of `authenticate` counts against it. Any kind of token: a location's,
+    or the admin API's."""
     limiter: RateLimiter = request.app.state.rate_limiter
     address = client_address(request)
     verdict = await limiter.before_authentication(address)
@@ -53,10 +58,17 @@ async def limited(request: Request, authenticate: Callable[[], Awaitable[Princip
     if not verdict.allowed:
         raise _refuse(verdict, "address")
     try:
-        principal = await authenticate()
+        return await authenticate()
     except Unauthenticated:
         _keep(request, await limiter.authentication_failed(address))
         raise
+
+
+async def limited(request: Request, authenticate: Callable[[], Awaitable[Principal]]) -> Principal:
+    """Authenticate within the limits: an address that keeps failing is refused before its
+    token is looked up; a token past its burst or daily limit is refused after."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    principal = await failures_limited(request, authenticate)
     request.state.location_id = principal.location.id
     verdict = await limiter.admit(principal)
     _keep(request, verdict.headers)

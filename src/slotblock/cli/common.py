@@ -15,7 +15,7 @@ from slotblock.config import Settings
 from slotblock.config_errors import check_consistency, describe, unknown_variables
 from slotblock.core.errors import SlotblockError
 from slotblock.service.container import Services, build_services
-from slotblock.store import open_store
+from slotblock.store import Timeouts, open_store
 from slotblock.store.migrate import upgrade
 
 T = TypeVar("T")
@@ -57,7 +57,12 @@ def run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T
     settings = settings_for(database_url)
 
     async def main() -> T:
-        store = open_store(settings.database_url, pool_size=2)
+        # No statement timeout: migrations and bulk loads may take long; connecting may not.
+        timeouts = Timeouts(
+            connect=settings.database_connect_timeout_seconds,
+            pool=settings.database_pool_timeout_seconds,
+        )
+        store = open_store(settings.database_url, pool_size=2, timeouts=timeouts)
         try:
             await upgrade(store)
             return await work(build_services(store, settings))

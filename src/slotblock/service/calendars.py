@@ -22,6 +22,7 @@ from slotblock.core.model import (
 )
 from slotblock.core.tokens import is_id, new_id
 from slotblock.service.auth import check_location, require_scope
+from slotblock.service.changes import ChangeLog
 from slotblock.store import Store, directory, locks
 from slotblock.store import blocks as block_store
 
@@ -60,6 +61,7 @@ class CalendarService:
     def __init__(self, store: Store, clock: Callable[[], int]) -> None:
         self.store = store
         self.clock = clock
+        self.changes = ChangeLog(clock)
 
     # --- calendars -----------------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class CalendarService:
             )
             await self._check_references(conn, changed)
             await directory.update_calendar(conn, changed, self.clock())
+            await self.changes.record_calendar_move(conn, current, changed)
         return changed
 
     async def delete_calendar(self, principal: Principal, calendar_id: str) -> None:

@@ -31,7 +31,7 @@ from slotblock.config import Settings
 from slotblock.core import changefeed_tokens as changefeed
 from slotblock.core.changefeed_tokens import Position
 from slotblock.core.errors import Gone
-from slotblock.core.model import EVENTS_READ, Block, Principal, Targets
+from slotblock.core.model import EVENTS_READ, Block, Calendar, Principal, Targets
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.webhook_events import event_record
 from slotblock.store import Store, server_secrets
@@ -68,6 +68,19 @@ class ChangeLog:
         await change_store.insert_change(conn, seq, before, after, now)
         kind, record = event_record(before, after, event_id, now, instance_deleted=instance_deleted)
         await webhook_store.enqueue(conn, block.location_id, block.id, kind, record, now)
+
+    async def record_calendar_move(
+        self, conn: AsyncConnection, before: Calendar, after: Calendar
+    ) -> None:
+        """Log a calendar's move to another group: each of its blocks leaves the old
+        group's feed (a tombstone there) and enters the new one's, and shows its new
+        `groupId` in the others. The blocks themselves are not written: no webhook event."""
+        if before.group_id == after.group_id:
+            return
+        groups = (before.group_id, after.group_id)
+        await change_store.log_calendar_move(
+            conn, after.location_id, after.id, groups, self.clock()
+        )
 
 
 @dataclass(frozen=True)

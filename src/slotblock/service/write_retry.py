@@ -21,10 +21,15 @@ _FIRST_PAUSE = 0.005
 _LONGEST_PAUSE = 0.25
 
 
-async def until_written(attempt: Callable[[], Awaitable[T | None]], deadline_seconds: float) -> T:
+LOST = "the block was changed concurrently; try again"
+
+
+async def until_written(
+    attempt: Callable[[], Awaitable[T | None]], deadline_seconds: float, lost: str = LOST
+) -> T:
     """The result of the first `attempt` that does not return None (None: lost a race).
 
-    Conflict (409) when the deadline passes first."""
+    Conflict (409, saying `lost`) when the deadline passes first."""
     give_up = time.monotonic() + deadline_seconds
     pause = _FIRST_PAUSE
     while True:
@@ -32,6 +37,6 @@ async def until_written(attempt: Callable[[], Awaitable[T | None]], deadline_sec
         if result is not None:
             return result
         if time.monotonic() + pause > give_up:
-            raise Conflict("the block was changed concurrently; try again")
+            raise Conflict(lost)
         await asyncio.sleep(random.uniform(0, pause))
         pause = min(pause * 2, _LONGEST_PAUSE)

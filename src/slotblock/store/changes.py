@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.core.model import Block, Targets
 from slotblock.store.blocks import _COLUMNS, _JOIN, _block
-from slotblock.store.tables import block_changes, blocks, change_counters
+from slotblock.store.tables import block_changes, blocks, calendars, change_counters
 from slotblock.store.targets import target_params, target_scope
 
 
@@ -71,7 +71,23 @@ async def forget_tokens(conn: AsyncConnection, location_id: str | None = None) -
     await conn.execute(change_counters.update().values(seq=following, floor_seq=following))
 
 
-_INSERT_CHANGE = block_changes.insert()
+def _group_of(calendar: str) -> Any:
+    """The group of the calendar named by the parameter `calendar`, read when the statement
+    runs: after `take_seq`, which waits for a concurrent move of that calendar to another
+    group to commit (the move takes the counter first, see `log_calendar_move`)."""
+    return (
+        sa.select(calendars.c.group_id)
+        .where(
+            calendars.c.location_id == sa.bindparam("location_of_group"),
+            calendars.c.id == sa.bindparam(calendar),
+        )
+        .scalar_subquery()
+    )
+
+
+_INSERT_CHANGE = block_changes.insert().values(
+    group_id=_group_of("calendar_of_group"), prev_group_id=_group_of("prev_calendar_of_group")
+)
 
 
 async def insert_change(
@@ -97,8 +113,62 @@ async def insert_change(
             "prev_calendar_id": prev.calendar_id,
             "prev_assigned_user_id": prev.assigned_user_id,
             "changed_ms": now_ms,
+            "location_of_group": block.location_id,
+            "calendar_of_group": block.calendar_id,
+            "prev_calendar_of_group": prev.calendar_id,
         },
     )
+
+
+_TAKE_MORE = (
+    change_counters.update()
+    .where(change_counters.c.location_id == sa.bindparam("l"))
+    .values(seq=change_counters.c.seq + sa.bindparam("n"))
+    .returning(change_counters.c.seq)
+)
+
+
+async def log_calendar_move(
+    conn: AsyncConnection,
+    location_id: str,
+    calendar_id: str,
+    groups: tuple[str | None, str | None],
+    now_ms: int,
+) -> int:
+    """Log every block of a calendar moved from group `groups[0]` to `groups[1]` as changed
+    (each block leaves the first group's filter and enters the second's); how many.
+
+    The location's counter is taken first: a writer that took it before has committed when
+    the blocks are listed (its block is listed and logged here), and one that takes it after
+    reads the calendar's new group when it logs its own change."""
+    first = await take_seq(conn, location_id)
+    rows = await conn.execute(
+        sa.select(blocks.c.id)
+        .where(blocks.c.location_id == location_id, blocks.c.calendar_id == calendar_id)
+        .order_by(blocks.c.id)
+    )
+    ids = list(rows.scalars())
+    if len(ids) > 1:
+        await conn.execute(_TAKE_MORE, {"l": location_id, "n": len(ids) - 1})
+    if ids:
+        await conn.execute(
+            block_changes.insert(),
+            [
+                {
+                    "location_id": location_id,
+                    "seq": first + offset,
+                    "block_id": block_id,
+                    "deleted": False,
+                    "calendar_id": calendar_id,
+                    "prev_calendar_id": calendar_id,
+                    "group_id": groups[1],
+                    "prev_group_id": groups[0],
+                    "changed_ms": now_ms,
+                }
+                for offset, block_id in enumerate(ids)
+            ],
+        )
+    return len(ids)
 
 
 def _change_scope(targets: Targets) -> list[Any]:
@@ -108,7 +178,9 @@ def _change_scope(targets: Targets) -> list[Any]:
         (c.calendar_id, c.prev_calendar_id),
         (c.assigned_user_id, c.prev_assigned_user_id),
     )
-    return target_scope(targets.shape, c.location_id, calendar, user)
+    return target_scope(
+        targets.shape, c.location_id, calendar, user, groups=(c.group_id, c.prev_group_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -186,9 +258,22 @@ async def blocks_by_id(
     return {block.id: block for block in map(_block, rows)}
 
 
-async def prune_changes(conn: AsyncConnection, before_ms: int) -> int:
-    """Forget the changes logged before `before_ms` (past the tombstone retention)."""
-    result = await conn.execute(
-        block_changes.delete().where(block_changes.c.changed_ms < before_ms)
+PRUNE_BATCH = 5_000
+
+
+async def prune_changes(conn: AsyncConnection, before_ms: int, batch: int = PRUNE_BATCH) -> int:
+    """Forget the changes logged before `before_ms` (past the tombstone retention), `batch`
+    rows a statement: after a long pause the backlog may be large, and each statement must
+    end within the statement timeout."""
+    key = sa.tuple_(block_changes.c.location_id, block_changes.c.seq)
+    doomed = (
+        sa.select(block_changes.c.location_id, block_changes.c.seq)
+        .where(block_changes.c.changed_ms < before_ms)
+        .limit(batch)
     )
-    return int(result.rowcount)
+    total = 0
+    while True:
+        result = await conn.execute(block_changes.delete().where(key.in_(doomed)))
+        total += int(result.rowcount)
+        if result.rowcount < batch:
+            return total

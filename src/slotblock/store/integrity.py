@@ -1,6 +1,7 @@
 """What a database failure means, whatever the backend: a unique key taken, a reference
-missing (foreign key), or the database unreachable. Drivers say it differently (SQLSTATE
-on PostgreSQL, extended result codes on SQLite); the rest of slotblock sees domain errors."""
+missing (foreign key), the database unreachable, or a transaction that lost to another.
+Drivers say it differently (SQLSTATE on PostgreSQL, extended result codes on SQLite); the
+rest of slotblock sees domain errors."""
 
 from __future__ import annotations
 
@@ -10,10 +11,27 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from slotblock.core.errors import AlreadyExists, ReferenceMissing, StillReferenced, Unavailable
+from slotblock.core.errors import (
+    AlreadyExists,
+    Conflict,
+    ReferenceMissing,
+    StillReferenced,
+    Unavailable,
+)
 
 _SQLITE_CODES = {1555: "unique", 2067: "unique", 787: "foreign_key"}
 _PG_STATES = {"23505": "unique", "23503": "foreign_key"}
+# SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html) that mean the
+# server cannot serve now, whatever the statement: class 08 (connection exception), class 53
+# (insufficient resources: too many connections, out of memory or disk), 57P01-57P05 (admin
+# or crash shutdown, "the database system is starting up", database dropped, idle session
+# timeout) and 57014 (a statement cancelled, as the statement timeout does).
+_OUTAGE_CLASSES = ("08", "53")
+_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05", "57014"})
+# A transaction that lost to a concurrent one and may simply be tried again: class 40
+# (serialization failure, deadlock detected) and 55P03 (a lock not obtained in time).
+_CONTENTION_CLASSES = ("40",)
+_CONTENTION_STATES = frozenset({"55P03"})
 
 
 def constraint_kind(exc: IntegrityError) -> str:
@@ -59,21 +77,54 @@ def deleting(referenced: str) -> Iterator[None]:
         raise
 
 
+def sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL SQLSTATE of a driver error, wrapped by SQLAlchemy or not ("" if none)."""
+    for candidate in (exc, getattr(exc, "orig", None)):
+        state = getattr(candidate, "pgcode", None) or getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return ""
+
+
 def is_outage(exc: BaseException) -> bool:
-    """True for failures that mean "the database cannot be reached now", not a bug."""
+    """True for failures that mean "the database cannot be reached now", not a bug: no
+    connection, a connection lost, a pool or statement timeout, or a server that says it
+    cannot serve (see _OUTAGE_STATES), whether SQLAlchemy wrapped the driver's error or not."""
+    if isinstance(exc, IntegrityError):
+        return False
+    state = sqlstate(exc)
+    if state.startswith(_OUTAGE_CLASSES) or state in _OUTAGE_STATES:
+        return True
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, sa.exc.TimeoutError | sa.exc.OperationalError | sa.exc.InterfaceError):
-        return True
+        return not state  # an SQLSTATE not listed above is the statement's own fault
+    if type(exc).__module__.startswith("asyncpg") and "InterfaceError" in _names(exc):
+        return True  # the driver's own "connection closed / does not exist", unwrapped
     return isinstance(exc, OSError | TimeoutError | ConnectionError)
+
+
+def is_contention(exc: BaseException) -> bool:
+    """True for a transaction that lost to a concurrent one (deadlock, serialization
+    failure, lock timeout): worth trying again, not a bug."""
+    state = sqlstate(exc)
+    return state.startswith(_CONTENTION_CLASSES) or state in _CONTENTION_STATES
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
 
 
 @contextmanager
 def reachable() -> Iterator[None]:
-    """Turn an outage into Unavailable (503 at the edge); anything else passes through."""
+    """Turn an outage into Unavailable (503 at the edge) and a lost concurrent transaction
+    into Conflict (409); anything else passes through (a constraint violation too: its
+    statement's `writing` says what it means)."""
     try:
         yield
     except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
-        if is_outage(exc) and not isinstance(exc, IntegrityError):
+        if is_outage(exc):
             raise Unavailable("the database is unavailable; retry later") from exc
+        if is_contention(exc):
+            raise Conflict("the change conflicted with a concurrent one; retry it") from exc
         raise

@@ -214,6 +214,11 @@ block_changes = sa.Table(
     sa.Column("prev_calendar_id", Id, nullable=True),
     sa.Column("prev_assigned_user_id", Id, nullable=True),
     sa.Column("changed_ms", Ms, nullable=False),
+    # The group of the block's calendar after and before the change (as the group filter
+    # selects blocks); NULL on rows written before 0005 (the feed then falls back on the
+    # calendars' groups of now).
+    sa.Column("group_id", Id, nullable=True),
+    sa.Column("prev_group_id", Id, nullable=True),
     sa.Index(None, "location_id", "block_id"),
     sa.Index(None, "changed_ms"),
 )

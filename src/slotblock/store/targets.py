@@ -25,11 +25,14 @@ def target_scope(
     location: Column,
     calendar: Sequence[Column],
     user: Sequence[Column],
+    groups: Sequence[Column] = (),
 ) -> list[sa.ColumnElement[bool]]:
     """The conditions of a filter of this shape (calendar, user, group given): `location`
     is the location's id column; a target holds when any of its columns (`calendar`, the
     calendar ids; `user`, the user ids) names it — one each for a block, the values before
-    and after the write for a change; a group holds for the calendars of the group."""
+    and after the write for a change; a group holds for the calendars of the group. A change
+    records its groups too (`groups`, before and after): a group holds when either names it,
+    and for a change recorded without groups (both NULL) by the calendars' groups of now."""
     by_calendar, by_user, by_group = shape
     location_id: sa.BindParameter[str] = sa.bindparam("location_id")
     scope: list[sa.ColumnElement[bool]] = [location == location_id]
@@ -42,7 +45,13 @@ def target_scope(
             calendars.c.location_id == location_id,
             calendars.c.group_id == sa.bindparam("group_id"),
         )
-        scope.append(sa.or_(*(column.in_(in_group) for column in calendar)))
+        by_calendars = sa.or_(*(column.in_(in_group) for column in calendar))
+        if groups:
+            recorded = sa.or_(*(column == sa.bindparam("group_id") for column in groups))
+            unrecorded = sa.and_(*(column.is_(None) for column in groups), by_calendars)
+            scope.append(sa.or_(recorded, unrecorded))
+        else:
+            scope.append(by_calendars)
     return scope
 
 

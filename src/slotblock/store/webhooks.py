@@ -16,7 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotblock.store.integrity import writing
 from slotblock.store.tables import outbox, webhooks
+
+_GONE = "Location not found"
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -56,15 +59,17 @@ def _webhook(row: Any) -> Webhook:
 
 
 async def insert_webhook(conn: AsyncConnection, hook: Webhook) -> None:
-    await conn.execute(
-        webhooks.insert().values(
-            location_id=hook.location_id,
-            id=hook.id,
-            url=hook.url,
-            events=list(hook.events),
-            created_ms=hook.created_ms,
+    # Its location may be gone since it was checked (an admin reset in between): 404.
+    with writing(duplicate="a subscription with that id already exists", missing=_GONE):
+        await conn.execute(
+            webhooks.insert().values(
+                location_id=hook.location_id,
+                id=hook.id,
+                url=hook.url,
+                events=list(hook.events),
+                created_ms=hook.created_ms,
+            )
         )
-    )
 
 
 _ALL_WEBHOOKS = sa.select(webhooks).order_by(webhooks.c.location_id, webhooks.c.created_ms)

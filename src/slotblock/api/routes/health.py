@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from slotblock.api.dependencies import Svc, json_response
-from slotblock.api.errors import error_response
+from slotblock.core.errors import Unavailable
 
 router = APIRouter(tags=["Health"])
 
@@ -19,7 +19,7 @@ async def healthz() -> Response:
 
 @router.get("/readyz", operation_id="readyz")
 async def readyz(svc: Svc) -> Response:
-    """The database answers."""
+    """The database answers (503 with Retry-After otherwise, within the store's timeouts)."""
     if await svc.store.ping():
         return json_response({"status": "ok"})
-    return error_response(503, "database unavailable")
+    raise Unavailable("database unavailable")

@@ -25,6 +25,7 @@ import httpx
 import orjson
 
 from slotblock.config import Settings
+from slotblock.core.errors import Unavailable
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.clock import StoredClock
 from slotblock.service.webhook_events import RenderEvent, payload
@@ -64,6 +65,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._lock: IO[bytes] | None = None
+        self._unreachable = False  # the database was away at the last round
 
     @property
     def lease_ms(self) -> int:
@@ -169,11 +171,24 @@ class Dispatcher:
                     if loop.time() - pruned > _PRUNE_EVERY_S:
                         pruned = loop.time()
                         await self.prune()
-            except Exception:  # the database may be away for a moment: keep going
+                self._reachable()
+            except Unavailable as exc:  # the database is away: keep polling, say it once
+                self._away(exc)
+            except Exception:  # a bug: log it, and keep going
                 log.exception("webhook dispatcher round failed")
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.settings.webhook_poll_seconds)
+
+    def _away(self, exc: Unavailable) -> None:
+        if not self._unreachable:
+            self._unreachable = True
+            log.warning("webhook dispatcher paused: %s", exc)
+
+    def _reachable(self) -> None:
+        if self._unreachable:
+            self._unreachable = False
+            log.warning("webhook dispatcher resumed: the database answers again")
 
     def _may_dispatch(self) -> bool:
         """On SQLite, whether this process holds the database file's dispatcher lock."""

@@ -91,8 +91,12 @@ class ControlMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        enabled = await self._enabled()
-        if not enabled and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
+        admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        # On an admin path, a gate that cannot be checked (the database unreachable) is
+        # the answer: the failure goes on to be answered 503; elsewhere the request is
+        # served without faults or logging.
+        enabled = await self.control.gate.enabled() if admin else await self._enabled()
+        if not enabled and admin:
             await error_response(404, "Cannot find that route")(scope, receive, send)
             return
         if not enabled or path in EXEMPT_PATHS:

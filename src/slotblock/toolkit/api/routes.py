@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
+from slotblock.api import rate_limits
 from slotblock.api.dependencies import json_response
 from slotblock.api.errors import error_response
 from slotblock.config import Settings
@@ -30,14 +31,20 @@ BAD_ADMIN_TOKEN = "Invalid admin token"
 
 async def control_plane(request: Request) -> ControlPlane:
     """The control plane, for a request bearing an admin token (401 otherwise; 404 while
-    the admin API is off)."""
+    the admin API is off). Failed attempts count against the client's address as a
+    location token's do: past `SLOTBLOCK_AUTH_FAILURE_LIMIT` it is refused (429) before its
+    token is checked, so that the admin token cannot be guessed at speed."""
     control: ControlPlane = request.app.state.control
     if not await control.gate.enabled():
         raise NotFound("Cannot find that route")
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None or not await control.gate.admits(token):
-        raise Unauthenticated(BAD_ADMIN_TOKEN)
-    return control
+
+    async def authenticate() -> ControlPlane:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None or not await control.gate.admits(token):
+            raise Unauthenticated(BAD_ADMIN_TOKEN)
+        return control
+
+    return await rate_limits.failures_limited(request, authenticate)
 
 
 Control = Annotated[ControlPlane, Depends(control_plane)]

@@ -46,7 +46,9 @@ class ControlPlane:
         clock.applies = self.gate.enabled  # the stored clock is followed while the API is on
         self.faults = SharedFaults(store)
         self.log = RequestLog(store, settings.request_log_size, settings.request_log_body_bytes)
-        self.fixtures = FixtureService(store, RuleLimits.of(settings), clock, self.forget)
+        self.fixtures = FixtureService(
+            store, RuleLimits.of(settings), clock, self.forget, settings.write_deadline_seconds
+        )
         self._forget_cached = forget_cached
         self._callers: dict[str, tuple[str, str]] = {}
 

@@ -51,6 +51,7 @@ from slotblock.core.tokens import hash_token, is_id, new_id
 from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import slugify
 from slotblock.service.clock import wall_clock_ms
+from slotblock.service.write_retry import until_written
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from slotblock.store import clock as clock_store
@@ -394,8 +395,16 @@ class _Builder:
         return None
 
 
+BUSY = "writes kept the database busy; retry the reset or load"
+
+
 class FixtureService:
-    """Reset, load and export; `forget` drops what this process cached of stored data."""
+    """Reset, load and export; `forget` drops what this process cached of stored data.
+
+    A reset or a load runs while no writer is half-way (`admin_store.lock_out_writers`):
+    writers that come meanwhile wait for it, then find its result (404 for what it
+    emptied). When writers keep the tables busy for `deadline_seconds` it gives up: 409,
+    nothing changed."""
 
     def __init__(
         self,
@@ -403,19 +412,28 @@ class FixtureService:
         limits: RuleLimits,
         clock: Callable[[], int],
         forget: Callable[[], None] = lambda: None,
+        deadline_seconds: float = 5.0,
     ) -> None:
         self.store = store
         self.limits = limits
         self.clock = clock
         self.forget = forget
+        self.deadline_seconds = deadline_seconds
 
     async def reset(self, location_id: str | None = None) -> None:
         """Empty the database (admin tokens kept), or one location (404 if there is none)."""
-        async with self.store.begin() as conn:
-            if location_id is None:
-                await admin_store.delete_everything(conn)
-            elif not await admin_store.delete_location(conn, location_id):
-                raise NotFound(f"location {location_id} not found")
+
+        async def attempt() -> bool | None:
+            async with self.store.begin() as conn:
+                if not await admin_store.lock_out_writers(conn):
+                    return None
+                if location_id is None:
+                    await admin_store.delete_everything(conn)
+                elif not await admin_store.delete_location(conn, location_id):
+                    raise NotFound(f"location {location_id} not found")
+            return True
+
+        await until_written(attempt, self.deadline_seconds, BUSY)
         self.forget()
 
     async def load_text(self, text: bytes | str) -> dict[str, Any]:
@@ -440,13 +458,19 @@ class FixtureService:
     async def _store(
         self, plan: _Plan, now: int, clock: ClockSetting | None, *, one_by_one: bool
     ) -> None:
-        async with self.store.begin() as conn:
-            taken = await _taken(conn, plan)
-            if taken:
-                raise InvalidInput(*taken)
-            await _write(conn, plan, now, one_by_one=one_by_one)
-            if clock is not None:
-                await clock_store.write_setting(conn, clock)
+        async def attempt() -> bool | None:
+            async with self.store.begin() as conn:
+                if not await admin_store.lock_out_writers(conn):
+                    return None
+                taken = await _taken(conn, plan)
+                if taken:
+                    raise InvalidInput(*taken)
+                await _write(conn, plan, now, one_by_one=one_by_one)
+                if clock is not None:
+                    await clock_store.write_setting(conn, clock)
+            return True
+
+        await until_written(attempt, self.deadline_seconds, BUSY)
 
     async def export(self, location_id: str | None = None) -> dict[str, Any]:
         """The state of one location, or of all (with the clock, when one is set), as a

@@ -35,6 +35,35 @@ _LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
 _CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
 
 
+# Shorter than PostgreSQL's deadlock_timeout (1 s by default): a reset that waits for a
+# writer while the writer waits for a table the reset already holds gives up first, so the
+# writer is never the one aborted as a deadlock victim.
+_LOCK_WAIT_MS = 100
+
+
+async def lock_out_writers(conn: AsyncConnection) -> bool:
+    """Hold every table against writers until this transaction ends (PostgreSQL: `LOCK
+    TABLE … IN EXCLUSIVE MODE`: plain reads go on, writes and row locks wait), so that a
+    reset or a load runs while no writer is half-way. False when a writer kept a table for
+    longer than `_LOCK_WAIT_MS`: nothing is held then, and the transaction is usable.
+    SQLite: True at once (the write transaction already excludes every other writer)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    names = ", ".join(
+        conn.dialect.identifier_preparer.format_table(t) for t in metadata.sorted_tables
+    )
+    await conn.execute(sa.text(f"SET LOCAL lock_timeout = '{_LOCK_WAIT_MS}ms'"))
+    try:
+        async with conn.begin_nested():
+            await conn.execute(sa.text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            return False
+        raise
+    await conn.execute(sa.text("SET LOCAL lock_timeout TO DEFAULT"))
+    return True
+
+
 async def delete_everything(conn: AsyncConnection) -> None:
     """Every row of every table but the admin tokens, the change counters (whose sync
     tokens are gone), the data versions (which only ever grow: a version seen again after
