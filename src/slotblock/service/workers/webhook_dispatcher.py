@@ -7,7 +7,9 @@ lease ends. On SQLite one dispatcher per database file runs (a lock file next to
 
 A delivery that times out, cannot connect, or gets 429 or 5xx is retried with exponential
 backoff and jitter until the retry horizon, then dead-lettered with its last error; any
-other answer but 2xx dead-letters it at once. 2xx is success.
+other answer but 2xx dead-letters it at once, and so does a destination the outbound policy
+refuses (service/outbound.py: checked on the addresses the receiver's name resolves to at
+each attempt). 2xx is success. Of an answer, at most `webhook_answer_bytes` are read.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-import httpx
 import orjson
 
 from slotblock.config import Settings
 from slotblock.service.changes import ChangeFeed
+from slotblock.service.outbound import (
+    DestinationRefused,
+    OutboundClient,
+    OutboundPolicy,
+    Unreachable,
+)
 from slotblock.service.webhook_events import RenderEvent, payload
 from slotblock.service.webhooks import Signer
 from slotblock.store import Store
@@ -50,7 +57,7 @@ class Dispatcher:
         clock: Callable[[], int],
         render: RenderEvent,
         *,
-        client: httpx.AsyncClient | None = None,
+        outbound: OutboundClient | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
@@ -58,7 +65,9 @@ class Dispatcher:
         self.clock = clock
         self.render = render
         self.signer = Signer(settings.webhook_signing_key)
-        self.client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        self.outbound = outbound or OutboundClient(
+            OutboundPolicy.from_settings(settings), timeout_s=settings.webhook_timeout_seconds
+        )
         self.jitter = jitter
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -103,14 +112,21 @@ class Dispatcher:
         headers = {"content-type": "application/json", **self.signer.headers(body)}
         try:
             # One attempt never outlives its lease, however slowly the receiver answers.
-            async with asyncio.timeout(self.settings.webhook_timeout_seconds):
-                answer = await self.client.post(delivery.url, content=body, headers=headers)
-        except (httpx.TransportError, TimeoutError) as exc:  # timeouts, refusals, resets
-            raise RetryableFailure(f"{type(exc).__name__}: {exc}") from exc
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise RetryableFailure(f"HTTP {answer.status_code}")
-        if not 200 <= answer.status_code < 300:
-            raise ValueError(f"HTTP {answer.status_code} (not retried)")
+            answer = await self.outbound.request(
+                "POST",
+                delivery.url,
+                content=body,
+                headers=headers,
+                read_bytes=self.settings.webhook_answer_bytes,
+            )
+        except Unreachable as exc:  # no address, timeouts, refusals, resets
+            raise RetryableFailure(str(exc)) from exc
+        except DestinationRefused as exc:
+            raise ValueError(f"destination refused: {exc}") from exc
+        if answer.status == 429 or answer.status >= 500:
+            raise RetryableFailure(f"HTTP {answer.status}")
+        if not 200 <= answer.status < 300:
+            raise ValueError(f"HTTP {answer.status} (not retried)")
 
     async def _failed(self, delivery: Delivery, error: str) -> None:
         now = self.clock()
@@ -151,7 +167,7 @@ class Dispatcher:
         self._stop.set()
         if self._task is not None:
             await self._task
-        await self.client.aclose()
+        await self.outbound.aclose()
         if self._lock is not None:
             self._lock.close()
 

@@ -1,0 +1,148 @@
+"""Webhooks that cannot be turned against the node, on each backend: subscriptions refused
+inside the network, deliveries checked again when sent, and answers read only up to a cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from slotblock.api.schemas import event_json
+from slotblock.config import Settings
+from slotblock.service.container import Services
+from slotblock.service.webhooks import WebhookService
+from slotblock.service.workers.webhook_dispatcher import Dispatcher
+from slotblock.store import Store
+from slotblock.store.tables import outbox
+from slotblock.store.webhooks import DEAD, DELIVERED
+from tests.api.calls import create
+from tests.changes.receiver import Receiver, receiving
+from tests.conftest import Clock, Tenant
+
+pytestmark = pytest.mark.anyio
+ADMIN_TOKEN = "sba-test-admin-token-0002"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+LOCAL = {"outbound_allow_networks": "127.0.0.0/8"}  # for a receiver on this machine
+MIB = 1024 * 1024
+DAY_9 = {"startTime": "2023-04-03T09:00:00+05:30", "endTime": "2023-04-03T09:30:00+05:30"}
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The defaults (public destinations only), a dispatcher run by hand."""
+    return Settings(
+        database_url=database_url,
+        pool_size=2,
+        admin_token=ADMIN_TOKEN,
+        webhook_dispatch=False,
+        webhook_timeout_seconds=5,
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as the_receiver:
+        yield the_receiver
+
+
+def dispatcher(store: Store, settings: Settings, clock: Clock, **more: Any) -> Dispatcher:
+    return Dispatcher(store, settings.model_copy(update=more), clock, event_json)
+
+
+async def subscribe_local(
+    store: Store, settings: Settings, clock: Clock, t: Tenant, url: str
+) -> str:
+    """A subscription to a receiver on this machine, as an operator who allows it makes it."""
+    allowing = WebhookService(store, settings.model_copy(update=LOCAL), clock)
+    return (await allowing.add(t.location_id, url)).id
+
+
+async def rows(store: Store) -> list[Any]:
+    async with store.read() as conn:
+        return list((await conn.execute(outbox.select().order_by(outbox.c.id))).all())
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+INSIDE = [
+    "http://127.0.0.1:5432/",
+    "http://127.0.0.1:6379/",
+    "http://localhost:8000/_admin/reset",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://[::1]/x",
+    "http://[::ffff:127.0.0.1]/x",
+    "http://0/x",
+    "http://2130706433/x",
+    "http://0x7f000001/x",
+    "http://127.1/x",
+]
+
+
+async def test_a_url_inside_the_network_is_refused_422_and_nothing_is_stored(
+    client: httpx.AsyncClient, tenant: Tenant, services: Services
+) -> None:
+    for url in INSIDE:
+        body = {"locationId": tenant.location_id, "url": url}
+        own = await client.post("/calendars/webhooks", json=body, headers=tenant.headers())
+        assert own.status_code == 422, (url, own.text)
+        assert "outbound calls may not reach it" in own.json()["message"][0]
+        admin = await client.post("/_admin/webhooks", json=body, headers=ADMIN)
+        assert admin.status_code == 422, (url, admin.text)
+    assert await services.webhooks.list_all(tenant.location_id) == []
+
+
+async def test_a_malformed_url_is_400_with_every_problem(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for url, problem in (
+        ("http://hooks.example.com/x\r\nX-Injected: 1", "control characters or whitespace"),
+        ("https://admin:pw@hooks.example.com/x", "user name or password"),
+        ("gopher://hooks.example.com/", "http:// or https://"),
+    ):
+        body = {"locationId": tenant.location_id, "url": url, "events": ["Nope"]}
+        bad = await client.post("/calendars/webhooks", json=body, headers=tenant.headers())
+        assert bad.status_code == 400, bad.text
+        assert len(bad.json()["message"]) == 2 and problem in bad.json()["message"][1]
+
+
+# --- deliveries -----------------------------------------------------------------------------
+
+
+async def test_a_destination_refused_at_delivery_is_dead_lettered_never_contacted(
+    store: Store, settings: Settings, clock: Clock, client: httpx.AsyncClient, tenant: Tenant,
+    receiver: Receiver,
+) -> None:  # fmt: skip
+    """A subscription made while the operator allowed the network (or before the guard):
+    once the network is no longer allowed, its deliveries are refused."""
+    await subscribe_local(store, settings, clock, tenant, receiver.url)
+    await create(client, tenant, **DAY_9)
+    strict = dispatcher(store, settings, clock)
+    assert await strict.run_once() == 1
+    await strict.stop()
+    [row] = await rows(store)
+    assert row.state == DEAD and receiver.attempts == 0
+    assert row.last_error.startswith("destination refused: url host 127.0.0.1 is a loopback")
+
+
+async def test_a_receivers_huge_answer_is_not_read(
+    store: Store, settings: Settings, clock: Clock, client: httpx.AsyncClient, tenant: Tenant,
+    receiver: Receiver,
+) -> None:  # fmt: skip
+    await subscribe_local(store, settings, clock, tenant, receiver.url)
+    receiver.answer_bytes = 256 * MIB
+    await create(client, tenant, **DAY_9)
+    sending = dispatcher(store, settings, clock, **LOCAL)
+    assert await sending.run_once() == 1
+    await sending.stop()
+    [row] = await rows(store)
+    assert row.state == DELIVERED
+    last = -1
+    while receiver.sent_bytes != last:  # until the receiver's socket refuses the rest
+        last = receiver.sent_bytes
+        await asyncio.sleep(0.2)
+    assert receiver.sent_bytes < 32 * MIB
+    assert Settings().webhook_answer_bytes == 4096
