@@ -162,6 +162,9 @@ class Settings(BaseSettings):
         1, gt=0, description="How often the dispatcher looks for due deliveries."
     )
     webhook_batch: int = Field(50, ge=1, description="Deliveries a dispatcher claims at once.")
+    webhook_max_per_location: int = Field(
+        50, ge=1, description="Most webhook subscriptions one location may hold (422 past it)."
+    )
     webhook_answer_bytes: int = Field(
         4096,
         ge=0,

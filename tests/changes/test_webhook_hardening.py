@@ -1,5 +1,6 @@
 """Webhooks that cannot be turned against the node, on each backend: subscriptions refused
-inside the network, deliveries checked again when sent, and answers read only up to a cap."""
+inside the network and capped per location, deliveries checked again when sent, and answers
+read only up to a cap."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import pytest
 
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
+from slotblock.core.errors import Unprocessable
 from slotblock.service.container import Services
 from slotblock.service.webhooks import WebhookService
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store
 from slotblock.store.tables import outbox
-from slotblock.store.webhooks import DEAD, DELIVERED
+from slotblock.store.webhooks import DEAD, DELIVERED, Webhook
 from tests.api.calls import create
 from tests.changes.receiver import Receiver, receiving
 from tests.conftest import Clock, Tenant
@@ -25,6 +27,7 @@ from tests.conftest import Clock, Tenant
 pytestmark = pytest.mark.anyio
 ADMIN_TOKEN = "sba-test-admin-token-0002"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+CAP = 3
 LOCAL = {"outbound_allow_networks": "127.0.0.0/8"}  # for a receiver on this machine
 MIB = 1024 * 1024
 DAY_9 = {"startTime": "2023-04-03T09:00:00+05:30", "endTime": "2023-04-03T09:30:00+05:30"}
@@ -32,11 +35,12 @@ DAY_9 = {"startTime": "2023-04-03T09:00:00+05:30", "endTime": "2023-04-03T09:30:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """The defaults (public destinations only), a dispatcher run by hand."""
+    """The defaults (public destinations only), a small cap, a dispatcher run by hand."""
     return Settings(
         database_url=database_url,
         pool_size=2,
         admin_token=ADMIN_TOKEN,
+        webhook_max_per_location=CAP,
         webhook_dispatch=False,
         webhook_timeout_seconds=5,
     )
@@ -107,6 +111,47 @@ async def test_a_malformed_url_is_400_with_every_problem(
         bad = await client.post("/calendars/webhooks", json=body, headers=tenant.headers())
         assert bad.status_code == 400, bad.text
         assert len(bad.json()["message"]) == 2 and problem in bad.json()["message"][1]
+
+
+async def test_a_location_holds_at_most_the_cap_of_subscriptions(
+    client: httpx.AsyncClient, tenant: Tenant, other: Tenant
+) -> None:
+    def hook(t: Tenant, n: int) -> dict[str, str]:
+        return {"locationId": t.location_id, "url": f"https://hooks.example.com/{n}"}
+
+    made = []
+    for n in range(CAP):
+        answer = await client.post(
+            "/calendars/webhooks", json=hook(tenant, n), headers=tenant.headers()
+        )
+        assert answer.status_code == 201
+        made.append(answer.json()["id"])
+    over = await client.post("/calendars/webhooks", json=hook(tenant, 9), headers=tenant.headers())
+    assert over.status_code == 422
+    assert over.json()["message"] == [
+        f"a location may hold at most {CAP} webhook subscriptions; remove one first"
+    ]
+    assert (
+        await client.post("/_admin/webhooks", json=hook(tenant, 9), headers=ADMIN)
+    ).status_code == 422
+    assert (
+        await client.post("/_admin/webhooks", json=hook(other, 1), headers=ADMIN)
+    ).status_code == 201
+    await client.delete(f"/calendars/webhooks/{made[0]}", headers=tenant.headers())
+    again = await client.post("/calendars/webhooks", json=hook(tenant, 9), headers=tenant.headers())
+    assert again.status_code == 201
+    assert Settings().webhook_max_per_location == 50
+
+
+async def test_concurrent_subscribes_stop_at_the_cap(services: Services, tenant: Tenant) -> None:
+    tries = [
+        services.webhooks.add(tenant.location_id, f"https://hooks.example.com/{n}")
+        for n in range(3 * CAP)
+    ]
+    results = await asyncio.gather(*tries, return_exceptions=True)
+    assert sum(isinstance(r, Webhook) for r in results) == CAP
+    assert all(isinstance(r, Webhook | Unprocessable) for r in results), results
+    assert len(await services.webhooks.list_all(tenant.location_id)) == CAP
 
 
 # --- deliveries -----------------------------------------------------------------------------

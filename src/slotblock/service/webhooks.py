@@ -3,8 +3,9 @@
 Subscriptions are managed by the operator (admin API, CLI) for any location, or by a
 location's own token with the write scope (`/calendars/webhooks`). Every way checks the URL
 with the outbound policy (service/outbound.py: a public http(s) destination, 400/422
-otherwise). Deliveries are signed as the platform signs its own: Ed25519 over the raw body,
-base64 in `x-ghl-signature`.
+otherwise) and holds a location to `webhook_max_per_location` subscriptions (422). Deliveries
+are signed as the platform signs its own: Ed25519 over the raw body, base64 in
+`x-ghl-signature`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from slotblock.config import Settings
-from slotblock.core.errors import InvalidInput, NotFound
+from slotblock.core.errors import InvalidInput, NotFound, Unprocessable
 from slotblock.core.model import EVENTS_WRITE, Principal
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.outbound import OutboundPolicy
 from slotblock.service.webhook_events import EVENT_TYPES
-from slotblock.store import Store, directory
+from slotblock.store import Store
 from slotblock.store import webhooks as webhook_store
 from slotblock.store.webhooks import DEAD, Delivery, Webhook
 
@@ -96,6 +97,7 @@ class WebhookService:
         self.store = store
         self.clock = clock
         self.policy = OutboundPolicy.from_settings(settings)
+        self.max_per_location = settings.webhook_max_per_location
 
     async def add(self, location_id: str, url: str, events: Sequence[str] = ()) -> Webhook:
         """Subscribe `url` to the location's block events (all of them by default)."""
@@ -104,8 +106,14 @@ class WebhookService:
             location_id=location_id, id=new_id(), url=url, events=wanted, created_ms=self.clock()
         )
         async with self.store.begin() as conn:
-            if await directory.get_location(conn, location_id) is None:
+            held = await webhook_store.hold_location(conn, location_id)
+            if held is None:
                 raise NotFound(f"location {location_id} not found")
+            if held >= self.max_per_location:
+                raise Unprocessable(
+                    f"a location may hold at most {self.max_per_location} webhook "
+                    "subscriptions; remove one first"
+                )
             await webhook_store.insert_webhook(conn, hook)
         return hook
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotblock.store.tables import outbox, webhooks
+from slotblock.store.tables import locations, outbox, webhooks
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -76,6 +76,17 @@ async def list_webhooks(conn: AsyncConnection, location_id: str | None) -> list[
     if location_id is None:
         return [_webhook(row) for row in await conn.execute(_ALL_WEBHOOKS)]
     return [_webhook(row) for row in await conn.execute(_LOCATION_WEBHOOKS, {"l": location_id})]
+
+
+async def hold_location(conn: AsyncConnection, location_id: str) -> int | None:
+    """How many subscriptions the location holds, None when there is no such location. The
+    location's row is held until this transaction ends (on PostgreSQL; SQLite serialises
+    writers), so that two subscribes of one location count one after the other."""
+    held = sa.select(locations.c.id).where(locations.c.id == location_id)
+    if (await conn.execute(held.with_for_update(key_share=True))).first() is None:
+        return None
+    count = sa.select(sa.func.count()).where(webhooks.c.location_id == location_id)
+    return int((await conn.execute(count)).scalar_one())
 
 
 async def delete_webhook(conn: AsyncConnection, webhook_id: str, location_id: str | None) -> bool:
