@@ -171,6 +171,18 @@ class Settings(BaseSettings):
         description="Bytes of a receiver's answer the dispatcher reads; it closes the "
         "connection instead of reading more.",
     )
+    webhook_delivered_retention_days: float = Field(
+        1, gt=0, description="How long a delivered outbox row is kept before it is deleted."
+    )
+    webhook_dead_retention_days: float = Field(
+        7,
+        gt=0,
+        description="How long a dead-lettered delivery is kept (listed in "
+        "/_admin/webhooks/dead-letters) before it is deleted.",
+    )
+    webhook_prune_batch: int = Field(
+        1000, ge=1, description="Outbox rows deleted per transaction when old rows are pruned."
+    )
     outbound_allow_networks: str = Field(
         "",
         description="Comma-separated networks (CIDR) that outbound calls (webhook deliveries) "

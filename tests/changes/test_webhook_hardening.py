@@ -1,6 +1,6 @@
 """Webhooks that cannot be turned against the node, on each backend: subscriptions refused
-inside the network and capped per location, deliveries checked again when sent, and answers
-read only up to a cap."""
+inside the network and capped per location, deliveries checked again when sent, answers read
+only up to a cap, and finished outbox rows deleted after their retention."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.core.errors import Unprocessable
 from slotblock.service.container import Services
+from slotblock.service.webhook_events import CREATE
 from slotblock.service.webhooks import WebhookService
-from slotblock.service.workers.webhook_dispatcher import Dispatcher
+from slotblock.service.workers.webhook_dispatcher import DAY_MS, Dispatcher
 from slotblock.store import Store
+from slotblock.store import webhooks as webhook_store
 from slotblock.store.tables import outbox
-from slotblock.store.webhooks import DEAD, DELIVERED, Webhook
+from slotblock.store.webhooks import DEAD, DELIVERED, PENDING, Webhook
 from tests.api.calls import create
 from tests.changes.receiver import Receiver, receiving
 from tests.conftest import Clock, Tenant
@@ -191,3 +194,49 @@ async def test_a_receivers_huge_answer_is_not_read(
         await asyncio.sleep(0.2)
     assert receiver.sent_bytes < 32 * MIB
     assert Settings().webhook_answer_bytes == 4096
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+async def test_finished_rows_are_deleted_after_their_retention_in_batches(
+    store: Store, settings: Settings, clock: Clock, tenant: Tenant
+) -> None:
+    async with store.begin() as conn:
+        await webhook_store.insert_webhook(
+            conn, Webhook(tenant.location_id, "hook1", "https://hooks.example.com/", (CREATE,), 0)
+        )
+    t0 = clock.now_ms
+
+    async def queued(state: str, finished_ms: int | None) -> None:
+        async with store.begin() as conn:
+            await webhook_store.enqueue(conn, tenant.location_id, "b", CREATE, {"v": 1}, 0)
+            [row_id] = (await conn.execute(sa.select(sa.func.max(outbox.c.id)))).scalars()
+            if finished_ms is not None:
+                await webhook_store.finish(conn, row_id, state, finished_ms, None)
+
+    for _ in range(5):
+        await queued(DELIVERED, t0)
+    await queued(DELIVERED, t0 + DAY_MS * 3 // 2)
+    for _ in range(3):
+        await queued(DEAD, t0)
+    await queued(PENDING, None)
+    async with store.begin() as conn:  # one bounded batch
+        assert await webhook_store.prune_finished(conn, DELIVERED, t0 + 1, 2) == 2
+
+    def states(found: list[Any]) -> list[str]:
+        return sorted(r.state for r in found)
+
+    pruning = dispatcher(store, settings, clock, webhook_prune_batch=2)
+    clock.now_ms = t0 + 2 * DAY_MS
+    await pruning.prune()
+    assert states(await rows(store)) == [DEAD, DEAD, DEAD, DELIVERED, PENDING]
+    clock.now_ms = t0 + 8 * DAY_MS
+    await pruning.prune()
+    assert states(await rows(store)) == [PENDING]  # a pending delivery is never pruned
+    defaults = Settings()
+    assert (defaults.webhook_delivered_retention_days, defaults.webhook_dead_retention_days) == (
+        1,
+        7,
+    )
+    assert defaults.webhook_prune_batch == 1000

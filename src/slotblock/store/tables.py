@@ -229,6 +229,7 @@ webhooks = sa.Table(
 # Webhook deliveries, written in the transaction of the change (one row per subscription).
 # state: pending → delivered | dead. A dispatcher claims a pending row by moving
 # next_attempt_ms past its lease, so that a crashed dispatcher's rows come back by themselves.
+# Finished rows are deleted after their retention (service/workers/webhook_dispatcher.py).
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -246,6 +247,7 @@ outbox = sa.Table(
     sa.Column("finished_ms", Ms, nullable=True),
     sa.Index(None, "state", "next_attempt_ms"),
     sa.Index(None, "location_id", "webhook_id", "block_id", "state"),
+    sa.Index(None, "state", "finished_ms"),  # the retention's oldest finished rows
 )
 
 # The first answer of a create made with an Idempotency-Key, per token.

@@ -230,8 +230,14 @@ async def retry_later(conn: AsyncConnection, delivery_id: int, at_ms: int, error
     )
 
 
-async def prune_delivered(conn: AsyncConnection, before_ms: int) -> int:
-    result = await conn.execute(
-        outbox.delete().where(outbox.c.state == DELIVERED, outbox.c.finished_ms < before_ms)
+async def prune_finished(conn: AsyncConnection, state: str, before_ms: int, limit: int) -> int:
+    """Delete at most `limit` rows in `state` (delivered or dead) finished before
+    `before_ms`, oldest first; how many were deleted."""
+    oldest = (
+        sa.select(outbox.c.id)
+        .where(outbox.c.state == state, outbox.c.finished_ms < before_ms)
+        .order_by(outbox.c.finished_ms)
+        .limit(limit)
     )
+    result = await conn.execute(outbox.delete().where(outbox.c.id.in_(oldest.scalar_subquery())))
     return int(result.rowcount)

@@ -10,6 +10,9 @@ backoff and jitter until the retry horizon, then dead-lettered with its last err
 other answer but 2xx dead-letters it at once, and so does a destination the outbound policy
 refuses (service/outbound.py: checked on the addresses the receiver's name resolves to at
 each attempt). 2xx is success. Of an answer, at most `webhook_answer_bytes` are read.
+
+Every few minutes the dispatcher also deletes delivered and dead-lettered rows past their
+retention, `webhook_prune_batch` rows per transaction, so that the outbox stays bounded.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from slotblock.store.webhooks import DEAD, DELIVERED, Delivery
 
 log = logging.getLogger("slotblock.webhooks")
 _PRUNE_EVERY_S = 300.0
-_KEEP_DELIVERED_MS = 86_400_000
+DAY_MS = 86_400_000
 
 
 class RetryableFailure(Exception):
@@ -148,15 +151,27 @@ class Dispatcher:
             await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
 
     async def prune(self) -> None:
-        """Forget old delivered rows, Idempotency-Key answers past their keep period, and
-        changes past the tombstone retention."""
+        """Forget delivered and dead-lettered rows past their retention, Idempotency-Key
+        answers past their keep period, and changes past the tombstone retention."""
         now = self.clock()
+        s = self.settings
+        await self.prune_outbox(DELIVERED, now - int(s.webhook_delivered_retention_days * DAY_MS))
+        await self.prune_outbox(DEAD, now - int(s.webhook_dead_retention_days * DAY_MS))
         async with self.store.begin() as conn:
-            await webhook_store.prune_delivered(conn, now - _KEEP_DELIVERED_MS)
-            await key_store.prune_answers(
-                conn, now - int(self.settings.idempotency_hours * 3_600_000)
-            )
+            await key_store.prune_answers(conn, now - int(s.idempotency_hours * 3_600_000))
         await ChangeFeed(self.store, self.settings, self.clock).prune()
+
+    async def prune_outbox(self, state: str, before_ms: int) -> int:
+        """Delete the rows in `state` finished before `before_ms`, a bounded batch per
+        transaction (no long lock, no huge statement); how many were deleted."""
+        batch = self.settings.webhook_prune_batch
+        deleted = 0
+        while True:
+            async with self.store.begin() as conn:
+                count = await webhook_store.prune_finished(conn, state, before_ms, batch)
+            deleted += count
+            if count < batch:
+                return deleted
 
     # --- the loop ------------------------------------------------------------------------
 
