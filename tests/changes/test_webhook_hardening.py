@@ -1,29 +1,33 @@
 """Webhooks that cannot be turned against the node, on each backend: subscriptions refused
 inside the network and capped per location, deliveries checked again when sent, answers read
-only up to a cap, and finished outbox rows deleted after their retention."""
+only up to a cap, finished outbox rows deleted after their retention, and an outbox row that
+keeps the one event it delivers (rows queued in the earlier format still delivered)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.core.errors import Unprocessable
+from slotblock.core.model import Block
 from slotblock.service.container import Services
-from slotblock.service.webhook_events import CREATE
+from slotblock.service.webhook_events import CREATE, UPDATE
 from slotblock.service.webhooks import WebhookService
 from slotblock.service.workers.webhook_dispatcher import DAY_MS, Dispatcher
 from slotblock.store import Store
 from slotblock.store import webhooks as webhook_store
 from slotblock.store.tables import outbox
 from slotblock.store.webhooks import DEAD, DELIVERED, PENDING, Webhook
-from tests.api.calls import create
+from tests.api.calls import create, delete, edit
 from tests.changes.receiver import Receiver, receiving
 from tests.conftest import Clock, Tenant
 
@@ -240,3 +244,90 @@ async def test_finished_rows_are_deleted_after_their_retention_in_batches(
         7,
     )
     assert defaults.webhook_prune_batch == 1000
+
+
+# --- what the outbox keeps ------------------------------------------------------------------
+
+
+async def test_an_instance_event_keeps_the_instance_not_the_series(
+    store: Store, settings: Settings, clock: Clock, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await subscribe_local(store, settings, clock, tenant, "http://127.0.0.1:9/hook")
+    series = await create(client, tenant, **DAY_9, rrule="RRULE:FREQ=DAILY;COUNT=60")
+    sizes = []
+    for day in range(30):
+        original = 1680492600000 + day * DAY_MS
+        edited = await edit(
+            client, tenant, f"{series['id']}_{original}_1800", description="d" * 2000
+        )
+        assert edited.status_code == 201, edited.text
+        sizes.append(len(orjson.dumps((await rows(store))[-1].event)))
+    first, last = sizes[0], sizes[-1]
+    assert last < 4000 and last - first < 100, sizes  # not 30 overrides of 2,000 characters
+    event = (await rows(store))[-1].event
+    assert event["v"] == 1 and event["scope"] == "instance"
+    assert event["event"]["texts"]["description"] == "d" * 2000
+
+
+async def test_rows_queued_in_the_earlier_format_are_still_delivered_the_same(
+    store: Store, settings: Settings, clock: Clock, client: httpx.AsyncClient, tenant: Tenant,
+    services: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Each write queues its event twice: as this release does, and as the release before
+    it did (`asdict(Block)`); both are delivered with the same body."""
+    await subscribe_local(store, settings, clock, tenant, receiver.url)
+    changes = services.blocks.changes
+    record = changes.record
+
+    async def twice(conn: Any, before: Block | None, after: Block | None,
+                    event_id: str | None = None, *, instance_deleted: bool = False) -> None:  # fmt: skip
+        await record(conn, before, after, event_id, instance_deleted=instance_deleted)
+        kind, legacy = _legacy_record(before, after, event_id, clock.now_ms, instance_deleted)
+        block = after or before
+        assert block is not None
+        await webhook_store.enqueue(conn, block.location_id, block.id, kind, legacy, clock.now_ms)
+
+    monkeypatch.setattr(changes, "record", twice)
+    series = await create(client, tenant, **DAY_9, rrule="RRULE:FREQ=DAILY;COUNT=5", title="s")
+    second = f"{series['id']}_{1680492600000 + DAY_MS}_1800"
+    await edit(client, tenant, second, title="moved", startTime="2023-04-04T11:00:00+05:30",
+               endTime="2023-04-04T11:45:00+05:30")  # fmt: skip
+    await edit(client, tenant, f"{series['id']}_{1680492600000 + 2 * DAY_MS}_1800", notes="n")
+    await edit(client, tenant, second, address="a")  # the override edited again
+    await delete(client, tenant, f"{series['id']}_{1680492600000 + 3 * DAY_MS}_1800")
+    await edit(client, tenant, series["id"], title="renamed")
+    await delete(client, tenant, series["id"])
+    queued = await rows(store)
+    assert [("v" in r.event) for r in queued] == [True, False] * 7
+    sending = dispatcher(store, settings, clock, **LOCAL)
+    while await sending.run_once():
+        pass
+    await sending.stop()
+    bodies = [d.json for d in receiver.received]
+    assert len(bodies) == 14
+    for new, old in zip(bodies[::2], bodies[1::2], strict=True):
+        assert int(old.pop("webhookId")) == int(new.pop("webhookId")) + 1
+        assert new == old
+    assert [b["type"] for b in bodies[::2]][:2] == [CREATE, UPDATE]
+    assert bodies[2]["blockedSlot"]["title"] == "moved"
+    assert (
+        bodies[6]["blockedSlot"]["address"] == "a" and bodies[6]["blockedSlot"]["title"] == "moved"
+    )
+
+
+def _legacy_record(
+    before: Block | None, after: Block | None, event_id: str | None, now_ms: int, deleted: bool
+) -> tuple[str, dict[str, Any]]:
+    """What the outbox kept before the versioned payload (the whole block)."""
+    original = int(event_id.split("_")[1]) if event_id and "_" in event_id else None
+    if original is not None:
+        kind = "BlockedSlotDelete" if deleted else UPDATE
+        block = before if deleted else after
+        scope = "instance"
+    else:
+        kind = CREATE if before is None else "BlockedSlotDelete" if after is None else UPDATE
+        block = after or before
+        assert block is not None
+        scope = "series" if block.rrule is not None else "single"
+    assert block is not None
+    return kind, {"scope": scope, "original": original, "at": now_ms, "block": asdict(block)}

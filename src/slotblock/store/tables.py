@@ -229,7 +229,8 @@ webhooks = sa.Table(
 # Webhook deliveries, written in the transaction of the change (one row per subscription).
 # state: pending → delivered | dead. A dispatcher claims a pending row by moving
 # next_attempt_ms past its lease, so that a crashed dispatcher's rows come back by themselves.
-# Finished rows are deleted after their retention (service/workers/webhook_dispatcher.py).
+# `event` is a versioned payload (service/webhook_events.py), not a copy of the block;
+# finished rows are deleted after their retention (service/workers/webhook_dispatcher.py).
 outbox = sa.Table(
     "outbox",
     metadata,
