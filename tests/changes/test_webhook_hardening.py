@@ -331,3 +331,19 @@ def _legacy_record(
         scope = "series" if block.rrule is not None else "single"
     assert block is not None
     return kind, {"scope": scope, "original": original, "at": now_ms, "block": asdict(block)}
+
+
+async def test_a_payload_of_a_newer_release_is_left_for_it_not_dead_lettered(
+    store: Store, settings: Settings, clock: Clock, tenant: Tenant
+) -> None:
+    """During a rolling upgrade a node may claim a row that a newer node queued: it retries
+    it (a newer node sends it), instead of dead-lettering it."""
+    await subscribe_local(store, settings, clock, tenant, "http://127.0.0.1:9/hook")
+    async with store.begin() as conn:
+        await webhook_store.enqueue(conn, tenant.location_id, "b", CREATE, {"v": 2}, clock())
+    older = dispatcher(store, settings, clock, **LOCAL)
+    assert await older.run_once() == 1
+    await older.stop()
+    [row] = await rows(store)
+    assert row.state == PENDING and row.attempts == 1
+    assert row.last_error == "outbox payload version 2 is not known to this release"

@@ -15,7 +15,8 @@ instance, that instance, not its series' other overrides — under names of its 
      "created", "updated", "texts": {<text field>: value}}}
 
 A change to the block model changes `_payload_v1`/`_event_v1` here, not the rows already
-queued; a change to the payload's shape is a new version, read beside the older ones.
+queued; a change to the payload's shape is a new version, read beside the older ones (a
+release that meets a version it does not know retries it, so that a newer node delivers it).
 Rows queued before version 1 (the whole block, `asdict(Block)`) are still read.
 """
 
@@ -32,6 +33,10 @@ CREATE, UPDATE, DELETE = "BlockedSlotCreate", "BlockedSlotUpdate", "BlockedSlotD
 EVENT_TYPES = (CREATE, UPDATE, DELETE)
 PAYLOAD_VERSION = 1
 RenderEvent = Callable[[Event, str], dict[str, Any]]
+
+
+class UnknownVersion(ValueError):
+    """A payload queued by a newer release (during a rolling upgrade): left for its nodes."""
 
 
 def event_record(
@@ -107,7 +112,7 @@ def _upgraded(record: dict[str, Any]) -> dict[str, Any]:
         return record
     if "v" not in record:
         return _from_block_copy(record)
-    raise ValueError(f"outbox payload version {record['v']} is not known to this release")
+    raise UnknownVersion(f"outbox payload version {record['v']} is not known to this release")
 
 
 def _from_block_copy(record: dict[str, Any]) -> dict[str, Any]:

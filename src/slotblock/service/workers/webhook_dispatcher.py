@@ -36,7 +36,7 @@ from slotblock.service.outbound import (
     OutboundPolicy,
     Unreachable,
 )
-from slotblock.service.webhook_events import RenderEvent, payload
+from slotblock.service.webhook_events import RenderEvent, UnknownVersion, payload
 from slotblock.service.webhooks import Signer
 from slotblock.store import Store
 from slotblock.store import idempotency as key_store
@@ -103,15 +103,13 @@ class Dispatcher:
             await self._finish(delivery, DELIVERED, None)
 
     async def _send(self, delivery: Delivery) -> None:
-        body = orjson.dumps(
-            payload(
-                delivery.event_type,
-                delivery.event,
-                delivery.id,
-                delivery.webhook_id,
-                self.render,
+        try:
+            event = payload(
+                delivery.event_type, delivery.event, delivery.id, delivery.webhook_id, self.render
             )
-        )
+        except UnknownVersion as exc:  # queued by a newer node: one of those will send it
+            raise RetryableFailure(str(exc)) from exc
+        body = orjson.dumps(event)
         headers = {"content-type": "application/json", **self.signer.headers(body)}
         try:
             # One attempt never outlives its lease, however slowly the receiver answers.
