@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -269,14 +269,34 @@ async def test_an_instance_event_keeps_the_instance_not_the_series(
     assert event["event"]["texts"]["description"] == "d" * 2000
 
 
-async def test_rows_queued_in_the_earlier_format_are_still_delivered_the_same(
+@dataclass
+class Node:
+    store: Store
+    settings: Settings
+    clock: Clock
+    client: httpx.AsyncClient
+    tenant: Tenant
+    services: Services
+
+
+@pytest.fixture
+def node(
     store: Store, settings: Settings, clock: Clock, client: httpx.AsyncClient, tenant: Tenant,
-    services: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    services: Services,
+) -> Node:  # fmt: skip
+    return Node(store, settings, clock, client, tenant, services)
+
+
+async def test_rows_queued_in_the_earlier_format_are_still_delivered_the_same(
+    node: Node, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each write queues its event twice: as this release does, and as the release before
     it did (`asdict(Block)`); both are delivered with the same body."""
+    store, settings, clock, client, tenant = (
+        node.store, node.settings, node.clock, node.client, node.tenant
+    )  # fmt: skip
     await subscribe_local(store, settings, clock, tenant, receiver.url)
-    changes = services.blocks.changes
+    changes = node.services.blocks.changes
     record = changes.record
 
     async def twice(conn: Any, before: Block | None, after: Block | None,
