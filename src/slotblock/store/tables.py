@@ -1,11 +1,11 @@
 """The schema. `location_id` is the distribution key: every table's primary key leads with
 it except four. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
 their own id, since a request's token is looked up by its hash before its location is known
-(and admin tokens have none); `outbox` by a global sequence, which orders the deliveries. Two
-indexes serve scans across every location: the dispatcher's due deliveries,
-`outbox (state, next_attempt_ms)`, and the retention's pruning, `block_changes (changed_ms)`;
-the tokens' unique hashes are looked up across locations too; every other index leads with
-`location_id` (`tests/store/test_store.py` holds this list).
+(and admin tokens have none); `outbox` by a global sequence, which orders the deliveries.
+Three indexes serve scans across every location: the dispatcher's due deliveries,
+`outbox (state, next_attempt_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
+and `outbox (state, finished_ms)`; the tokens' unique hashes are looked up across locations
+too; every other index leads with `location_id` (`tests/store/test_store.py` holds this list).
 
 Blocks keep both their own times and the bounds that candidate selection uses:
 
