@@ -54,7 +54,10 @@ async def measure(requests: int) -> None:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         store = open_store(url)
         await upgrade(store)
-        settings = Settings(database_url=url, webhook_dispatch=False)
+        # Deliveries are never sent (no dispatcher); the subscriptions name this machine.
+        settings = Settings(
+            database_url=url, webhook_dispatch=False, outbound_allow_networks="127.0.0.0/8"
+        )
         services = build_services(store, settings)
         await demo.ensure_demo(services.tenants, services.calendars, services.blocks)
         token, _ = await services.tenants.create_token(demo.LOCATION_ID, name="bench")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from slotblock.core.addresses import parse_networks
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'slotblock.db'}"
 
@@ -197,6 +199,39 @@ class Settings(BaseSettings):
         1, gt=0, description="How often the dispatcher looks for due deliveries."
     )
     webhook_batch: int = Field(50, ge=1, description="Deliveries a dispatcher claims at once.")
+    webhook_max_per_location: int = Field(
+        50, ge=1, description="Most webhook subscriptions one location may hold (422 past it)."
+    )
+    webhook_answer_bytes: int = Field(
+        4096,
+        ge=0,
+        description="Bytes of a receiver's answer the dispatcher reads; it closes the "
+        "connection instead of reading more.",
+    )
+    webhook_delivered_retention_days: float = Field(
+        1, gt=0, description="How long a delivered outbox row is kept before it is deleted."
+    )
+    webhook_dead_retention_days: float = Field(
+        7,
+        gt=0,
+        description="How long a dead-lettered delivery is kept (listed in "
+        "/_admin/webhooks/dead-letters) before it is deleted.",
+    )
+    webhook_prune_batch: int = Field(
+        1000, ge=1, description="Outbox rows deleted per transaction when old rows are pruned."
+    )
+    outbound_allow_networks: str = Field(
+        "",
+        description="Comma-separated networks (CIDR) that outbound calls (webhook deliveries) "
+        "may reach although they are loopback, private, link-local, unique-local… (empty: "
+        "only public addresses); e.g. 127.0.0.0/8 for a receiver on this machine.",
+    )
+
+    @field_validator("outbound_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # ValueError, told as SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS=…: why
+        return value
 
     # --- the query hot path: caches (each bounded in bytes; 0 turns one off) --------------
     expansion_cache_bytes: int = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,9 @@ class Receiver:
     plan: list[int] = field(default_factory=list)  # statuses for the next attempts; then 200
     always: int | None = None  # answer this to every attempt
     hang_s: float = 0.0  # hold the next attempt this long without answering
+    answer_bytes: int = 0  # the length of the answer's body (sent as long as it is read)
+    sent_bytes: int = 0  # of answer bodies, what the sockets took
+    redirect_to: str | None = None  # answer 302 with this Location
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self) -> tuple[int, float]:
@@ -64,11 +68,25 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if hang:
                 time.sleep(hang)
                 return  # the sender gave up long ago
+            if receiver.redirect_to is not None:
+                status = 302
             if 200 <= status < 300:
                 receiver.received.append(Delivery(dict(self.headers.items()), body))
             self.send_response(status)
-            self.send_header("content-length", "0")
+            if receiver.redirect_to is not None:
+                self.send_header("location", receiver.redirect_to)
+            self.send_header("content-length", str(receiver.answer_bytes))
             self.end_headers()
+            self._send_body(receiver.answer_bytes)
+
+        def _send_body(self, size: int) -> None:
+            chunk = b"x" * 65_536
+            with contextlib.suppress(OSError):  # the sender closed the connection
+                while size > 0:
+                    self.wfile.write(chunk[:size])
+                    with receiver.lock:
+                        receiver.sent_bytes += min(size, len(chunk))
+                    size -= len(chunk)
 
         def log_message(self, *args: Any) -> None:
             pass

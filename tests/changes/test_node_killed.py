@@ -26,6 +26,7 @@ from tests.live import free_port
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SLOTBLOCK = [sys.executable, "-m", "slotblock"]
 KEYS = new_key_pair()
+LOCAL = "127.0.0.0/8"  # the receiver listens on this machine
 
 
 @contextmanager
@@ -37,6 +38,7 @@ def node(database_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "SLOTBLOCK_WEBHOOK_TIMEOUT_SECONDS": "0.5",
         "SLOTBLOCK_WEBHOOK_POLL_SECONDS": "0.05",
         "SLOTBLOCK_WEBHOOK_SIGNING_KEY": KEYS.private_pem,
+        "SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS": LOCAL,
     }
     process = subprocess.Popen(
         [*SLOTBLOCK, "serve", "--port", str(port), "--database-url", database_url],
@@ -64,7 +66,8 @@ def node(database_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 async def seed(database_url: str, url: str) -> Tenant:
     store = open_store(database_url, pool_size=1)
     try:
-        services = build_services(store, Settings(database_url=database_url))
+        settings = Settings(database_url=database_url, outbound_allow_networks=LOCAL)
+        services = build_services(store, settings)
         tenant = await make_tenant(services)
         await services.webhooks.add(tenant.location_id, url)
         return tenant

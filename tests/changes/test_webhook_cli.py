@@ -31,6 +31,23 @@ def test_webhook_add_list_remove(database_url: str) -> None:
     assert bad.returncode == 1 and "url must be" in bad.stderr
 
 
+def test_webhook_add_inside_the_network_needs_the_operators_allowance(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = ok(database_url, "location", "create", "--name", "L", "--timezone", "UTC")
+    add = ("webhook", "add", "--location", location, "--url", "http://127.0.0.1:9000/hook")
+    monkeypatch.delenv("SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS", raising=False)
+    refused = run(database_url, *add)
+    assert refused.returncode == 1
+    assert "url host 127.0.0.1 is a loopback address" in refused.stderr
+    monkeypatch.setenv("SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS", "127.0.0.0/8")
+    assert len(ok(database_url, *add)) == 20
+    monkeypatch.setenv("SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS", "127.0.0.0/33")
+    misconfigured = run(database_url, *add)
+    assert misconfigured.returncode != 0
+    assert "SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS=127.0.0.0/33" in misconfigured.stderr
+
+
 def test_keygen_prints_a_pair_that_signs_and_verifies() -> None:
     result = CliRunner().invoke(app, ["webhook", "keygen"])
     assert result.exit_code == 0

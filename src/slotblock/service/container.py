@@ -52,7 +52,7 @@ def build_services(
         availability=AvailabilityService(store, settings, clock),
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),
-        webhooks=WebhookService(store, clock),
+        webhooks=WebhookService(store, settings, clock),
         answers=AnswerCache(blocks, settings.answer_cache_bytes),
         clock=clock,
     )

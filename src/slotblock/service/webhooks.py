@@ -1,8 +1,11 @@
 """Webhook subscriptions (per location) and the Ed25519 signature of deliveries.
 
 Subscriptions are managed by the operator (admin API, CLI) for any location, or by a
-location's own token with the write scope (`/calendars/webhooks`). Deliveries are signed as
-the platform signs its own: Ed25519 over the raw body, base64 in `x-ghl-signature`.
+location's own token with the write scope (`/calendars/webhooks`). Every way checks the URL
+with the outbound policy (service/outbound.py: a public http(s) destination, 400/422
+otherwise) and holds a location to `webhook_max_per_location` subscriptions (422). Deliveries
+are signed as the platform signs its own: Ed25519 over the raw body, base64 in
+`x-ghl-signature`.
 """
 
 from __future__ import annotations
@@ -10,17 +13,18 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from slotblock.core.errors import InvalidInput, NotFound
+from slotblock.config import Settings
+from slotblock.core.errors import InvalidInput, NotFound, Unprocessable
 from slotblock.core.model import EVENTS_WRITE, Principal
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
+from slotblock.service.outbound import OutboundPolicy
 from slotblock.service.webhook_events import EVENT_TYPES
-from slotblock.store import Store, directory
+from slotblock.store import Store
 from slotblock.store import webhooks as webhook_store
 from slotblock.store.webhooks import DEAD, Delivery, Webhook
 
@@ -71,33 +75,45 @@ class Signer:
         return {SIGNATURE_HEADER: base64.b64encode(self.key.sign(body)).decode()}
 
 
-def _checked(url: str, events: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    parts = urlsplit(url)
+def _checked(
+    policy: OutboundPolicy, url: str, events: Sequence[str]
+) -> tuple[str, tuple[str, ...]]:
+    """The URL and the event types wanted; 400 with every problem of the request's form,
+    422 for a destination the outbound policy refuses."""
     problems = []
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        problems.append("url must be an http:// or https:// URL")
-    unknown = sorted(set(events) - set(EVENT_TYPES))
-    if unknown:
+    if set(events) - set(EVENT_TYPES):
         problems.append(f"events must be among {', '.join(EVENT_TYPES)}")
+    try:
+        policy.check_url(url)
+    except InvalidInput as exc:
+        problems.extend(exc.messages)
     if problems:
         raise InvalidInput(*problems)
     return url, tuple(dict.fromkeys(events or EVENT_TYPES))
 
 
 class WebhookService:
-    def __init__(self, store: Store, clock: Callable[[], int]) -> None:
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], int]) -> None:
         self.store = store
         self.clock = clock
+        self.policy = OutboundPolicy.from_settings(settings)
+        self.max_per_location = settings.webhook_max_per_location
 
     async def add(self, location_id: str, url: str, events: Sequence[str] = ()) -> Webhook:
         """Subscribe `url` to the location's block events (all of them by default)."""
-        url, wanted = _checked(url, events)
+        url, wanted = _checked(self.policy, url, events)
         hook = Webhook(
             location_id=location_id, id=new_id(), url=url, events=wanted, created_ms=self.clock()
         )
         async with self.store.begin() as conn:
-            if await directory.get_location(conn, location_id) is None:
+            held = await webhook_store.hold_location(conn, location_id)
+            if held is None:
                 raise NotFound(f"location {location_id} not found")
+            if held >= self.max_per_location:
+                raise Unprocessable(
+                    f"a location may hold at most {self.max_per_location} webhook "
+                    "subscriptions; remove one first"
+                )
             await webhook_store.insert_webhook(conn, hook)
         return hook
 

@@ -3,11 +3,11 @@ it except eight. `locations` is keyed by the location itself; `tokens` and `admi
 their own id, since a request's token is looked up by its hash before its location is known
 (and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
-`request_log` hold the state of the whole database (for tests; empty in production). Two
+`request_log` hold the state of the whole database (for tests; empty in production). Three
 indexes serve scans across every location: the dispatcher's due deliveries,
-`outbox (state, next_attempt_ms)`, and the retention's pruning, `block_changes (changed_ms)`;
-the tokens' unique hashes are looked up across locations too; every other index leads with
-`location_id` (`tests/store/test_store.py` holds this list).
+`outbox (state, next_attempt_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
+and `outbox (state, finished_ms)`; the tokens' unique hashes are looked up across locations
+too; every other index leads with `location_id` (`tests/store/test_store.py` holds this list).
 
 Blocks keep both their own times and the bounds that candidate selection uses:
 
@@ -236,6 +236,8 @@ webhooks = sa.Table(
 # Webhook deliveries, written in the transaction of the change (one row per subscription).
 # state: pending → delivered | dead. A dispatcher claims a pending row by moving
 # next_attempt_ms past its lease, so that a crashed dispatcher's rows come back by themselves.
+# `event` is a versioned payload (service/webhook_events.py), not a copy of the block;
+# finished rows are deleted after their retention (service/workers/webhook_dispatcher.py).
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -253,6 +255,7 @@ outbox = sa.Table(
     sa.Column("finished_ms", Ms, nullable=True),
     sa.Index(None, "state", "next_attempt_ms"),
     sa.Index(None, "location_id", "webhook_id", "block_id", "state"),
+    sa.Index(None, "state", "finished_ms"),  # the retention's oldest finished rows
 )
 
 # The first answer of a create made with an Idempotency-Key, per token.

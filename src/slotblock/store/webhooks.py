@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.store.integrity import writing
-from slotblock.store.tables import outbox, webhooks
+from slotblock.store.tables import locations, outbox, webhooks
 
 _GONE = "Location not found"
 
@@ -81,6 +81,17 @@ async def list_webhooks(conn: AsyncConnection, location_id: str | None) -> list[
     if location_id is None:
         return [_webhook(row) for row in await conn.execute(_ALL_WEBHOOKS)]
     return [_webhook(row) for row in await conn.execute(_LOCATION_WEBHOOKS, {"l": location_id})]
+
+
+async def hold_location(conn: AsyncConnection, location_id: str) -> int | None:
+    """How many subscriptions the location holds, None when there is no such location. The
+    location's row is held until this transaction ends (on PostgreSQL; SQLite serialises
+    writers), so that two subscribes of one location count one after the other."""
+    held = sa.select(locations.c.id).where(locations.c.id == location_id)
+    if (await conn.execute(held.with_for_update(key_share=True))).first() is None:
+        return None
+    count = sa.select(sa.func.count()).where(webhooks.c.location_id == location_id)
+    return int((await conn.execute(count)).scalar_one())
 
 
 async def delete_webhook(conn: AsyncConnection, webhook_id: str, location_id: str | None) -> bool:
@@ -224,8 +235,14 @@ async def retry_later(conn: AsyncConnection, delivery_id: int, at_ms: int, error
     )
 
 
-async def prune_delivered(conn: AsyncConnection, before_ms: int) -> int:
-    result = await conn.execute(
-        outbox.delete().where(outbox.c.state == DELIVERED, outbox.c.finished_ms < before_ms)
+async def prune_finished(conn: AsyncConnection, state: str, before_ms: int, limit: int) -> int:
+    """Delete at most `limit` rows in `state` (delivered or dead) finished before
+    `before_ms`, oldest first; how many were deleted."""
+    oldest = (
+        sa.select(outbox.c.id)
+        .where(outbox.c.state == state, outbox.c.finished_ms < before_ms)
+        .order_by(outbox.c.finished_ms)
+        .limit(limit)
     )
+    result = await conn.execute(outbox.delete().where(outbox.c.id.in_(oldest.scalar_subquery())))
     return int(result.rowcount)

@@ -7,7 +7,12 @@ lease ends. On SQLite one dispatcher per database file runs (a lock file next to
 
 A delivery that times out, cannot connect, or gets 429 or 5xx is retried with exponential
 backoff and jitter until the retry horizon, then dead-lettered with its last error; any
-other answer but 2xx dead-letters it at once. 2xx is success.
+other answer but 2xx dead-letters it at once, and so does a destination the outbound policy
+refuses (service/outbound.py: checked on the addresses the receiver's name resolves to at
+each attempt). 2xx is success. Of an answer, at most `webhook_answer_bytes` are read.
+
+Every few minutes the dispatcher also deletes delivered and dead-lettered rows past their
+retention, `webhook_prune_batch` rows per transaction, so that the outbox stays bounded.
 """
 
 from __future__ import annotations
@@ -21,14 +26,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-import httpx
 import orjson
 
 from slotblock.config import Settings
 from slotblock.core.errors import Unavailable
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.clock import StoredClock
-from slotblock.service.webhook_events import RenderEvent, payload
+from slotblock.service.outbound import (
+    DestinationRefused,
+    OutboundClient,
+    OutboundPolicy,
+    Unreachable,
+)
+from slotblock.service.webhook_events import RenderEvent, UnknownVersion, payload
 from slotblock.service.webhooks import Signer
 from slotblock.store import Store
 from slotblock.store import idempotency as key_store
@@ -37,7 +47,7 @@ from slotblock.store.webhooks import DEAD, DELIVERED, Delivery
 
 log = logging.getLogger("slotblock.webhooks")
 _PRUNE_EVERY_S = 300.0
-_KEEP_DELIVERED_MS = 86_400_000
+DAY_MS = 86_400_000
 
 
 class RetryableFailure(Exception):
@@ -52,7 +62,7 @@ class Dispatcher:
         clock: Callable[[], int],
         render: RenderEvent,
         *,
-        client: httpx.AsyncClient | None = None,
+        outbound: OutboundClient | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
@@ -60,7 +70,9 @@ class Dispatcher:
         self.clock = clock
         self.render = render
         self.signer = Signer(settings.webhook_signing_key)
-        self.client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        self.outbound = outbound or OutboundClient(
+            OutboundPolicy.from_settings(settings), timeout_s=settings.webhook_timeout_seconds
+        )
         self.jitter = jitter
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -96,26 +108,31 @@ class Dispatcher:
             await self._finish(delivery, DELIVERED, None)
 
     async def _send(self, delivery: Delivery) -> None:
-        body = orjson.dumps(
-            payload(
-                delivery.event_type,
-                delivery.event,
-                delivery.id,
-                delivery.webhook_id,
-                self.render,
+        try:
+            event = payload(
+                delivery.event_type, delivery.event, delivery.id, delivery.webhook_id, self.render
             )
-        )
+        except UnknownVersion as exc:  # queued by a newer node: one of those will send it
+            raise RetryableFailure(str(exc)) from exc
+        body = orjson.dumps(event)
         headers = {"content-type": "application/json", **self.signer.headers(body)}
         try:
             # One attempt never outlives its lease, however slowly the receiver answers.
-            async with asyncio.timeout(self.settings.webhook_timeout_seconds):
-                answer = await self.client.post(delivery.url, content=body, headers=headers)
-        except (httpx.TransportError, TimeoutError) as exc:  # timeouts, refusals, resets
-            raise RetryableFailure(f"{type(exc).__name__}: {exc}") from exc
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise RetryableFailure(f"HTTP {answer.status_code}")
-        if not 200 <= answer.status_code < 300:
-            raise ValueError(f"HTTP {answer.status_code} (not retried)")
+            answer = await self.outbound.request(
+                "POST",
+                delivery.url,
+                content=body,
+                headers=headers,
+                read_bytes=self.settings.webhook_answer_bytes,
+            )
+        except Unreachable as exc:  # no address, timeouts, refusals, resets
+            raise RetryableFailure(str(exc)) from exc
+        except DestinationRefused as exc:
+            raise ValueError(f"destination refused: {exc}") from exc
+        if answer.status == 429 or answer.status >= 500:
+            raise RetryableFailure(f"HTTP {answer.status}")
+        if not 200 <= answer.status < 300:
+            raise ValueError(f"HTTP {answer.status} (not retried)")
 
     async def _failed(self, delivery: Delivery, error: str) -> None:
         now = self.clock()
@@ -137,15 +154,27 @@ class Dispatcher:
             await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
 
     async def prune(self) -> None:
-        """Forget old delivered rows, Idempotency-Key answers past their keep period, and
-        changes past the tombstone retention."""
+        """Forget delivered and dead-lettered rows past their retention, Idempotency-Key
+        answers past their keep period, and changes past the tombstone retention."""
         now = self.clock()
+        s = self.settings
+        await self.prune_outbox(DELIVERED, now - int(s.webhook_delivered_retention_days * DAY_MS))
+        await self.prune_outbox(DEAD, now - int(s.webhook_dead_retention_days * DAY_MS))
         async with self.store.begin() as conn:
-            await webhook_store.prune_delivered(conn, now - _KEEP_DELIVERED_MS)
-            await key_store.prune_answers(
-                conn, now - int(self.settings.idempotency_hours * 3_600_000)
-            )
+            await key_store.prune_answers(conn, now - int(s.idempotency_hours * 3_600_000))
         await ChangeFeed(self.store, self.settings, self.clock).prune()
+
+    async def prune_outbox(self, state: str, before_ms: int) -> int:
+        """Delete the rows in `state` finished before `before_ms`, a bounded batch per
+        transaction (no long lock, no huge statement); how many were deleted."""
+        batch = self.settings.webhook_prune_batch
+        deleted = 0
+        while True:
+            async with self.store.begin() as conn:
+                count = await webhook_store.prune_finished(conn, state, before_ms, batch)
+            deleted += count
+            if count < batch:
+                return deleted
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -156,7 +185,7 @@ class Dispatcher:
         self._stop.set()
         if self._task is not None:
             await self._task
-        await self.client.aclose()
+        await self.outbound.aclose()
         if self._lock is not None:
             self._lock.close()
 
