@@ -3,7 +3,8 @@ it except eight. `locations` is keyed by the location itself; `tokens` and `admi
 their own id, since a request's token is looked up by its hash before its location is known
 (and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
-`request_log` hold the state of the whole database (for tests; empty in production). Three
+`request_log` hold the state of the whole database (for tests; empty in production);
+`server_secrets` the keys the server makes for itself, shared by every node. Three
 indexes serve scans across every location: the dispatcher's due deliveries,
 `outbox (state, next_attempt_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
 and `outbox (state, finished_ms)`; the tokens' unique hashes are looked up across locations
