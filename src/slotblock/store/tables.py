@@ -1,7 +1,8 @@
 """The schema. `location_id` is the distribution key: every table's primary key leads with
-it except eight. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
+it except nine. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
 their own id, since a request's token is looked up by its hash before its location is known
 (and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
+`server_secrets` by the secret's name (the server's own keys, one per use, no location);
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
 `request_log` hold the state of the whole database (for tests; empty in production). Two
 indexes serve scans across every location: the dispatcher's due deliveries,
