@@ -123,6 +123,7 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
         "tokens",
         "admin_tokens",
         "outbox",
+        "server_secrets",
         "clock",
         "control_state",
         "fault_rules",

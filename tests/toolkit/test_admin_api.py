@@ -259,8 +259,8 @@ async def test_reset_everything_or_one_location(
     assert (await admin_client.post("/_admin/reset", headers=ADMIN)).json() == {"reset": "all"}
     rows = await snapshot(store)
     # change counters and data versions outlive a reset: sync tokens from before it are gone
-    # (410), and no old cached answer becomes current again
-    kept = ("admin_tokens", "change_counters", "data_versions")
+    # (410), and no old cached answer becomes current again; the server's own keys too
+    kept = ("admin_tokens", "change_counters", "data_versions", "server_secrets")
     assert all(not found for table, found in rows.items() if table not in kept), rows
     assert (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json() == {"locations": []}
     assert (await admin_client.get("/calendars/groups", headers=API)).status_code == 401

@@ -2,6 +2,7 @@
 it except nine. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
 their own id, since a request's token is looked up by its hash before its location is known
 (and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
+`server_secrets` by the secret's name (the server's own keys, one per use, no location);
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
 `request_log` hold the state of the whole database (for tests; empty in production);
 `server_secrets` the keys the server makes for itself, shared by every node. Three
