@@ -128,7 +128,6 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
         "control_state",
         "fault_rules",
         "request_log",
-        "server_secrets",
     }
     across = {
         (table.name, tuple(index.columns.keys()))

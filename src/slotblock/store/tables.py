@@ -4,8 +4,7 @@ their own id, since a request's token is looked up by its hash before its locati
 (and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
 `server_secrets` by the secret's name (the server's own keys, one per use, no location);
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
-`request_log` hold the state of the whole database (for tests; empty in production);
-`server_secrets` the keys the server makes for itself, shared by every node. Three
+`request_log` hold the state of the whole database (for tests; empty in production). Three
 indexes serve scans across every location: the dispatcher's due deliveries,
 `outbox (state, next_attempt_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
 and `outbox (state, finished_ms)`; the tokens' unique hashes are looked up across locations
