@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+DEPLOY_STAMP := $(VENV)/.installed-deploy
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint fmt bench bench-peers migrate clean browser
+.PHONY: help run test lint fmt bench bench-peers migrate clean browser image image-test fleet-test dist
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +60,26 @@ bench-peers: $(STAMP) $(BENCH_STAMP)  ## the full benchmark with the CalDAV peer
 $(BENCH_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
+
+# Shipping: the container image (podman; no registry needed), the compose fleet, releases.
+image:  ## build localhost/slotblock:<version> with podman from Debian's and PyPI's packages (deploy/image.sh)
+	deploy/image.sh
+
+image-test: image  ## run the image: health, the seed request, a restart on its volume, an OCI archive (~1 min)
+	$(PYTHON) -m deploy.image_test
+
+fleet-test: image $(STAMP) $(DEPLOY_STAMP)  ## compose.yaml up: 2 nodes x 2 workers, PostgreSQL, Redis, HAProxy; load, one node stopped (~3 min)
+	$(BIN)/python -m deploy.fleet_test
+
+dist: $(STAMP) $(DEPLOY_STAMP)  ## sdist and wheel in dist/, twine check, the wheel tried in a fresh virtualenv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python -m deploy.dist_check
+
+$(DEPLOY_STAMP): pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,deploy]'
+	touch $(DEPLOY_STAMP)
 
 migrate: $(STAMP)  ## create or upgrade the database schema
 	$(BIN)/slotblock migrate
