@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## migrate the embedded database, create the demo data, serve on $(HOST):$(PORT)
 	$(BIN)/slotblock serve --demo --host $(HOST) --port $(PORT)
 
-lint: $(STAMP)  ## ruff (format check + lint), mypy --strict on src/ tests/ bench/, import contracts
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src tests bench
+lint: $(STAMP)  ## ruff (format check + lint), mypy --strict on src/ tests/ bench/ deploy/, import contracts
+	$(BIN)/ruff format --check src tests bench deploy
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/mypy src tests bench deploy
 	$(BIN)/lint-imports
 
 JS_DIR := tests/conformance/js
@@ -46,8 +46,8 @@ test: lint $(JS_SDK) browser  ## lint, then the whole suite (PostgreSQL tests to
 	$(BIN)/pytest
 
 fmt: $(STAMP)  ## format and fix what ruff can
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench deploy
+	$(BIN)/ruff check --fix src tests bench deploy
 
 BENCH_SIZES ?= 10000,1000000
 bench: $(STAMP) $(BENCH_STAMP)  ## the hot-path targets (minutes; BENCH_SIZES=10000 for a short run): bench/RESULTS.md

@@ -57,11 +57,13 @@ def podman_env() -> dict[str, str]:
 ENV: dict[str, str] = {}
 
 
-def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def podman(
+    *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     if not ENV:
         ENV.update(podman_env())
     result = subprocess.run(
-        ["podman", *args], env=ENV, capture_output=True, text=True, timeout=timeout
+        ["podman", *args], env=ENV, capture_output=True, text=True, timeout=timeout, check=False
     )
     if check and result.returncode != 0:
         raise CheckFailed(f"podman {' '.join(args)}: exit {result.returncode}: {result.stderr}")

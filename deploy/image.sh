@@ -4,6 +4,8 @@
 #
 #   deploy/image.sh            packages, podman configuration, the local base, the image
 #   deploy/image.sh base       ... up to the local base only
+#   deploy/image.sh fleet      ... and the images compose.yaml needs (PostgreSQL, Redis,
+#                              HAProxy from Debian's packages); prints the variables to export
 #   deploy/image.sh env        print the `export CONTAINERS_CONF=…` line for your shell
 #
 # Steps, each skipped when already done:
@@ -184,12 +186,31 @@ build_image() {
     log "built localhost/slotblock:$ver ($(podman image inspect --format '{{.Size}}' "localhost/slotblock:$ver" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 }
 
+# compose.yaml's other images, from Debian's packages on the same base (no registry needed).
+build_fleet_images() {
+    local base=$1 name
+    for name in postgres redis haproxy; do
+        log "building localhost/slotblock-$name:latest on $base"
+        podman build --quiet --format docker --layers --build-arg "BASE_IMAGE=$base" \
+            --tag "localhost/slotblock-$name:latest" "deploy/$name" >/dev/null
+    done
+    cat <<EOF
+export CONTAINERS_CONF=$CONTAINERS_CONF
+export SLOTBLOCK_IMAGE=localhost/slotblock:$(version)
+export SLOTBLOCK_POSTGRES_IMAGE=localhost/slotblock-postgres:latest
+export SLOTBLOCK_REDIS_IMAGE=localhost/slotblock-redis:latest
+export SLOTBLOCK_LB_IMAGE=localhost/slotblock-haproxy:latest
+export SLOTBLOCK_BASE_IMAGE=$base
+export SLOTBLOCK_DEBIAN_IMAGE=$base
+EOF
+}
+
 main() {
     local what=${1:-image}
     case "$what" in
         env) write_podman_config; echo "export CONTAINERS_CONF=$CONTAINERS_CONF"; return ;;
-        base | image) ;;
-        *) die "usage: $0 [image|base|env]" ;;
+        base | image | fleet) ;;
+        *) die "usage: $0 [image|base|fleet|env]" ;;
     esac
     install_packages
     write_podman_config
@@ -197,6 +218,7 @@ main() {
     base=$(base_image)
     [ "$what" = base ] && { echo "$base"; return; }
     build_image "$base"
+    if [ "$what" = fleet ]; then build_fleet_images "$base"; fi
 }
 
 main "$@"

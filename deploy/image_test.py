@@ -121,7 +121,9 @@ def check(image: str, timer: Timer, work: Path) -> None:
         "run", "--rm", "--env", "SLOTBLOCK_MAX_WINDOW_DAYS=abc", image, "serve", check=False
     )
     errors = [line for line in bad.stderr.splitlines() if "SLOTBLOCK_MAX_WINDOW_DAYS" in line]
-    expect(bad.returncode == 1 and errors, f"a bad setting: exit {bad.returncode}: {bad.stderr}")
+    expect(
+        bad.returncode == 1 and bool(errors), f"a bad setting: exit {bad.returncode}: {bad.stderr}"
+    )
     timer.step(f"SLOTBLOCK_ settings from the environment: {errors[0]!r}, exit 1")
 
 

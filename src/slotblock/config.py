@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         description="Open connections per client address (an IPv6 /64) per process; past it "
         "a new connection is answered 429 and closed. Trusted proxies are exempt (0: off).",
     )
+    worker_healthcheck_seconds: int = Field(
+        30,
+        ge=1,
+        description="`serve --workers N`: how long a worker may take to answer its supervisor "
+        "(starting included) before it is replaced.",
+    )
     forwarded_allow_ips: str = Field(
         "",
         description="Comma-separated proxy addresses whose X-Forwarded-* headers are trusted "

@@ -59,5 +59,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             "slotblock.api.workers:app",
             factory=True,
             workers=workers,
+            # A worker still importing the app on a busy machine is not hung.
+            timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
             **options,
         )
