@@ -12,8 +12,13 @@ import typer
 from pydantic import ValidationError
 
 from slotblock.config import Settings
-from slotblock.config_errors import check_consistency, describe, unknown_variables
-from slotblock.core.errors import SlotblockError
+from slotblock.config_errors import (
+    check_consistency,
+    describe,
+    unknown_variables,
+    unreachable_database,
+)
+from slotblock.core.errors import SlotblockError, Unavailable
 from slotblock.service.container import Services, build_services
 from slotblock.store import Timeouts, open_store
 from slotblock.store.migrate import upgrade
@@ -71,6 +76,8 @@ def run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T
 
     try:
         return asyncio.run(main())
+    except Unavailable as exc:
+        raise fail(unreachable_database(settings.database_url, exc)) from None
     except SlotblockError as exc:
         raise fail(exc.message) from None
     except (ValueError, OSError) as exc:
