@@ -1,11 +1,13 @@
-"""`SLOTBLOCK_LOG_FORMAT=json`: every line `serve --workers 2` writes on stderr is one JSON
+"""`serve --workers 2` with `SLOTBLOCK_LOG_FORMAT=json`: every line `serve --workers 2` writes on stderr is one JSON
 object with the writing process's `pid` — uvicorn's own lines (its supervisor, each worker's
 start and stop, its warning about a malformed request) as much as slotblock's — and the
-lines written while answering a request carry its `request_id`."""
+lines written while answering a request carry its `request_id`. Its /metrics (summed over the
+workers) has the build-info series and the answering worker's process metrics."""
 
 from __future__ import annotations
 
 import json
+import platform
 import signal
 import socket
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from slotblock import __version__
 from tests.fleet.servers import kill_group, node_env, start_node
 from tests.live import free_port, wait_ready
 
@@ -28,6 +31,7 @@ def test_every_stderr_line_is_json_with_pid_and_request_id(tmp_path: Path) -> No
             f"{base}/calendars/groups",
             headers={"X-Request-Id": "json-logs-1", "Version": "2021-07-28"},
         )
+        scraped = httpx.get(f"{base}/metrics").text
         with socket.create_connection(("127.0.0.1", port)) as raw:  # uvicorn warns
             raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             raw.recv(1024)
@@ -54,3 +58,11 @@ def test_every_stderr_line_is_json_with_pid_and_request_id(tmp_path: Path) -> No
     access = [r for r in records if r["logger"] == "slotblock.access"]
     assert [r["request_id"] for r in access if r["route"] == "/calendars/groups"] == ["json-logs-1"]
     assert all("color_message" not in r for r in records)
+    # The same workers' /metrics (multiprocess mode): the version, and the scraped
+    # worker's process metrics.
+    assert (
+        f'slotblock_build_info{{python="{platform.python_version()}",version="{__version__}"}} 1.0'
+        in scraped
+    )
+    assert "\nprocess_resident_memory_bytes " in scraped
+    assert "\nprocess_cpu_seconds_total " in scraped
