@@ -34,8 +34,10 @@ async def _demo_token(svc: Services) -> str:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="HOST", help="Interface to listen on (else $HOST).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="TCP port (else $PORT).")] = 8000,
     database_url: DatabaseUrl = None,
     with_demo: Annotated[
         bool, typer.Option("--demo", help="Create demo data, print a token and a curl.")
