@@ -57,8 +57,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T:
-    """Run `work` against a migrated store, turning every expected failure into one line."""
+def run(
+    database_url: str | None,
+    work: Callable[[Services], Awaitable[T]],
+    migrated: Callable[[str | None, str | None], None] | None = None,
+) -> T:
+    """Run `work` against a migrated store, turning every expected failure into one line;
+    `migrated` is told the schema revision before and after the migration."""
     settings = settings_for(database_url)
 
     async def main() -> T:
@@ -69,7 +74,9 @@ def run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T
         )
         store = open_store(settings.database_url, pool_size=2, timeouts=timeouts)
         try:
-            await upgrade(store)
+            before, after = await upgrade(store)
+            if migrated is not None:
+                migrated(before, after)
             return await work(build_services(store, settings))
         finally:
             await store.dispose()

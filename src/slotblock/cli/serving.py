@@ -15,9 +15,18 @@ from slotblock.service.container import Services, wall_clock_ms
 
 
 def migrate(database_url: DatabaseUrl = None) -> None:
-    """Create or upgrade the database schema."""
-    run(database_url, nothing)
-    typer.echo("database is up to date", err=True)
+    """Create or upgrade the database schema, and say which."""
+    run(database_url, nothing, _say_migrated)
+
+
+def _say_migrated(before: str | None, after: str | None) -> None:
+    if before is None:
+        done = f"created the schema (revision {after}); "
+    elif before != after:
+        done = f"upgraded the schema from revision {before} to {after}; "
+    else:
+        done = ""
+    typer.echo(f"{done}database is up to date (revision {after})", err=True)
 
 
 def demo(database_url: DatabaseUrl = None) -> None:
