@@ -8,8 +8,12 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.fleet.servers import SLOTBLOCK, kill_group, node_env, start_node
 from tests.live import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
 
 DEMO_LOCATION = "0007BWpSzSwfiuSl0tR2"
 

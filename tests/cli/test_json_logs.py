@@ -14,10 +14,13 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from slotblock import __version__
 from tests.fleet.servers import kill_group, node_env, start_node
 from tests.live import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
 
 
 def test_every_stderr_line_is_json_with_pid_and_request_id(tmp_path: Path) -> None:

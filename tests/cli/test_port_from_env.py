@@ -8,9 +8,12 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fleet.servers import SLOTBLOCK, node_env, stop
 from tests.live import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
 
 
 def test_port_and_host_from_the_environment(tmp_path: Path) -> None:

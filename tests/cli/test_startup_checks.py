@@ -43,6 +43,7 @@ def serve(**settings: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("settings", "starts", "says"),
     [

@@ -17,9 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fleet.servers import SLOTBLOCK, node_env, start_node, stop
 from tests.live import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
 
 FAILURE_LIMIT = 20  # SLOTBLOCK_AUTH_FAILURE_LIMIT's default
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "x-forwarded-for"}

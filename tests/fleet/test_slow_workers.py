@@ -7,8 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.fleet.servers import kill_group, node_env, start_node
 from tests.live import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
 
 # Every worker process (a multiprocessing child) starts this many seconds late, as one does
 # on a loaded machine; the supervisor itself is not slowed.
