@@ -9,7 +9,8 @@
 #   deploy/image.sh env        print the `export CONTAINERS_CONF=…` line for your shell
 #
 # Steps, each skipped when already done:
-#  1. Debian packages: podman, buildah, mmdebstrap, runc, uidmap, slirp4netns, fuse-overlayfs.
+#  1. Debian packages: podman, buildah, mmdebstrap, runc, uidmap, slirp4netns, fuse-overlayfs,
+#     netavark, aardvark-dns, iptables.
 #  2. A containers.conf (build/podman/containers.conf, used through CONTAINERS_CONF): runc as
 #     the runtime (crun refuses some hosts' cgroup layout), cgroupfs, file events, and
 #     default ulimits below this host's hard limits (podman's defaults ask for more than a
@@ -32,7 +33,9 @@ ROOT=$(pwd)
 log() { printf 'image: %s\n' "$*" >&2; }
 die() { printf 'image: error: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(podman buildah mmdebstrap runc uidmap slirp4netns fuse-overlayfs)
+# With their recommended packages (podman's network stack: netavark, aardvark-dns for the
+# compose fleet's names, iptables for published ports).
+PACKAGES=(podman buildah mmdebstrap runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns iptables)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
@@ -50,8 +53,7 @@ install_packages() {
     command -v apt-get >/dev/null 2>&1 || die "no apt-get: install ${missing[*]} yourself"
     log "installing ${missing[*]}"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # The lower of a wanted limit and half this shell's hard limit (a container may not be given
