@@ -1,5 +1,6 @@
 # The slotblock server image. `make image` builds it here without a registry (deploy/image.sh);
-# elsewhere: docker build --build-arg VERSION=$(python3 -c '…') -t slotblock .
+# elsewhere: docker build -t slotblock \
+#   --build-arg VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' src/slotblock/__init__.py)" .
 #
 # Build arguments:
 #   BASE_IMAGE   a Python ≥ 3.11 image with venv (default: the official slim image); both
