@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+DEPLOY_STAMP := $(VENV)/.installed-deploy
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint fmt bench bench-peers migrate clean browser
+.PHONY: help run test lint fmt bench bench-peers migrate clean browser image image-test fleet-test dist
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +21,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## migrate the embedded database, create the demo data, serve on $(HOST):$(PORT)
 	$(BIN)/slotblock serve --demo --host $(HOST) --port $(PORT)
 
-lint: $(STAMP)  ## ruff (format check + lint), mypy --strict on src/ tests/ bench/, import contracts
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src tests bench
+lint: $(STAMP)  ## ruff (format check + lint), mypy --strict on src/ tests/ bench/ deploy/, import contracts
+	$(BIN)/ruff format --check src tests bench deploy
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/mypy src tests bench deploy
 	$(BIN)/lint-imports
 
 JS_DIR := tests/conformance/js
@@ -45,8 +46,8 @@ test: lint $(JS_SDK) browser  ## lint, then the whole suite (PostgreSQL tests to
 	$(BIN)/pytest
 
 fmt: $(STAMP)  ## format and fix what ruff can
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench deploy
+	$(BIN)/ruff check --fix src tests bench deploy
 
 BENCH_SIZES ?= 10000,1000000
 bench: $(STAMP) $(BENCH_STAMP)  ## the hot-path targets (minutes; BENCH_SIZES=10000 for a short run): bench/RESULTS.md
@@ -59,6 +60,26 @@ bench-peers: $(STAMP) $(BENCH_STAMP)  ## the full benchmark with the CalDAV peer
 $(BENCH_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
+
+# Shipping: the container image (podman; no registry needed), the compose fleet, releases.
+image:  ## build localhost/slotblock:<version> with podman from Debian's and PyPI's packages (deploy/image.sh)
+	deploy/image.sh
+
+image-test: image  ## run the image: health, the seed request, a restart on its volume, an OCI archive (~1 min)
+	$(PYTHON) -m deploy.image_test
+
+fleet-test: image $(STAMP) $(DEPLOY_STAMP)  ## compose.yaml up: 2 nodes x 2 workers, PostgreSQL, Redis, HAProxy; load, one node stopped (~3 min)
+	$(BIN)/python -m deploy.fleet_test
+
+dist: $(STAMP) $(DEPLOY_STAMP)  ## sdist and wheel in dist/, twine check, the wheel tried in a fresh virtualenv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python -m deploy.dist_check
+
+$(DEPLOY_STAMP): pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,deploy]'
+	touch $(DEPLOY_STAMP)
 
 migrate: $(STAMP)  ## create or upgrade the database schema
 	$(BIN)/slotblock migrate

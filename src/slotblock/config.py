@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,10 +144,16 @@ class Settings(BaseSettings):
         description="Open connections per client address (an IPv6 /64) per process; past it "
         "a new connection is answered 429 and closed. Trusted proxies are exempt (0: off).",
     )
+    worker_healthcheck_seconds: int = Field(
+        30,
+        ge=1,
+        description="`serve --workers N`: how long a worker may take to answer its supervisor "
+        "(starting included) before it is replaced.",
+    )
     forwarded_allow_ips: str = Field(
-        "",
-        description="Comma-separated proxy addresses whose X-Forwarded-* headers are trusted "
-        "(empty: none).",
+        "127.0.0.1",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-* headers "
+        "are trusted (default: a proxy on this machine; empty: none; *: any).",
     )
 
     # --- changes flowing out: ETags, idempotent creates, sync tokens, webhooks -----------
@@ -266,3 +274,71 @@ class Settings(BaseSettings):
         description="Bytes of blocks kept per process, built once per stored version from the "
         "rows the window query returns (0: off).",
     )
+
+    # --- checked when read, so that `serve` refuses them before it listens ---------------
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # ValueError when it is not a number
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            scheme = parts.scheme or "none"
+            raise ValueError(f"the scheme must be redis://, rediss:// or unix:// (not {scheme!r})")
+        if parts.scheme == "unix":
+            if not parts.path:
+                raise ValueError("unix:// needs a socket path, e.g. unix:///run/redis.sock")
+            return value
+        if not parts.hostname:
+            raise ValueError("no host, e.g. redis://localhost:6379/0")
+        database = parts.path.strip("/")
+        if database and not database.isdigit():
+            raise ValueError(f"the database after the port must be a number (not {database!r})")
+        return value
+
+    @field_validator("webhook_signing_key")
+    @classmethod
+    def _webhook_signing_key(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - rarely set
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+            Ed25519PrivateKey,
+        )
+
+        try:
+            key = serialization.load_pem_private_key(value.encode(), password=None)
+        except (ValueError, TypeError) as exc:
+            cause = str(exc).split(". ")[0].rstrip(".")
+            raise ValueError(
+                f"not an unencrypted PEM private key ({cause}); "
+                "`slotblock webhook keygen` prints one"
+            ) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(
+                f"an Ed25519 key is needed, not {type(key).__name__.removeprefix('_')}; "
+                "`slotblock webhook keygen` prints one"
+            )
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if not item or item == "*" or item.startswith("unix:"):
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8, *)"
+                ) from None
+        return value
+
+
+# Settings whose values are never printed (an error shows *** instead).
+SECRETS = frozenset({"admin_token", "metrics_token", "webhook_signing_key"})

@@ -1,9 +1,16 @@
-"""Log lines for people (text, on a terminal) or for collectors (one JSON object a line)."""
+"""Log lines for people (text, on a terminal) or for collectors (one JSON object a line).
+
+In JSON mode every logger writes through `JsonLines`: slotblock's own, uvicorn's (started,
+stopped, its supervisor's and its errors: `uvicorn_log_config`), Python's warnings and any
+other library's. Each line carries the process id (`pid`, one per worker) and, inside a
+request, its `request_id`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -11,21 +18,37 @@ import orjson
 
 # The attributes every LogRecord has; anything else was passed in `extra` and is a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# uvicorn's extra for terminals (ANSI colours): not a field.
+_NOT_FIELDS = frozenset({"color_message"})
+
+# The id of the request being answered (set by the observability middleware).
+REQUEST_ID: ContextVar[str | None] = ContextVar("slotblock_request_id", default=None)
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per record: time, level, logger, message and the `extra` fields."""
+    """One JSON object per record: time, level, logger, pid, message, the request id inside a
+    request, and the `extra` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            line["request_id"] = request_id
+        line.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in _NOT_FIELDS}
+        )
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
         return orjson.dumps(line, default=str).decode()
 
 
@@ -51,11 +74,43 @@ def wants_json(log_format: str, stream: TextIO) -> bool:
 
 
 def configure(log_format: str, stream: TextIO | None = None) -> None:
-    """Send slotblock's loggers to `stream` (stderr) in the chosen format."""
+    """Send slotblock's loggers to `stream` (stderr) in the chosen format; in JSON mode also
+    every other logger's warnings and Python's warnings."""
     out = stream or sys.stderr
+    as_json = wants_json(log_format, out)
     handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonLines() if wants_json(log_format, out) else Text())
+    handler.setFormatter(JsonLines() if as_json else Text())
     root = logging.getLogger("slotblock")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     root.propagate = False
+    if as_json:
+        logging.captureWarnings(True)
+        everything = logging.getLogger()
+        everything.handlers[:] = [handler]
+        if everything.level == logging.NOTSET or everything.level > logging.WARNING:
+            everything.setLevel(logging.WARNING)
+
+
+def uvicorn_log_config(log_format: str, stream: TextIO | None = None) -> dict[str, Any] | None:
+    """uvicorn's `log_config` in JSON mode (its loggers through `JsonLines`, on stderr); None
+    in text mode (uvicorn's own format)."""
+    if not wants_json(log_format, stream or sys.stderr):
+        return None
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonLines"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+    }

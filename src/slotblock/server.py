@@ -43,6 +43,9 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         "access_log": False,  # slotblock writes its own (api/middleware/observability.py)
         **uvicorn_options(settings),
     }
+    log_config = logs.uvicorn_log_config(settings.log_format)
+    if log_config is not None:  # JSON: uvicorn's own lines too (text: uvicorn's format)
+        options["log_config"] = log_config
     if workers == 1:
         from slotblock.api.app import create_app  # noqa: PLC0415 - the web stack, late
 
@@ -59,5 +62,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             "slotblock.api.workers:app",
             factory=True,
             workers=workers,
+            # A worker still importing the app on a busy machine is not hung.
+            timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
             **options,
         )

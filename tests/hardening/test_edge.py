@@ -261,7 +261,11 @@ def test_connections_past_the_limit_get_503(settings: Settings) -> None:
 
 def test_forwarded_headers_only_from_configured_proxies(settings: Settings) -> None:
     app = create_app(settings)
-    closed = uvicorn_config(app, settings, "127.0.0.1", 1)
+    local = uvicorn_config(app, settings, "127.0.0.1", 1)  # the default: a proxy on this host
+    assert local.proxy_headers is True
+    assert local.forwarded_allow_ips == ["127.0.0.1"]
+    nobody = settings.model_copy(update={"forwarded_allow_ips": ""})
+    closed = uvicorn_config(app, nobody, "127.0.0.1", 1)
     assert closed.proxy_headers is False
     trusting = settings.model_copy(update={"forwarded_allow_ips": "10.0.0.1, 10.0.0.2"})
     opened = uvicorn_config(app, trusting, "127.0.0.1", 1)

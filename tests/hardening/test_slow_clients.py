@@ -54,6 +54,7 @@ def test_one_address_cannot_take_every_connection(settings: Settings) -> None:
             "max_connections": 24,
             "max_connections_per_client": 6,
             "header_timeout_seconds": 60,
+            "forwarded_allow_ips": "",  # 127.0.0.1 is a client here, not a trusted proxy
         }
     )
     with edge_server(changed) as port, slow_sockets(port, 40) as held:

@@ -8,6 +8,7 @@ workers start, each worker writes its values there, and a scrape of any worker a
 from __future__ import annotations
 
 import os
+import platform
 import secrets
 import time
 
@@ -19,12 +20,14 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.responses import Response
 from starlette.types import Scope
 
+from slotblock import __version__
 from slotblock.api.errors import error_response
 from slotblock.config import Settings
 
@@ -66,6 +69,13 @@ CACHE_BYTES = Gauge(
     ["cache"],
     multiprocess_mode="livesum",
 )
+BUILD_INFO = Gauge(
+    "slotblock_build_info",
+    "Always 1: the running slotblock version and Python version, in the labels.",
+    ["version", "python"],
+    multiprocess_mode="max",
+)
+BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 
 
 CACHES = ("expansion", "fragments", "answers", "blocks")
@@ -76,6 +86,8 @@ def exposition() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        # process_* (CPU, memory, open files, start time) of the worker that answers
+        ProcessCollector(registry=registry)
         return generate_latest(registry)
     return generate_latest(REGISTRY)
 

@@ -12,7 +12,7 @@
   cannot take every connection of `max_connections` (slow sockets) from the others. The
   trusted proxies are exempt (their connections carry many clients);
 * `forwarded_allow_ips`: X-Forwarded-For/-Proto are honoured only from these addresses
-  (none by default).
+  (127.0.0.1 by default: a proxy on the same machine).
 """
 
 from __future__ import annotations

@@ -12,8 +12,13 @@ import typer
 from pydantic import ValidationError
 
 from slotblock.config import Settings
-from slotblock.config_errors import check_consistency, describe, unknown_variables
-from slotblock.core.errors import SlotblockError
+from slotblock.config_errors import (
+    check_consistency,
+    describe,
+    unknown_variables,
+    unreachable_database,
+)
+from slotblock.core.errors import SlotblockError, Unavailable
 from slotblock.service.container import Services, build_services
 from slotblock.store import Timeouts, open_store
 from slotblock.store.migrate import upgrade
@@ -52,8 +57,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T:
-    """Run `work` against a migrated store, turning every expected failure into one line."""
+def run(
+    database_url: str | None,
+    work: Callable[[Services], Awaitable[T]],
+    migrated: Callable[[str | None, str | None], None] | None = None,
+) -> T:
+    """Run `work` against a migrated store, turning every expected failure into one line;
+    `migrated` is told the schema revision before and after the migration."""
     settings = settings_for(database_url)
 
     async def main() -> T:
@@ -64,13 +74,17 @@ def run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T
         )
         store = open_store(settings.database_url, pool_size=2, timeouts=timeouts)
         try:
-            await upgrade(store)
+            before, after = await upgrade(store)
+            if migrated is not None:
+                migrated(before, after)
             return await work(build_services(store, settings))
         finally:
             await store.dispose()
 
     try:
         return asyncio.run(main())
+    except Unavailable as exc:
+        raise fail(unreachable_database(settings.database_url, exc)) from None
     except SlotblockError as exc:
         raise fail(exc.message) from None
     except (ValueError, OSError) as exc:

@@ -10,14 +10,24 @@ import typer
 
 from slotblock.cli.common import DatabaseUrl, fail, nothing, run, settings_for
 from slotblock.cli.state import fixtures_of, fresh
+from slotblock.core.errors import SlotblockError
 from slotblock.service import demo as demo_data
 from slotblock.service.container import Services, wall_clock_ms
 
 
 def migrate(database_url: DatabaseUrl = None) -> None:
-    """Create or upgrade the database schema."""
-    run(database_url, nothing)
-    typer.echo("database is up to date", err=True)
+    """Create or upgrade the database schema, and say which."""
+    run(database_url, nothing, _say_migrated)
+
+
+def _say_migrated(before: str | None, after: str | None) -> None:
+    if before is None:
+        done = f"created the schema (revision {after}); "
+    elif before != after:
+        done = f"upgraded the schema from revision {before} to {after}; "
+    else:
+        done = ""
+    typer.echo(f"{done}database is up to date (revision {after})", err=True)
 
 
 def demo(database_url: DatabaseUrl = None) -> None:
@@ -33,9 +43,39 @@ async def _demo_token(svc: Services) -> str:
     return token
 
 
+def _kept_token_file(svc: Services) -> Path | None:
+    """Where `serve --demo` keeps its demo token: beside an SQLite database file."""
+    database = svc.store.url.database
+    if not svc.store.is_sqlite or not database or database == ":memory:":
+        return None
+    return Path(f"{database}.demo-token")
+
+
+async def _kept_demo_token(svc: Services) -> str:
+    """The demo token an earlier `serve --demo` kept, while it still works; else a new one,
+    kept for the next start (so that `make run` does not mint a token at every start)."""
+    kept = _kept_token_file(svc)
+    if kept is not None and kept.exists():
+        await demo_data.ensure_demo(svc.tenants, svc.calendars, svc.blocks)
+        token = kept.read_text().strip()
+        try:
+            if (await svc.auth.authenticate(token)).location.id == demo_data.LOCATION_ID:
+                print(f"demo data present; the demo token kept in {kept}", file=sys.stderr)
+                return token
+        except SlotblockError:
+            pass
+    token = await _demo_token(svc)
+    if kept is not None:
+        kept.touch(mode=0o600)
+        kept.write_text(f"{token}\n")
+    return token
+
+
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="HOST", help="Interface to listen on (else $HOST).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="TCP port (else $PORT).")] = 8000,
     database_url: DatabaseUrl = None,
     with_demo: Annotated[
         bool, typer.Option("--demo", help="Create demo data, print a token and a curl.")
@@ -66,7 +106,7 @@ def serve(
     if fixture is not None:
         text = fixture.read_bytes()
         run(database_url, lambda s: fresh(fixtures_of(s, database_url), text))
-    token = run(database_url, _demo_token if with_demo else nothing)
+    token = run(database_url, _kept_demo_token if with_demo else nothing)
     if token:
         _print_demo(host, port, token)
     server.serve(settings, host, port, workers)

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from filelock import FileLock
 
 from slotblock.store.engine import Store
@@ -38,33 +39,35 @@ def lock_path(store: Store) -> Path | None:
     return Path(f"{database}.migrate.lock")
 
 
-async def upgrade(store: Store) -> None:
-    """Apply every pending migration (idempotent, safe to run from many nodes at once)."""
+async def upgrade(store: Store) -> tuple[str | None, str | None]:
+    """Apply every pending migration (idempotent, safe to run from many nodes at once).
+    Returns the schema revision before and after (None: no schema)."""
     path = lock_path(store)
     if path is None:
-        await _upgrade_locked(store)
-        return
+        return await _upgrade_locked(store)
     lock = FileLock(path, timeout=LOCK_TIMEOUT_SECONDS)
     await asyncio.to_thread(lock.acquire)
     try:
-        await _upgrade_locked(store)
+        return await _upgrade_locked(store)
     finally:
         lock.release()
 
 
-async def _upgrade_locked(store: Store) -> None:
+async def _upgrade_locked(store: Store) -> tuple[str | None, str | None]:
     async with store.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
             )
-        await conn.run_sync(_upgrade_sync)
+        return await conn.run_sync(_upgrade_sync)
 
 
-def _upgrade_sync(connection: object) -> None:
+def _upgrade_sync(connection: sa.Connection) -> tuple[str | None, str | None]:
+    before = MigrationContext.configure(connection).get_current_revision()
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    return before, MigrationContext.configure(connection).get_current_revision()
 
 
 __all__ = ["alembic_config", "lock_path", "upgrade"]

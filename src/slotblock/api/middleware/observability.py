@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from slotblock import logs
 from slotblock.api import metrics
 from slotblock.api.errors import error_response
 
@@ -76,6 +77,7 @@ class Observability:
                 message["headers"] = kept + ours
             await send(message)
 
+        logged_as = logs.REQUEST_ID.set(request_id)  # every log line of this request
         try:
             await self.app(scope, receive, stamped_send)
         except Exception:  # noqa: BLE001 - answered 500 below, with the request id
@@ -84,6 +86,7 @@ class Observability:
                 await error_response(500, "Internal server error")(scope, receive, stamped_send)
         finally:
             self._record(scope, answer.get("status", 500), time.perf_counter() - started)
+            logs.REQUEST_ID.reset(logged_as)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         template, operation = route_of(scope)
