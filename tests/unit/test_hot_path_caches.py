@@ -4,6 +4,8 @@ equal to expanding the window itself."""
 from __future__ import annotations
 
 import random
+import sys
+import threading
 from dataclasses import replace
 
 import pytest
@@ -110,3 +112,41 @@ def test_a_run_over_the_limit_is_expanded_week_by_week() -> None:
     expansion = WeekExpansion(10_000_000)
     got = expansion.instances(series, START, START + 21 * DAY, 200)
     assert len(got) == len(instances(series, START, START + 21 * DAY, 10_000)) == 504
+
+
+def test_concurrent_puts_from_threads_keep_the_byte_count_exact() -> None:
+    """Worker threads and the event loop share the caches: a drifting count once left the
+    map empty with the count past the bound, and every later `put` raised KeyError."""
+    cache: BoundedCache[int] = BoundedCache(5_000)
+    errors: list[BaseException] = []
+    gets = [0] * 6
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for n in range(20_000):
+                key = rng.randrange(400)
+                if rng.random() < 0.5:
+                    cache.put(key, n, rng.randrange(1, 300))
+                else:
+                    cache.get(key)
+                    gets[seed] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave between almost any two bytecodes
+    try:
+        threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert errors == []
+    stats = cache.stats()
+    assert stats.bytes == cache.entry_bytes() <= cache.max_bytes
+    assert stats.entries == len(cache) > 0
+    assert stats.hits + stats.misses == sum(gets)
+    assert stats.evictions > 0
