@@ -5,8 +5,10 @@ on PostgreSQL, extended result codes on SQLite); the rest of slotblock sees doma
 from __future__ import annotations
 
 from collections.abc import Iterator
+import sqlite3
 from contextlib import contextmanager
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -59,13 +61,40 @@ def deleting(referenced: str) -> Iterator[None]:
         raise
 
 
+# SQLSTATEs of a server that went away or takes no connection now: connection exceptions
+# (class 08), operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03
+# cannot connect now), too many connections (53300).
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+UNAVAILABLE = "the database is unavailable; retry later"
+
+
 def is_outage(exc: BaseException) -> bool:
-    """True for failures that mean "the database cannot be reached now", not a bug."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+    """True for failures that mean "the database cannot be reached now", not a bug: the
+    engine's (SQLAlchemy's) and the drivers' own, as the fast path's direct reads raise
+    them, with one verdict."""
+    if isinstance(exc, IntegrityError | sqlite3.IntegrityError):
+        return False
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return True
+        return exc.orig is not None and driver_outage(exc.orig)
+    if isinstance(exc, sa.exc.TimeoutError):
         return True
-    if isinstance(exc, sa.exc.TimeoutError | sa.exc.OperationalError | sa.exc.InterfaceError):
+    return driver_outage(exc)
+
+
+def driver_outage(exc: BaseException) -> bool:
+    """A driver's exception that SQLAlchemy would report as an outage: sqlite3's
+    OperationalError and InterfaceError (locked, unreadable, missing), asyncpg's interface
+    errors and the SQLSTATEs above, and socket failures and timeouts."""
+    if isinstance(exc, OSError | TimeoutError):
         return True
-    return isinstance(exc, OSError | TimeoutError | ConnectionError)
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError | asyncpg.InterfaceError):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and state.startswith(_OUTAGE_STATES)
 
 
 @contextmanager
@@ -73,7 +102,7 @@ def reachable() -> Iterator[None]:
     """Turn an outage into Unavailable (503 at the edge); anything else passes through."""
     try:
         yield
-    except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
-        if is_outage(exc) and not isinstance(exc, IntegrityError):
-            raise Unavailable("the database is unavailable; retry later") from exc
+    except Exception as exc:
+        if is_outage(exc):
+            raise Unavailable(UNAVAILABLE) from exc
         raise

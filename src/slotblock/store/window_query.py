@@ -10,7 +10,16 @@ processing.
   answers `data_version`: SQLite changes it whenever another connection, of this process or
   any other, commits (https://sqlite.org/pragma.html#pragma_data_version).
 - PostgreSQL: an asyncpg pool whose connections keep their prepared statements and are not
-  reset on release (reads change no session state).
+  reset on release (reads change no session state). It is this reader's own, apart from
+  SQLAlchemy's (whose checkout would add a ping and a reset round trip to every read): up to
+  `SLOTBLOCK_POOL_SIZE` connections, beside the engine's pool and overflow.
+
+Failures are the store's: every driver call runs inside `integrity.reachable()`, so an
+outage is `Unavailable` (503 with the configured Retry-After), as in `Store.read()`. A
+connection the server dropped (a restart, a failover, `pg_terminate_backend`) is replaced
+and the statement run once more, as the engine's pre-ping replaces a dead connection at
+checkout: the pool's other connections are expired too (they went with the same server).
+A statement that fails on a fresh connection as well is an outage.
 """
 
 from __future__ import annotations
@@ -26,10 +35,12 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.bounded_cache import BoundedCache, text_bytes
+from slotblock.core.errors import Unavailable
 from slotblock.core.model import Block, Override
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, ssl_argument
+from slotblock.store.integrity import UNAVAILABLE, driver_outage, reachable
 from slotblock.store.tables import blocks, calendars, data_versions
 
 _NAMES = [column.name for column in _COLUMNS]
@@ -80,7 +91,10 @@ def _versioned_keys_sql(filters: tuple[bool, bool, bool]) -> tuple[str, tuple[st
 
 Keys = Sequence[Sequence[Any]]  # (location id, block id, version, joined group id) per block
 _KEY = tuple(_NAMES.index(name) for name in ("location_id", "id", "version", "group_id"))
-BLOCK_BYTES = 600  # a Block, its key and its overrides' header, estimated (texts added)
+# A Block and its key in the cache, measured (sys.getsizeof, deep): about 1,070 bytes
+# beside its texts; each parsed override about 400 beside its fields' JSON.
+BLOCK_BYTES = 1_100
+OVERRIDE_BYTES = 400
 
 
 def _block(row: Sequence[Any]) -> Block:
@@ -153,9 +167,7 @@ class WindowReader:
             return version, await self._rows(_shape(filters), params, keys_only=True)
         _, params = _window_params(location_id, start_ms, end_ms, filters)
         sql, order = _versioned_keys_sql(_shape(filters))
-        pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
-            rows = await conn.fetch(sql, *(params[n] for n in order))
+        rows = await self._fetch(sql, [params[n] for n in order])
         keys = [tuple(row[1:]) for row in rows if row[2] is not None]
         return rows[0][0] or 0, keys
 
@@ -164,12 +176,9 @@ class WindowReader:
     ) -> Sequence[Sequence[Any]]:
         if self.is_sqlite:
             sql, _ = _sql("sqlite", shape, keys_only)
-            return self._sqlite_connection().execute(sql, params).fetchall()
+            return self._on_sqlite(sql, params)
         sql, order = _sql("postgresql", shape, keys_only)
-        pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
-            rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *(params[n] for n in order))
-        return rows
+        return await self._fetch(sql, [params[n] for n in order])
 
     def _cached_block(self, row: Sequence[Any]) -> Block:
         if not self.blocks.max_bytes:
@@ -178,8 +187,9 @@ class WindowReader:
         block = self.blocks.get(key)
         if block is None:
             block = _block(row)
-            size = BLOCK_BYTES + sum(len(row[at] or "") for at in _TEXTS)
-            self.blocks.put(key, block, size + len(str(row[_OVERRIDES])))
+            size = BLOCK_BYTES + sum(text_bytes(row[at] or "") for at in _TEXTS)
+            size += OVERRIDE_BYTES * len(block.overrides) + text_bytes(str(row[_OVERRIDES]))
+            self.blocks.put(key, block, size)
         return block
 
     async def data_version(self, location_id: str) -> int:
@@ -187,12 +197,40 @@ class WindowReader:
         changed, whichever node wrote it: SQLite's `PRAGMA data_version` on this reader's
         connection (which never writes), PostgreSQL's `data_versions` row (bumped by triggers)."""
         if self.is_sqlite:
-            found: int = self._sqlite_connection().execute(_SQLITE_VERSION).fetchone()[0]
+            found: int = self._on_sqlite(_SQLITE_VERSION, {})[0][0]
             return found
+        rows = await self._fetch(_POSTGRES_VERSION, [location_id])
+        return rows[0][0] if rows else 0
+
+    def _on_sqlite(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        with reachable():
+            return self._sqlite_connection().execute(sql, params).fetchall()
+
+    async def _fetch(self, sql: str, args: list[Any]) -> Sequence[Sequence[Any]]:
+        """The rows of one statement on a pooled connection: a dropped connection is
+        replaced and the statement run once more; an outage is Unavailable."""
+        with reachable():
+            try:
+                return await self._fetch_once(sql, args)
+            except _Dropped:
+                pass
+            if self._pool is not None:
+                await self._pool.expire_connections()
+            try:
+                return await self._fetch_once(sql, args)
+            except _Dropped as again:
+                raise Unavailable(UNAVAILABLE) from again.__cause__
+
+    async def _fetch_once(self, sql: str, args: list[Any]) -> Sequence[Sequence[Any]]:
         pool = await self._postgres_pool()
         async with pool.acquire() as conn:
-            version: int | None = await conn.fetchval(_POSTGRES_VERSION, location_id)
-        return version or 0
+            try:
+                rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *args)
+            except Exception as exc:
+                if driver_outage(exc) or _confused(exc) or _closed(conn):
+                    raise _Dropped from exc
+                raise
+        return rows
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -223,6 +261,25 @@ class WindowReader:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+class _Dropped(Exception):
+    """The connection failed under a statement (its cause says how): try another."""
+
+
+def _confused(exc: Exception) -> bool:
+    """asyncpg's state error when the server's goodbye (57P01) arrived on an idle
+    connection before the next statement: that connection is going, not the statement."""
+    return isinstance(exc, asyncpg.exceptions.InternalClientError)
+
+
+def _closed(conn: Any) -> bool:
+    """Whether the pool's connection is closed (one closed under a statement is already
+    back in the pool, and says so by refusing the question)."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
