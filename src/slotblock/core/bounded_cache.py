@@ -31,6 +31,18 @@ class CacheStats:
     entries: int
 
 
+def exact(data: bytes) -> bytes:
+    """A copy of `data` that takes its length: orjson returns bytes in the buffer it grew
+    (4 KiB at least, up to twice the length), so a kept encoding would hold that buffer."""
+    return memoryview(data).tobytes()
+
+
+def text_bytes(text: str) -> int:
+    """The memory of a str's characters, high: one byte each when all are ASCII, else four
+    (CPython stores 1, 2 or 4 bytes a character; `isascii` costs nothing)."""
+    return len(text) if text.isascii() else 4 * len(text)
+
+
 class BoundedCache(Generic[V]):
     """LRU keyed by any hashable, at most `max_bytes` of entries (as estimated by `put`)."""
 

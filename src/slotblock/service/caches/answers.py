@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.bounded_cache import BoundedCache, exact
 from slotblock.core.model import Event, Principal
 from slotblock.service.blocks import BlockService, WindowQuery
 from slotblock.store.window_query import WindowReader
@@ -55,6 +55,6 @@ class AnswerCache:
             version, keys = await reader.version_and_keys(
                 q.location_id, q.start_ms, q.end_ms, **q.filters
             )
-        body = encode(await self.blocks.query(principal, q, keys), zone)
+        body = exact(encode(await self.blocks.query(principal, q, keys), zone))
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body

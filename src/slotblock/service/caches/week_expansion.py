@@ -21,7 +21,7 @@ group, so a row read after another node's write never meets an old expansion.
 
 from __future__ import annotations
 
-from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.bounded_cache import BoundedCache, text_bytes
 from slotblock.core.errors import TooManyInstances
 from slotblock.core.instances import instances
 from slotblock.core.model import Block, Event
@@ -39,9 +39,9 @@ OVERRIDE_BYTES = 400
 def block_bytes(block: Block) -> int:
     """An estimate (high) of the memory one block holds."""
     texts = (block.title, block.description, block.notes, block.address, block.rrule or "")
-    size = BLOCK_BYTES + sum(4 * len(t) for t in texts)
+    size = BLOCK_BYTES + sum(text_bytes(t) for t in texts)
     for override in block.overrides:
-        size += OVERRIDE_BYTES + sum(4 * len(str(v)) for v in override.fields.values())
+        size += OVERRIDE_BYTES + sum(text_bytes(str(v)) for v in override.fields.values())
     return size
 
 
