@@ -239,19 +239,6 @@ class BlockService:
     def _instances(self, block: Block, start: int, end: int, budget: Budget) -> list[Event]:
         return self.expansion.instances(block, start, end, self.settings.max_events, budget)
 
-    @property
-    def cache_hits(self) -> int:
-        return self.expansion.cache.hits
-
-    @property
-    def cache_misses(self) -> int:
-        return self.expansion.cache.misses
-
-    @property
-    def cache_size(self) -> int:
-        """Bytes held by the expansion cache (estimated)."""
-        return self.expansion.cache.bytes
-
     # --- create --------------------------------------------------------------------------
 
     async def create(
