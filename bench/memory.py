@@ -67,7 +67,9 @@ def paths(rng: random.Random, now_ms: int, availability: bool) -> str:
             f"calendarId={series_calendar(t).id}",
         )
     )
-    return f"/calendars/blocked-slots?locationId={t.location.id}&{target}&{window}{rng.choice(ZONES)}"
+    return (
+        f"/calendars/blocked-slots?locationId={t.location.id}&{target}&{window}{rng.choice(ZONES)}"
+    )
 
 
 def cache_bytes(base: str) -> dict[str, float]:

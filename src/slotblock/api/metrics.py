@@ -27,8 +27,8 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from slotblock.api.errors import error_response
-from slotblock.core.bounded_cache import BoundedCache
 from slotblock.config import Settings
+from slotblock.core.bounded_cache import BoundedCache
 
 REQUESTS = Counter(
     "slotblock_requests_total",

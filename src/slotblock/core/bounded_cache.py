@@ -89,7 +89,9 @@ class BoundedCache(Generic[V]):
 
     def stats(self) -> CacheStats:
         with self._lock:
-            return CacheStats(self.hits, self.misses, self.evictions, self.bytes, len(self._entries))
+            return CacheStats(
+                self.hits, self.misses, self.evictions, self.bytes, len(self._entries)
+            )
 
     def entry_bytes(self) -> int:
         """The sum of the entries' sizes, counted now (`bytes` must always equal it)."""

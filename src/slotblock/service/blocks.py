@@ -69,6 +69,9 @@ _MISSING = {
 
 
 INLINE_EVENTS = 1_000  # the most events a query assembles on the event loop from cached weeks
+EARLIEST_MS = recurrence.DAY_MS * -25_567  # 1900-01-01T00:00:00Z
+LATEST_MS = recurrence.DAY_MS * 376_200  # 3000-01-01T00:00:00Z
+Filters = Mapping[str, str | None]  # calendar_id, user_id, group_id: None or the target's id
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,25 @@ class BlockService:
         check_location(principal, q.location_id)
         if not (q.calendar_id or q.user_id or q.group_id):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
-        self._check_window(q.start_ms, q.end_ms)
+        self.check_window(q.start_ms, q.end_ms)
+
+    def check_window(
+        self,
+        start_ms: int,
+        end_ms: int,
+        names: tuple[str, str] = ("startTime", "endTime"),
+        days: int | None = None,
+    ) -> None:
+        """The one window check of every read over time (blocked slots, free/busy, free
+        slots): after its start, within 1900-3000, at most `days` (max_window_days) long."""
+        start_name, end_name = names
+        days = days or self.settings.max_window_days
+        if end_ms <= start_ms:
+            raise Unprocessable(f"{end_name} must be after {start_name}")
+        if start_ms < EARLIEST_MS or end_ms > LATEST_MS:
+            raise Unprocessable(f"{start_name} and {end_name} must lie between 1900 and 3000")
+        if end_ms - start_ms > days * recurrence.DAY_MS:
+            raise Unprocessable(f"the window is longer than {days} days; query less")
 
     def _known_events(self, found: list[Block], start: int, end: int) -> list[Event] | None:
         """`_expand(found, start, end)` when every series' weeks are in the expansion cache
@@ -164,12 +185,43 @@ class BlockService:
 
     def _expand(self, found: list[Block], start: int, end: int) -> list[Event]:
         """The events of `found` in [start, end), within this request's work budget."""
-        budget = Budget(self.settings.query_work)
-        events: list[Event] = []
-        for block in found:
-            events.extend(self._events_in(block, start, end, len(events), budget))
-        events.sort(key=lambda e: (e.start_ms, e.id))
-        return events
+        return self.expand([found], start, end, Budget(self.settings.query_work))[0]
+
+    def expand(
+        self, groups: Sequence[Sequence[Block]], start: int, end: int, budget: Budget
+    ) -> list[list[Event]]:
+        """The events of each group of blocks in [start, end), each group ordered by start
+        and id: one expansion for every read (blocked slots, free/busy, free slots), from
+        the expansion cache, charged to one `budget`, with at most `max_events` events over
+        all the groups (422 past either). CPU work: call it in a worker thread unless no
+        block is a series."""
+        out: list[list[Event]] = []
+        count = 0
+        for found in groups:
+            events: list[Event] = []
+            for block in found:
+                events.extend(self._events_in(block, start, end, count + len(events), budget))
+            events.sort(key=lambda e: (e.start_ms, e.id))
+            count += len(events)
+            out.append(events)
+        return out
+
+    async def blocks_of_targets(
+        self, location_id: str, start: int, end: int, targets: Sequence[Filters]
+    ) -> list[list[Block]]:
+        """The stored blocks that can overlap the window, for each target (filters that
+        `check_targets` or the caller found to exist): on the fast path's reader where it
+        is on, else all in one connection."""
+        if self.reader is not None:
+            return [
+                await self.reader.blocks_in_window(location_id, start, end, **target)
+                for target in targets
+            ]
+        async with self.store.read() as conn:
+            return [
+                await block_store.blocks_in_window(conn, location_id, start, end, **target)
+                for target in targets
+            ]
 
     async def _blocks_in_window(
         self, q: WindowQuery, filters: dict[str, str | None], keys: Keys | None
@@ -202,14 +254,6 @@ class BlockService:
             return master_event(block)
         _check_instance(block, event_id, original)
         return instance(block, original)
-
-    def _check_window(self, start_ms: int, end_ms: int) -> None:
-        if end_ms <= start_ms:
-            raise Unprocessable("endTime must be after startTime")
-        if end_ms - start_ms > self.settings.max_window_days * recurrence.DAY_MS:
-            raise Unprocessable(
-                f"the window is longer than {self.settings.max_window_days} days; query less"
-            )
 
     def _events_in(
         self, block: Block, start: int, end: int, already: int, budget: Budget

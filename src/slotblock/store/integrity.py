@@ -4,8 +4,8 @@ on PostgreSQL, extended result codes on SQLite); the rest of slotblock sees doma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import asyncpg

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
@@ -42,4 +43,6 @@ async def get_free_busy(q: Annotated[FreeBusyQuery, Query()], who: Caller, svc: 
             group_ids=tuple(q.groupId),
         ),
     )
-    return json_response(free_busy_json(answer, q.timeZone or who.location.timezone))
+    # up to SLOTBLOCK_MAX_EVENTS intervals to write out: off the event loop
+    zone = q.timeZone or who.location.timezone
+    return json_response(await anyio.to_thread.run_sync(free_busy_json, answer, zone))

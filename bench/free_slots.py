@@ -1,0 +1,269 @@
+"""The worst shapes of free slots (get-slots) and free/busy, against a real server: what each
+request costs and how long /healthz waits meanwhile.
+
+    .venv/bin/python -m bench.free_slots                    # SQLite
+    .venv/bin/python -m bench.free_slots --backend postgresql
+
+The shapes of the hardening issue's table (31-day window, 1-minute slots, weekdays
+09:00-17:00): round robin with 200 and 1,000 members all busy, collective with 1,000 members
+all free, `openHours` with 3,000 and 15,000 identical ranges, four of the 15,000-range
+requests at once; and the largest shapes the default bounds let through (100 members, one
+hourly series over 366 days of free/busy). Each shape is repeated for `--seconds` (3) while
+/healthz is polled every 10 ms; per shape: the statuses, the median wall time of a request
+(of the four, when four run at once), the server's CPU time per request (its process's utime
++ stime), of the first round (cold caches) and of all, and the 99th percentile and worst
+/healthz latency. The last row is /healthz alone, the noise of the machine itself. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.run import database, process
+from slotblock.config import Settings
+from slotblock.core.model import SCOPES, Block
+from slotblock.core.tokens import new_id
+from slotblock.service.calendars import CalendarInput
+from slotblock.service.container import build_services
+from slotblock.store import blocks as block_store
+from slotblock.store import open_store
+from slotblock.store.migrate import upgrade
+from tests.live import free_port
+
+DAY = 86_400_000
+WEEKDAYS = [1, 2, 3, 4, 5]
+NINE_TO_FIVE = {"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}
+ONE_MINUTE = {"slotDuration": 1, "slotInterval": 1}
+
+
+@dataclass
+class World:
+    location: str
+    token: str
+    calendars: dict[str, str]  # shape name -> calendar id
+    busy_user: str  # a user with an hourly series, for free/busy
+    start: int
+
+
+def _hours(ranges: int) -> dict[str, Any]:
+    return {"openHours": [{"daysOfTheWeek": WEEKDAYS, "hours": [NINE_TO_FIVE] * ranges}]}
+
+
+async def build(url: str) -> World:
+    """A location with 1,000 users and a calendar per shape."""
+    store = open_store(url, pool_size=2)
+    try:
+        await upgrade(store)
+        svc = build_services(store, Settings(database_url=url))
+        location = (await svc.tenants.create_location("Probe", "UTC")).id
+        users = [await svc.tenants.create_user(location, f"u{i}") for i in range(1_000)]
+        token, _ = await svc.tenants.create_token(location, SCOPES, "probe")
+        start = (time.time_ns() // 1_000_000 // DAY + 2) * DAY
+
+        async def calendar(members: list[str], kind: str, extra: dict[str, Any]) -> str:
+            team = tuple({"userId": u} for u in members)
+            body = CalendarInput(
+                name="c", calendar_type=kind, team_members=team, extra={**ONE_MINUTE, **extra}
+            )
+            return (await svc.calendars.add_calendar(location, body)).id
+
+        calendars = {
+            "rr200": await calendar(users[:200], "round_robin", _hours(1)),
+            "rr1000": await calendar(users, "round_robin", _hours(1)),
+            "col1000": await calendar(users, "collective", _hours(1)),
+            "ranges3000": await calendar([], "event", _hours(3_000)),
+            "ranges15000": await calendar([], "event", _hours(15_000)),
+            "rr100": await calendar(users[:100], "round_robin", _hours(1)),
+            "col100": await calendar(users[500:600], "collective", _hours(1)),
+        }
+        # users 0-199 are busy (one block over the whole window each); 500-599 are free
+        blocks = [_block(location, user, start - DAY, start + 40 * DAY) for user in users[:200]]
+        hourly = users[999]
+        series = _block(location, hourly, start, start + 1_800_000)
+        blocks.append(replace(series, rrule="RRULE:FREQ=HOURLY"))
+        async with store.begin() as conn:
+            await block_store.insert_blocks(conn, blocks)
+        return World(location, token, calendars, hourly, start)
+    finally:
+        await store.dispose()
+
+
+def _block(location: str, user: str, start: int, end: int) -> Block:
+    return Block(
+        location_id=location, id=new_id(), calendar_id=None, assigned_user_id=user,
+        title="busy", description="", notes="", address="", start_ms=start, end_ms=end,
+        timezone="UTC", rrule=None, last_start_ms=None, overrides=(), created_ms=0, updated_ms=0,
+    )  # fmt: skip
+
+
+@dataclass
+class Figure:
+    shape: str
+    statuses: set[int]
+    first: float  # wall time of the first round (the calls at once), cold caches
+    first_cpu: float  # server CPU per request of the first round
+    seconds: float  # median wall time of a round
+    cpu: float  # server CPU per request, over every round
+    healthz: list[float]  # every /healthz latency seen meanwhile
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.healthz)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def probe(base: str, seconds: float) -> None:
+    """(In a process of its own, so that the requests' client threads do not delay it.)
+    GET /healthz every 10 ms for `seconds`; print the latencies as JSON."""
+    latencies = []
+    with httpx.Client(base_url=base, timeout=120) as client:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            began = time.perf_counter()
+            client.get("/healthz")
+            latencies.append(time.perf_counter() - began)
+            time.sleep(0.01)
+    print(json.dumps(latencies))
+
+
+def measured(
+    shape: str, calls: list[Callable[[], int]], base: str, pid: int, seconds: float
+) -> Figure:
+    """`calls` run at once, round after round for `seconds` (one round at least), while
+    /healthz is polled every 10 ms from another process."""
+    command = [sys.executable, "-m", "bench.free_slots", "--probe", base, str(seconds)]
+    prober = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)  # the probe's interpreter starts
+    statuses: set[int] = set()
+
+    def run(call: Callable[[], int]) -> None:
+        statuses.add(call())
+
+    cpu, began = cpu_seconds(pid), time.perf_counter()
+    rounds: list[float] = []
+    first_cpu = 0.0
+    while not rounds or time.perf_counter() - began < seconds - 0.3:
+        if len(rounds) == 1:
+            first_cpu = (cpu_seconds(pid) - cpu) / max(1, len(calls))
+        started = time.perf_counter()
+        if not calls:
+            time.sleep(seconds - 0.3)
+        workers = [threading.Thread(target=run, args=(call,)) for call in calls]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        rounds.append(time.perf_counter() - started)
+    used = (cpu_seconds(pid) - cpu) / (len(rounds) * max(1, len(calls)))
+    if len(rounds) == 1:
+        first_cpu = used
+    out, _ = prober.communicate(timeout=600)
+    median = statistics.median(rounds)
+    return Figure(shape, statuses, rounds[0], first_cpu, median, used, json.loads(out))
+
+
+def shapes(w: World, client: httpx.Client) -> list[tuple[str, list[Callable[[], int]]]]:
+    headers = {"Authorization": f"Bearer {w.token}", "Version": "2021-07-28"}
+    window = {"startDate": str(w.start), "endDate": str(w.start + 31 * DAY)}
+
+    def slots(name: str) -> Callable[[], int]:
+        path = f"/calendars/{w.calendars[name]}/free-slots"
+        return lambda: client.get(path, params=window, headers=headers).status_code
+
+    windows = itertools.count()
+
+    def free_busy() -> int:
+        """366 days, each call a year not asked before (no cached week)."""
+        start = w.start + next(windows) * 400 * DAY
+        params = {"locationId": w.location, "userId": w.busy_user, "startTime": str(start),
+                  "endTime": str(start + 366 * DAY)}  # fmt: skip
+        return client.get("/calendars/free-busy", params=params, headers=headers).status_code
+
+    return [
+        ("round robin, 200 members all busy", [slots("rr200")]),
+        ("round robin, 1,000 members all busy", [slots("rr1000")]),
+        ("collective, 1,000 members all free", [slots("col1000")]),
+        ("`openHours` with 3,000 identical ranges", [slots("ranges3000")]),
+        ("`openHours` with 15,000 identical ranges", [slots("ranges15000")]),
+        ("4 of the 15,000-range GETs at once", [slots("ranges15000")] * 4),
+        ("round robin, 100 members (the default bound) all busy", [slots("rr100")]),
+        ("collective, 100 members all free", [slots("col100")]),
+        ("free/busy, one hourly series, 366 days", [free_busy]),
+        ("4 of those free/busy at once", [free_busy] * 4),
+    ]
+
+
+def report(backend: str, figures: list[Figure]) -> str:
+    lines = [
+        f"Free slots and free/busy, worst shapes ({backend}; 31-day window, 1-minute slots):",
+        "",
+        "| shape | status | first request (CPU) | repeated, median (CPU) "
+        "| `/healthz` p99 | `/healthz` worst |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures[1:]:
+        status = ", ".join(str(s) for s in sorted(f.statuses))
+        lines.append(
+            f"| {f.shape} | {status} | {f.first:.2f} s ({f.first_cpu:.2f} s) "
+            f"| {f.seconds:.2f} s ({f.cpu:.2f} s) "
+            f"| {f.quantile(0.99) * 1000:.0f} ms | {f.quantile(1.0) * 1000:.0f} ms |"
+        )
+    idle = figures[0]
+    lines.append(
+        f"| /healthz alone (the machine's own noise) | | | | {idle.quantile(0.99) * 1000:.0f} ms "
+        f"| {idle.quantile(1.0) * 1000:.0f} ms |"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per shape (repeated)")
+    parser.add_argument("--probe", nargs=2, metavar=("BASE", "SECONDS"), help=argparse.SUPPRESS)
+    o = parser.parse_args()
+    if o.probe:
+        probe(o.probe[0], float(o.probe[1]))
+        return
+    with tempfile.TemporaryDirectory() as scratch, database(o.backend, 0, Path(scratch)) as url:
+        world = asyncio.run(build(url))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        args = [sys.executable, "-m", "slotblock", "serve", "--port", str(port)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBLOCK_")}
+        env |= {"SLOTBLOCK_RATE_LIMIT_BURST": "0", "SLOTBLOCK_RATE_LIMIT_DAILY": "0",
+                "SLOTBLOCK_ACCESS_LOG": "false"}  # fmt: skip
+        with (
+            process([*args, "--database-url", url], f"{base}/healthz", env) as proc,
+            httpx.Client(base_url=base, timeout=300) as client,
+        ):
+            idle = measured("nothing else (the machine's own noise)", [], base, proc.pid, o.seconds)
+            figures = [idle] + [
+                measured(shape, calls, base, proc.pid, o.seconds)
+                for shape, calls in shapes(world, client)
+            ]
+    print(report(o.backend, figures))
+
+
+if __name__ == "__main__":
+    main()
