@@ -10,7 +10,6 @@ times in the block's zone, the rule normalized, defaults left out, tokens by has
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,6 +34,7 @@ from slotblock.core.tokens import hash_token, is_id, new_id
 from slotblock.service.calendars import slugify
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
+from slotblock.store import changes as change_store
 from slotblock.store import tokens as token_store
 from slotblock.toolkit.service.fixture_document import (
     BlockDoc,
@@ -418,9 +418,12 @@ async def _write(conn: AsyncConnection, plan: _Plan, now: int) -> None:
         await token_store.insert_token(conn, info, digest)
         if info.revoked_ms is not None:
             await token_store.revoke(conn, info.id, info.revoked_ms)
-    # A version no process can have cached: a reset may have left the same ids behind.
-    version = secrets.randbelow(2**30) + 2
+    # A version no process can have cached, though a reset may leave the same ids behind:
+    # every write of a block takes one change number of its location, whose counter
+    # outlives resets, so a block's version never passes that counter; the next number is
+    # above every version the location's blocks ever had (service/caches/__init__.py).
     for location, _ in plan.locations:
+        version = await change_store.take_seq(conn, location.id)
         await admin_store.set_block_versions(conn, location.id, version)
 
 
