@@ -29,87 +29,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from bench.run import database, process
-from slotblock.config import Settings
-from slotblock.core.model import SCOPES, Block
-from slotblock.core.tokens import new_id
-from slotblock.service.calendars import CalendarInput
-from slotblock.service.container import build_services
-from slotblock.store import blocks as block_store
 from slotblock.store import open_store
 from slotblock.store.migrate import upgrade
+from tests.hardening.worst import SlotShapes, store_slot_shapes
 from tests.live import free_port
 
 DAY = 86_400_000
-WEEKDAYS = [1, 2, 3, 4, 5]
-NINE_TO_FIVE = {"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}
-ONE_MINUTE = {"slotDuration": 1, "slotInterval": 1}
-
-
-@dataclass
-class World:
-    location: str
-    token: str
-    calendars: dict[str, str]  # shape name -> calendar id
-    busy_user: str  # a user with an hourly series, for free/busy
-    start: int
-
-
-def _hours(ranges: int) -> dict[str, Any]:
-    return {"openHours": [{"daysOfTheWeek": WEEKDAYS, "hours": [NINE_TO_FIVE] * ranges}]}
-
-
-async def build(url: str) -> World:
-    """A location with 1,000 users and a calendar per shape."""
-    store = open_store(url, pool_size=2)
-    try:
-        await upgrade(store)
-        svc = build_services(store, Settings(database_url=url))
-        location = (await svc.tenants.create_location("Probe", "UTC")).id
-        users = [await svc.tenants.create_user(location, f"u{i}") for i in range(1_000)]
-        token, _ = await svc.tenants.create_token(location, SCOPES, "probe")
-        start = (time.time_ns() // 1_000_000 // DAY + 2) * DAY
-
-        async def calendar(members: list[str], kind: str, extra: dict[str, Any]) -> str:
-            team = tuple({"userId": u} for u in members)
-            body = CalendarInput(
-                name="c", calendar_type=kind, team_members=team, extra={**ONE_MINUTE, **extra}
-            )
-            return (await svc.calendars.add_calendar(location, body)).id
-
-        calendars = {
-            "rr200": await calendar(users[:200], "round_robin", _hours(1)),
-            "rr1000": await calendar(users, "round_robin", _hours(1)),
-            "col1000": await calendar(users, "collective", _hours(1)),
-            "ranges3000": await calendar([], "event", _hours(3_000)),
-            "ranges15000": await calendar([], "event", _hours(15_000)),
-            "rr100": await calendar(users[:100], "round_robin", _hours(1)),
-            "col100": await calendar(users[500:600], "collective", _hours(1)),
-        }
-        # users 0-199 are busy (one block over the whole window each); 500-599 are free
-        blocks = [_block(location, user, start - DAY, start + 40 * DAY) for user in users[:200]]
-        hourly = users[999]
-        series = _block(location, hourly, start, start + 1_800_000)
-        blocks.append(replace(series, rrule="RRULE:FREQ=HOURLY"))
-        async with store.begin() as conn:
-            await block_store.insert_blocks(conn, blocks)
-        return World(location, token, calendars, hourly, start)
-    finally:
-        await store.dispose()
-
-
-def _block(location: str, user: str, start: int, end: int) -> Block:
-    return Block(
-        location_id=location, id=new_id(), calendar_id=None, assigned_user_id=user,
-        title="busy", description="", notes="", address="", start_ms=start, end_ms=end,
-        timezone="UTC", rrule=None, last_start_ms=None, overrides=(), created_ms=0, updated_ms=0,
-    )  # fmt: skip
 
 
 @dataclass
@@ -182,7 +113,7 @@ def measured(
     return Figure(shape, statuses, rounds[0], first_cpu, median, used, json.loads(out))
 
 
-def shapes(w: World, client: httpx.Client) -> list[tuple[str, list[Callable[[], int]]]]:
+def shapes(w: SlotShapes, client: httpx.Client) -> list[tuple[str, list[Callable[[], int]]]]:
     headers = {"Authorization": f"Bearer {w.token}", "Version": "2021-07-28"}
     window = {"startDate": str(w.start), "endDate": str(w.start + 31 * DAY)}
 
@@ -211,6 +142,15 @@ def shapes(w: World, client: httpx.Client) -> list[tuple[str, list[Callable[[], 
         ("free/busy, one hourly series, 366 days", [free_busy]),
         ("4 of those free/busy at once", [free_busy] * 4),
     ]
+
+
+async def build(url: str) -> SlotShapes:
+    store = open_store(url, pool_size=2)
+    try:
+        await upgrade(store)
+    finally:
+        await store.dispose()
+    return await store_slot_shapes(url, count=1_000)
 
 
 def report(backend: str, figures: list[Figure]) -> str:
