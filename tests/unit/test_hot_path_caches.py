@@ -3,13 +3,16 @@ equal to expanding the window itself."""
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import threading
+import tracemalloc
 from dataclasses import replace
 
 import pytest
 
+from slotblock.core import recurrence
 from slotblock.core.bounded_cache import BoundedCache
 from slotblock.core.errors import TooManyInstances
 from slotblock.core.instances import instances
@@ -150,3 +153,24 @@ def test_concurrent_puts_from_threads_keep_the_byte_count_exact() -> None:
     assert stats.entries == len(cache) > 0
     assert stats.hits + stats.misses == sum(gets)
     assert stats.evictions > 0
+
+
+def test_parsed_rules_are_kept_within_their_bytes() -> None:
+    """A rule with hundreds of EXDATEs takes ~100 KB once parsed: 4,096 of them, as a memo
+    bounded by a count kept, held over 600 MB. The memo counts them in bytes, high."""
+    stamps = ",".join(f"2026{m:02d}{d:02d}T090000Z" for m in range(1, 13) for d in range(1, 29))
+    text = "RRULE:FREQ=DAILY;INTERVAL=999\nEXDATE:" + stamps
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        rule = recurrence.stored_rule(text)
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(rule.exdates) == 336
+    assert after - before <= 1_000 + 24 * len(text)  # the estimate the memo charges
+    for n in range(1, 120):  # 120 x ~140 KB estimated: past the memo's bytes
+        recurrence.stored_rule(f"RRULE:FREQ=DAILY;INTERVAL={n}\nEXDATE:" + stamps)
+    assert 0 < recurrence._STORED.bytes <= recurrence.MEMO_BYTES
