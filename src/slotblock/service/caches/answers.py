@@ -11,15 +11,20 @@ version read and the query leaves an entry under the older version: it is never 
 
 The caller's scope and location and the request's shape are checked on every request,
 before the cache: a hit answers exactly what the query would. Errors are not cached.
+
+The contract every cache keeps (keys, versions, a new field or table): the docstring of
+`slotblock.service.caches`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import anyio.to_thread
+
 from slotblock.core.bounded_cache import BoundedCache, exact
 from slotblock.core.model import Event, Principal
-from slotblock.service.blocks import BlockService, WindowQuery
+from slotblock.service.blocks import INLINE_EVENTS, BlockService, WindowQuery
 from slotblock.store.window_query import WindowReader
 
 Encode = Callable[[Sequence[Event], str], bytes]
@@ -40,7 +45,7 @@ class AnswerCache:
     async def body(self, principal: Principal, q: WindowQuery, zone: str, encode: Encode) -> bytes:
         reader = self.reader
         if reader is None:
-            return encode(await self.blocks.query(principal, q), zone)
+            return await encoded(encode, await self.blocks.query(principal, q), zone)
         self.blocks.check_query(principal, q)
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
         key = (q.location_id, q.start_ms, q.end_ms, q.calendar_id, q.user_id, q.group_id, zone)
@@ -55,6 +60,14 @@ class AnswerCache:
             version, keys = await reader.version_and_keys(
                 q.location_id, q.start_ms, q.end_ms, **q.filters
             )
-        body = exact(encode(await self.blocks.query(principal, q, keys), zone))
+        body = exact(await encoded(encode, await self.blocks.query(principal, q, keys), zone))
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body
+
+
+async def encoded(encode: Encode, events: Sequence[Event], zone: str) -> bytes:
+    """`encode(events, zone)`: in a worker thread past INLINE_EVENTS events (a large answer
+    takes tens of milliseconds to write), on the event loop below (a hop costs more)."""
+    if len(events) <= INLINE_EVENTS:
+        return encode(events, zone)
+    return await anyio.to_thread.run_sync(encode, events, zone)
