@@ -130,6 +130,14 @@ def shapes(w: SlotShapes, client: httpx.Client) -> list[tuple[str, list[Callable
                   "endTime": str(start + 366 * DAY)}  # fmt: skip
         return client.get("/calendars/free-busy", params=params, headers=headers).status_code
 
+    def blocked() -> int:
+        """The same year of the hourly series, as events (8,784 of them)."""
+        start = w.start + next(windows) * 400 * DAY
+        params = {"locationId": w.location, "userId": w.busy_user, "startTime": str(start),
+                  "endTime": str(start + 366 * DAY)}  # fmt: skip
+        path = "/calendars/blocked-slots"
+        return client.get(path, params=params, headers=headers).status_code
+
     return [
         ("round robin, 200 members all busy", [slots("rr200")]),
         ("round robin, 1,000 members all busy", [slots("rr1000")]),
@@ -141,6 +149,8 @@ def shapes(w: SlotShapes, client: httpx.Client) -> list[tuple[str, list[Callable
         ("collective, 100 members all free", [slots("col100")]),
         ("free/busy, one hourly series, 366 days", [free_busy]),
         ("4 of those free/busy at once", [free_busy] * 4),
+        ("blocked slots, the same series, 366 days (8,784 events)", [blocked]),
+        ("4 of those at once", [blocked] * 4),
     ]
 
 

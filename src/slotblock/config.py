@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     max_free_busy_targets: int = Field(
         100, ge=1, description="Most calendars, users and groups one free/busy call asks."
     )
+    cpu_threads: int = Field(
+        1,
+        ge=1,
+        description="Worker threads that run CPU work (expansion, rule checks, free slots, "
+        "large answers) at once; more take the event loop's turns at the interpreter lock.",
+    )
 
     # --- the admin control plane (/_admin/) ---------------------------------------------
     admin_token: str | None = Field(

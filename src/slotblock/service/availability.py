@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio.to_thread
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -111,7 +110,7 @@ class AvailabilityService:
             members = await _members(conn, calendar, q.user_ids, self.settings.max_slot_members)
         if not calendar.is_active:
             return {}
-        fields = await anyio.to_thread.run_sync(_parse, text)
+        fields = await self.blocks.cpu.run(_parse, text)
         rules = slots.rules_of(fields)
         span = (
             q.start_ms - rules.pre_buffer_ms,
@@ -142,7 +141,7 @@ class AvailabilityService:
                 ) from exc
             return slots.by_local_date(starts, zone(q.timezone or location.timezone))
 
-        return await anyio.to_thread.run_sync(compute)
+        return await self.blocks.cpu.run(compute)
 
     # --- free/busy -----------------------------------------------------------------------
 
@@ -176,7 +175,7 @@ class AvailabilityService:
             }
             return FreeBusy(answer["calendar_id"], answer["user_id"], answer["group_id"])
 
-        return await anyio.to_thread.run_sync(compute)
+        return await self.blocks.cpu.run(compute)
 
 
 # --- helpers -----------------------------------------------------------------------------

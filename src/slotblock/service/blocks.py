@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
@@ -54,6 +53,7 @@ from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.caches.week_expansion import WeekExpansion
 from slotblock.service.changes import ChangeLog
+from slotblock.service.cpu import CpuWork
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
@@ -113,6 +113,7 @@ class BlockService:
         self.settings = settings
         self.clock = clock
         self.changes = ChangeLog(clock)  # change number, change log, webhook outbox
+        self.cpu = CpuWork(settings.cpu_threads)  # every CPU job of the process's reads
         # A series' instances depend only on its stored version: kept per week, in bytes.
         self.expansion = WeekExpansion(settings.expansion_cache_bytes)
         self.reader = (
@@ -136,7 +137,7 @@ class BlockService:
         if known is not None:
             return known
         # Series are expanded in a worker thread, so the event loop keeps serving.
-        return await anyio.to_thread.run_sync(self._expand, found, q.start_ms, q.end_ms)
+        return await self.cpu.run(self._expand, found, q.start_ms, q.end_ms)
 
     def check_query(self, principal: Principal, q: WindowQuery) -> None:
         """The query's scope, location, filters and window, checked before any read."""
@@ -312,7 +313,7 @@ class BlockService:
             updated_ms=now,
         )
         if body.rrule:  # parsing and checking a rule is CPU work: in a worker thread
-            block = await anyio.to_thread.run_sync(self._with_rule, block, body.rrule)
+            block = await self.cpu.run(self._with_rule, block, body.rrule)
         else:
             block = self._with_rule(block, body.rrule)
         async with self.store.begin() as conn:
@@ -376,7 +377,7 @@ class BlockService:
                 block, version = await self._load(conn, principal, master_id)
                 check_if_match(if_match, block)
                 if original is None:
-                    changed = await anyio.to_thread.run_sync(self._edit_block, block, body)
+                    changed = await self.cpu.run(self._edit_block, block, body)
                 else:
                     changed = self._edit_instance(block, event_id, original, body)
                 if _owner_key(changed) != _owner_key(block):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
@@ -45,4 +44,4 @@ async def get_free_busy(q: Annotated[FreeBusyQuery, Query()], who: Caller, svc: 
     )
     # up to SLOTBLOCK_MAX_EVENTS intervals to write out: off the event loop
     zone = q.timeZone or who.location.timezone
-    return json_response(await anyio.to_thread.run_sync(free_busy_json, answer, zone))
+    return json_response(await svc.blocks.cpu.run(free_busy_json, answer, zone))

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import anyio.to_thread
-
 from slotblock.core.bounded_cache import BoundedCache, exact
 from slotblock.core.model import Event, Principal
 from slotblock.service.blocks import INLINE_EVENTS, BlockService, WindowQuery
@@ -45,7 +43,7 @@ class AnswerCache:
     async def body(self, principal: Principal, q: WindowQuery, zone: str, encode: Encode) -> bytes:
         reader = self.reader
         if reader is None:
-            return await encoded(encode, await self.blocks.query(principal, q), zone)
+            return await self._encoded(encode, await self.blocks.query(principal, q), zone)
         self.blocks.check_query(principal, q)
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
         key = (q.location_id, q.start_ms, q.end_ms, q.calendar_id, q.user_id, q.group_id, zone)
@@ -60,14 +58,15 @@ class AnswerCache:
             version, keys = await reader.version_and_keys(
                 q.location_id, q.start_ms, q.end_ms, **q.filters
             )
-        body = exact(await encoded(encode, await self.blocks.query(principal, q, keys), zone))
+        events = await self.blocks.query(principal, q, keys)
+        body = exact(await self._encoded(encode, events, zone))
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body
 
-
-async def encoded(encode: Encode, events: Sequence[Event], zone: str) -> bytes:
-    """`encode(events, zone)`: in a worker thread past INLINE_EVENTS events (a large answer
-    takes tens of milliseconds to write), on the event loop below (a hop costs more)."""
-    if len(events) <= INLINE_EVENTS:
-        return encode(events, zone)
-    return await anyio.to_thread.run_sync(encode, events, zone)
+    async def _encoded(self, encode: Encode, events: Sequence[Event], zone: str) -> bytes:
+        """`encode(events, zone)`: in a worker thread past INLINE_EVENTS events (a large
+        answer takes tens of milliseconds to write), on the event loop below (a hop costs
+        more)."""
+        if len(events) <= INLINE_EVENTS:
+            return encode(events, zone)
+        return await self.blocks.cpu.run(encode, events, zone)
