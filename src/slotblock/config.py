@@ -41,6 +41,35 @@ class Settings(BaseSettings):
     max_slot_window_days: int = Field(
         31, ge=1, description="Longest free-slots window (get-slots), in days; the platform's 31."
     )
+    max_slot_members: int = Field(
+        100, ge=1, description="Most team members one free-slots answer checks (422 past it)."
+    )
+    max_slot_ranges: int = Field(
+        48,
+        ge=1,
+        description="Most opening ranges a calendar's day may hold for free slots, identical "
+        "and overlapping ranges merged (422 past it).",
+    )
+    max_slot_custom_dates: int = Field(
+        1_000,
+        ge=1,
+        description="Most custom dates (availabilities) a calendar may hold for free slots "
+        "(422 past it).",
+    )
+    max_slots: int = Field(
+        20_000,
+        ge=1,
+        description="Most candidate slot starts one free-slots answer checks (422 past it).",
+    )
+    max_free_busy_targets: int = Field(
+        100, ge=1, description="Most calendars, users and groups one free/busy call asks."
+    )
+    cpu_threads: int = Field(
+        1,
+        ge=1,
+        description="Worker threads that run CPU work (expansion, rule checks, free slots, "
+        "large answers) at once; more take the event loop's turns at the interpreter lock.",
+    )
 
     # --- the admin control plane (/_admin/) ---------------------------------------------
     admin_token: str | None = Field(

@@ -185,3 +185,22 @@ async def test_a_crash_is_500_in_the_official_shape_with_its_request_id(
     assert response.headers["X-Request-Id"] == "crash-1"
     logged = [r for r in caplog.records if r.name == "slotblock.core.errors"]
     assert logged and "crash-1" in logged[0].getMessage()
+
+
+async def test_every_cache_reports_hits_misses_evictions_bytes_and_entries(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    query = (
+        f"/calendars/blocked-slots?locationId={tenant.location_id}&calendarId="
+        f"{tenant.calendar_id}&startTime={SEED_START}&endTime={SEED_END + 120_000}"
+    )
+    for _ in range(2):
+        assert (await client.get(query, headers=tenant.headers())).status_code == 200
+    text = (await client.get("/metrics")).text
+    for cache in ("expansion", "fragments", "answers", "blocks"):
+        for name in ("hits_total", "misses_total", "evictions_total"):
+            assert f'slotblock_cache_{name}{{cache="{cache}"}}' in text, (cache, name)
+        for name in ("bytes", "entries"):
+            assert f'slotblock_cache_{name}{{cache="{cache}"}}' in text, (cache, name)
+    assert sample(text, "slotblock_cache_hits_total", cache="answers") >= 1  # the repeat
+    assert sample(text, "slotblock_cache_entries", cache="answers") >= 1

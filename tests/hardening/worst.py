@@ -6,16 +6,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
+from slotblock.config import Settings
 from slotblock.core.isotime import parse_iso
-from slotblock.core.model import Block
+from slotblock.core.model import SCOPES, Block
 from slotblock.core.tokens import new_id
+from slotblock.service.calendars import CalendarInput
+from slotblock.service.container import build_services
 from slotblock.store import blocks as block_store
-from slotblock.store import open_store
+from slotblock.store import directory, open_store
 from tests.conftest import Tenant
 
 # Rules that never match after (or at) their start: dateutil walks to the year 9999.
@@ -111,3 +114,76 @@ async def store_sparse_series(url: str, t: Tenant, count: int) -> None:
             await block_store.insert_blocks(conn, made)
     finally:
         await store.dispose()
+
+
+# --- free slots and free/busy --------------------------------------------------------
+
+DAY = 86_400_000
+WEEKDAYS = [1, 2, 3, 4, 5]
+NINE_TO_FIVE = {"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}
+ONE_MINUTE = {"slotDuration": 1, "slotInterval": 1}
+
+
+@dataclass
+class SlotShapes:
+    location: str
+    token: str
+    calendars: dict[str, str]  # shape name -> calendar id
+    busy_user: str  # a user with an hourly series, for free/busy
+    start: int
+
+
+def _hours(ranges: int) -> dict[str, Any]:
+    return {"openHours": [{"daysOfTheWeek": WEEKDAYS, "hours": [NINE_TO_FIVE] * ranges}]}
+
+
+async def store_slot_shapes(url: str, count: int = 1_000) -> SlotShapes:
+    """The worst shapes of free slots and free/busy (a migrated database): a UTC location
+    with `count` users (300 at least) and a calendar per shape, 1-minute slots on weekdays
+    09:00-17:00; users 0-199 busy over the whole window, the last 100 free, the last one
+    with an endless hourly series (for free/busy)."""
+    store = open_store(url, pool_size=2)
+    try:
+        svc = build_services(store, Settings(database_url=url))
+        location = (await svc.tenants.create_location("Probe", "UTC")).id
+        users = [f"u{i:05d}".ljust(20, "x") for i in range(count)]
+        async with store.begin() as conn:
+            for user in users:
+                await directory.insert_user(conn, location, user, user, "", 0)
+        token, _ = await svc.tenants.create_token(location, SCOPES, "probe")
+        start = (time.time_ns() // 1_000_000 // DAY + 2) * DAY
+
+        async def calendar(members: list[str], kind: str, extra: dict[str, Any]) -> str:
+            team = tuple({"userId": u} for u in members)
+            body = CalendarInput(
+                name="c", calendar_type=kind, team_members=team, extra={**ONE_MINUTE, **extra}
+            )
+            return (await svc.calendars.add_calendar(location, body)).id
+
+        calendars = {
+            "rr200": await calendar(users[:200], "round_robin", _hours(1)),
+            "rr1000": await calendar(users, "round_robin", _hours(1)),
+            "col1000": await calendar(users, "collective", _hours(1)),
+            "ranges3000": await calendar([], "event", _hours(3_000)),
+            "ranges15000": await calendar([], "event", _hours(15_000)),
+            "rr100": await calendar(users[:100], "round_robin", _hours(1)),
+            "col100": await calendar(users[-100:], "collective", _hours(1)),
+        }
+        # users 0-199 are busy (one block over the whole window each); the last 100 free
+        blocks = [_block(location, user, start - DAY, start + 40 * DAY) for user in users[:200]]
+        hourly = users[-1]
+        series = _block(location, hourly, start, start + 1_800_000)
+        blocks.append(replace(series, rrule="RRULE:FREQ=HOURLY"))
+        async with store.begin() as conn:
+            await block_store.insert_blocks(conn, blocks)
+        return SlotShapes(location, token, calendars, hourly, start)
+    finally:
+        await store.dispose()
+
+
+def _block(location: str, user: str, start: int, end: int) -> Block:
+    return Block(
+        location_id=location, id=new_id(), calendar_id=None, assigned_user_id=user,
+        title="busy", description="", notes="", address="", start_ms=start, end_ms=end,
+        timezone="UTC", rrule=None, last_start_ms=None, overrides=(), created_ms=0, updated_ms=0,
+    )  # fmt: skip

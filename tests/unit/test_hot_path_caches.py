@@ -3,11 +3,16 @@ equal to expanding the window itself."""
 
 from __future__ import annotations
 
+import gc
 import random
+import sys
+import threading
+import tracemalloc
 from dataclasses import replace
 
 import pytest
 
+from slotblock.core import recurrence
 from slotblock.core.bounded_cache import BoundedCache
 from slotblock.core.errors import TooManyInstances
 from slotblock.core.instances import instances
@@ -110,3 +115,62 @@ def test_a_run_over_the_limit_is_expanded_week_by_week() -> None:
     expansion = WeekExpansion(10_000_000)
     got = expansion.instances(series, START, START + 21 * DAY, 200)
     assert len(got) == len(instances(series, START, START + 21 * DAY, 10_000)) == 504
+
+
+def test_concurrent_puts_from_threads_keep_the_byte_count_exact() -> None:
+    """Worker threads and the event loop share the caches: a drifting count once left the
+    map empty with the count past the bound, and every later `put` raised KeyError."""
+    cache: BoundedCache[int] = BoundedCache(5_000)
+    errors: list[BaseException] = []
+    gets = [0] * 6
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for n in range(20_000):
+                key = rng.randrange(400)
+                if rng.random() < 0.5:
+                    cache.put(key, n, rng.randrange(1, 300))
+                else:
+                    cache.get(key)
+                    gets[seed] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave between almost any two bytecodes
+    try:
+        threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert errors == []
+    stats = cache.stats()
+    assert stats.bytes == cache.entry_bytes() <= cache.max_bytes
+    assert stats.entries == len(cache) > 0
+    assert stats.hits + stats.misses == sum(gets)
+    assert stats.evictions > 0
+
+
+def test_parsed_rules_are_kept_within_their_bytes() -> None:
+    """A rule with hundreds of EXDATEs takes ~100 KB once parsed: 4,096 of them, as a memo
+    bounded by a count kept, held over 600 MB. The memo counts them in bytes, high."""
+    stamps = ",".join(f"2026{m:02d}{d:02d}T090000Z" for m in range(1, 13) for d in range(1, 29))
+    text = "RRULE:FREQ=DAILY;INTERVAL=999\nEXDATE:" + stamps
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        rule = recurrence.stored_rule(text)
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(rule.exdates) == 336
+    assert after - before <= 1_000 + 24 * len(text)  # the estimate the memo charges
+    for n in range(1, 120):  # 120 x ~140 KB estimated: past the memo's bytes
+        recurrence.stored_rule(f"RRULE:FREQ=DAILY;INTERVAL={n}\nEXDATE:" + stamps)
+    assert 0 < recurrence._STORED.bytes <= recurrence.MEMO_BYTES

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from slotblock.core import slots
+from slotblock.core.errors import Unprocessable
 from slotblock.core.isotime import parse_iso, zone
+from slotblock.core.rrule_work import Budget, WorkExceeded
 
 NY = zone("America/New_York")
 LONG_AGO = parse_iso("2000-01-01T00:00:00Z")
@@ -243,3 +245,69 @@ def test_malformed_durations_fall_back_to_the_defaults() -> None:
     assert slots.rules_of({"slotDuration": 2, "slotDurationUnit": "hours"}).duration_ms == (
         2 * slots.HOUR_MS
     )
+
+
+def test_identical_and_overlapping_ranges_are_one_opening() -> None:
+    same = calendar([1], *[("09:00", "10:00")] * 1_000)
+    assert free(same, *MONDAY) == day("09:00", "09:30")
+    # 09:00-10:15 and 10:00-11:00 overlap: open 09:00-11:00, slots step from 09:00
+    overlapping = calendar([1], ("10:00", "11:00"), ("09:00", "10:15"))
+    assert free(overlapping, *MONDAY) == day("09:00", "09:30", "10:00", "10:30")
+    # touching ranges stay two openings (slots step from each)
+    touching = calendar([1], ("09:00", "09:45"), ("09:45", "10:30"), slotDuration=45)
+    assert free(touching, *MONDAY) == day("09:00", "09:45")
+    assert slots.merged([slots.Hours(22 * 60, 60), slots.Hours(23 * 60, 120)]) == (
+        slots.Hours(22 * 60, 26 * 60),
+    )
+
+
+def test_an_overnight_range_joins_the_next_days_opening() -> None:
+    cal = {"openHours": [
+        {"daysOfTheWeek": [0], "hours": [hours("23:00", "01:00")]},
+        {"daysOfTheWeek": [1], "hours": [hours("00:30", "02:00")]},
+    ], "slotDuration": 60, "slotInterval": 60}  # fmt: skip
+    got = free(cal, "2024-06-02T00:00:00-04:00", "2024-06-04T00:00:00-04:00")
+    assert got == {
+        "2024-06-02": ["2024-06-02T23:00:00-04:00"],
+        "2024-06-03": ["2024-06-03T00:00:00-04:00", "2024-06-03T01:00:00-04:00"],
+    }
+
+
+def test_the_shape_of_the_work_is_bounded() -> None:
+    limits = slots.Limits(custom_dates=2, ranges_per_day=2, slots=10)
+    three = calendar([1], ("09:00", "10:00"), ("11:00", "12:00"), ("13:00", "14:00"))
+    with pytest.raises(Unprocessable, match="more than 2 separate ranges on one day"):
+        slots.availability_of(three, limits)
+    assert slots.availability_of(calendar([1], *[("09:00", "10:00")] * 50), limits)
+    dates = [{"date": f"2024-06-0{d}T00:00:00.000Z", "hours": []} for d in (3, 4, 5)]
+    with pytest.raises(Unprocessable, match="more than 2 custom dates"):
+        slots.availability_of({"availabilities": dates}, limits)
+    eleven = calendar([1], ("09:00", "14:30"))  # 11 half-hour slots
+    with pytest.raises(Unprocessable, match="more than 10 possible slots"):
+        slots.free_slots(
+            slots.Schedule(slots.availability_of(eleven), slots.rules_of(eleven), NY),
+            (at(MONDAY[0]), at(MONDAY[1])), [], LONG_AGO, most=10,
+        )  # fmt: skip
+
+
+def test_every_candidate_and_member_check_is_charged() -> None:
+    cal = calendar([1], ("09:00", "12:00"), slotDuration=60, slotInterval=60)  # 3 slots
+    everyone_busy = [[(at(MONDAY[0]), at(MONDAY[1]))]] * 4
+    window = (at(MONDAY[0]), at(MONDAY[1]))
+
+    def spent(busy: list[list[tuple[int, int]]], mode: slots.Mode) -> int:
+        budget = Budget(1_000)
+        slots.free_slots(
+            slots.Schedule(slots.availability_of(cal), slots.rules_of(cal), NY),
+            window, busy, LONG_AGO, mode, budget,
+        )  # fmt: skip
+        return budget.spent
+
+    assert spent(everyone_busy, "any") == 3 * (1 + 4)  # every member checked
+    assert spent([[]] * 4, "any") == 3 * (1 + 1)  # the first free member is enough
+    assert spent([[]] * 4, "all") == 3 * (1 + 4)
+    with pytest.raises(WorkExceeded):
+        slots.free_slots(
+            slots.Schedule(slots.availability_of(cal), slots.rules_of(cal), NY),
+            window, everyone_busy, LONG_AGO, "any", Budget(14),
+        )  # fmt: skip

@@ -11,6 +11,7 @@ import os
 import platform
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import (
@@ -30,6 +31,7 @@ from starlette.types import Scope
 from slotblock import __version__
 from slotblock.api.errors import error_response
 from slotblock.config import Settings
+from slotblock.core.bounded_cache import BoundedCache
 
 REQUESTS = Counter(
     "slotblock_requests_total",
@@ -53,10 +55,13 @@ POOL_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 CACHE_HITS = Counter(
-    "slotblock_expansion_cache_hits_total", "Recurring-series expansions served from the cache."
+    "slotblock_expansion_cache_hits_total",
+    "Recurring-series expansions served from the cache (also slotblock_cache_hits_total"
+    '{cache="expansion"}).',
 )
 CACHE_MISSES = Counter(
-    "slotblock_expansion_cache_misses_total", "Recurring-series expansions computed."
+    "slotblock_expansion_cache_misses_total",
+    'Recurring-series expansions computed (also slotblock_cache_misses_total{cache="expansion"}).',
 )
 CACHE_SIZE = Gauge(
     "slotblock_expansion_cache_instances",
@@ -65,7 +70,7 @@ CACHE_SIZE = Gauge(
 )
 CACHE_BYTES = Gauge(
     "slotblock_cache_bytes",
-    "Bytes held by each hot-path cache, estimated (summed over live processes).",
+    "Bytes held by each cache, as it accounts them (summed over live processes).",
     ["cache"],
     multiprocess_mode="livesum",
 )
@@ -76,9 +81,39 @@ BUILD_INFO = Gauge(
     multiprocess_mode="max",
 )
 BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+CACHE_ENTRIES = Gauge(
+    "slotblock_cache_entries",
+    "Entries held by each cache (summed over live processes).",
+    ["cache"],
+    multiprocess_mode="livesum",
+)
+CACHE_LOOKUPS = {
+    "hits": Counter("slotblock_cache_hits", "Lookups a cache answered, by cache.", ["cache"]),
+    "misses": Counter(
+        "slotblock_cache_misses", "Lookups a cache did not answer, by cache.", ["cache"]
+    ),
+    "evictions": Counter(
+        "slotblock_cache_evictions",
+        "Entries a cache dropped to stay within its bytes (least recently used first).",
+        ["cache"],
+    ),
+}
 
-
+# Every cache of service/caches/__init__.py's table, by its metrics label.
 CACHES = ("expansion", "fragments", "answers", "blocks")
+
+
+def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
+    """The app's caches by label (no `blocks` without direct reads)."""
+    services = app.state.services
+    found: dict[str, BoundedCache[Any]] = {
+        "expansion": services.blocks.expansion.cache,
+        "fragments": app.state.event_fragments.cache,
+        "answers": services.answers.cache,
+    }
+    if services.blocks.reader is not None:
+        found["blocks"] = services.blocks.reader.blocks
+    return found
 
 
 def exposition() -> bytes:
@@ -115,16 +150,24 @@ SAMPLE_SECONDS = 1.0  # in multiprocess mode, how stale another worker's gauges 
 
 
 class Sampler:
-    """The pool in use and the hot-path caches, into the metrics: at every scrape of this
-    process, and after a request at most once a second (so that a scrape of another
-    worker, in multiprocess mode, sees this one's values at most that old)."""
+    """The pool in use and the caches, into the metrics: at every scrape of this process,
+    and after a request at most once a second (so that a scrape of another worker, in
+    multiprocess mode, sees this one's values at most that old). Counters move by what the
+    caches counted since the last sample."""
 
     def __init__(self, app: FastAPI, every: float = SAMPLE_SECONDS) -> None:
         self.app = app
         self.every = every
         self.last = -every
-        self.seen = {"hits": 0, "misses": 0}
-        self.cache_bytes = {name: CACHE_BYTES.labels(name) for name in CACHES}  # bound once
+        self.seen: dict[tuple[str, str], int] = {}
+        # bound once: labelling costs more than setting
+        self.cache_bytes = {name: CACHE_BYTES.labels(name) for name in CACHES}
+        self.cache_entries = {name: CACHE_ENTRIES.labels(name) for name in CACHES}
+        self.lookups = {
+            (name, kind): counter.labels(name)
+            for name in CACHES
+            for kind, counter in CACHE_LOOKUPS.items()
+        }
 
     def __call__(self, _: Scope) -> None:
         """After a request: sample unless this process sampled less than a second ago."""
@@ -138,18 +181,24 @@ class Sampler:
         checkedout = getattr(services.store.engine.pool, "checkedout", None)
         if checkedout is not None:
             POOL_IN_USE.set(checkedout())
-        blocks = services.blocks
-        cache_bytes = self.cache_bytes
-        CACHE_SIZE.set(len(blocks.expansion.cache))
-        cache_bytes["expansion"].set(blocks.cache_size)
-        cache_bytes["fragments"].set(self.app.state.event_fragments.cache.bytes)
-        cache_bytes["answers"].set(services.answers.cache.bytes)
-        if blocks.reader is not None:
-            cache_bytes["blocks"].set(blocks.reader.blocks.bytes)
-        seen = self.seen
-        CACHE_HITS.inc(max(blocks.cache_hits - seen["hits"], 0))
-        CACHE_MISSES.inc(max(blocks.cache_misses - seen["misses"], 0))
-        seen["hits"], seen["misses"] = blocks.cache_hits, blocks.cache_misses
+        for name, cache in caches(self.app).items():
+            stats = cache.stats()
+            self.cache_bytes[name].set(stats.bytes)
+            self.cache_entries[name].set(stats.entries)
+            for kind in CACHE_LOOKUPS:
+                self._count(name, kind, getattr(stats, kind))
+            if name == "expansion":
+                CACHE_SIZE.set(stats.entries)
+                CACHE_HITS.inc(self._delta("old", "hits", stats.hits))
+                CACHE_MISSES.inc(self._delta("old", "misses", stats.misses))
+
+    def _count(self, name: str, kind: str, total: int) -> None:
+        self.lookups[name, kind].inc(self._delta(name, kind, total))
+
+    def _delta(self, name: str, kind: str, total: int) -> int:
+        before = self.seen.get((name, kind), 0)
+        self.seen[name, kind] = total
+        return max(total - before, 0)
 
 
 def sampler(app: FastAPI) -> Sampler:

@@ -29,12 +29,12 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
+from slotblock.core.bounded_cache import BoundedCache
 from slotblock.core.errors import RecurrenceError, TooManyInstances, TooMuchWork
 from slotblock.core.isotime import MAX_MS, MIN_MS, from_ms, to_ms, zone
 from slotblock.core.rrule_work import Budget, WorkExceeded, walk
@@ -519,22 +519,41 @@ def _walk(
     return walk(anchored, budget, horizon)
 
 
-@lru_cache(maxsize=4096)
+# Parsed rules are kept by their text, in bytes: a rule with hundreds of EXDATEs takes about
+# 20 bytes of memory a character of its text once parsed (measured), so a count of entries
+# would not bound them (4,096 such rules held over 600 MB).
+MEMO_BYTES = 8 * 1024 * 1024
+_PARSED: BoundedCache[rrule] = BoundedCache(MEMO_BYTES)
+_STORED: BoundedCache[Rule] = BoundedCache(MEMO_BYTES)
+
+
 def _parsed(text: str) -> rrule:
     """dateutil's parse of an RRULE line, done once per distinct line (re-anchored with
     `replace`): parsing the text costs more than expanding a month of it."""
-    result = rrulestr(text, dtstart=datetime(2000, 1, 1), cache=False)  # noqa: DTZ001
-    assert isinstance(result, rrule)
-    return result
+    found = _PARSED.get(text)
+    if found is None:
+        parsed = rrulestr(text, dtstart=datetime(2000, 1, 1), cache=False)  # noqa: DTZ001
+        assert isinstance(parsed, rrule)
+        _PARSED.put(text, parsed, 3_000 + 24 * len(text))
+        return parsed
+    return found
 
 
 def _utc_stamp(ms: int) -> str:
     return from_ms(ms, ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
 
 
-@lru_cache(maxsize=4096)
 def stored_rule(text: str) -> Rule:
-    """A rule as `Rule.text` wrote it (validated when it was written): parsed once, cached."""
+    """A rule as `Rule.text` wrote it (validated when it was written): parsed once, kept
+    while it fits in MEMO_BYTES."""
+    found = _STORED.get(text)
+    if found is None:
+        found = _stored_rule(text)
+        _STORED.put(text, found, 1_000 + 24 * len(text))
+    return found
+
+
+def _stored_rule(text: str) -> Rule:
     lines = text.split("\n")
     parts = tuple(
         (key, value)

@@ -39,6 +39,12 @@ class Budget:
         self.units = units
         self.spent = 0
 
+    def charge(self, units: int) -> None:
+        """Spend `units` of work done outside a walk (free-slot candidates and checks)."""
+        self.spent += units
+        if self.spent > self.units:
+            raise WorkExceeded(f"more than {self.units} units of recurrence work")
+
 
 class _Meter:
     def __init__(self, freq: int, budget: Budget, horizon: date | None) -> None:

@@ -19,6 +19,13 @@ A calendar's availability is read from its official fields (`openHours`, `availa
   `all` (collective: every member must be free).
 * Bookable starts are `>= now + allowBookingAfter` and, when `allowBookingFor` is set,
   `< now + allowBookingFor`; calendar units (days, weeks, months) count in wall clock.
+* A calendar is open during the union of its ranges: identical ranges count once, and
+  ranges that overlap (share more than an instant) are one opening, from the earliest open
+  to the latest close (slots step from its start); touching ranges stay two openings.
+* Bounded work (`Limits`): at most `custom_dates` custom dates, `ranges_per_day` openings a
+  day after merging, `slots` candidate starts per answer, each refused with Unprocessable
+  naming the bound; and every slot checked against a member is charged to a work `Budget`
+  (one unit a candidate and one a member checked), the budget of the request's expansion.
 
 Stored fields are JSON kept as the client sent them: values of the wrong type or out of range
 are ignored (the spec's default applies), so a read never fails on what a write accepted.
@@ -35,7 +42,9 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from slotblock.core.errors import Unprocessable
 from slotblock.core.isotime import MAX_MS, from_ms, to_ms
+from slotblock.core.rrule_work import Budget
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -49,12 +58,28 @@ Period = tuple[int, str]  # (amount, "mins" | "hours" | "days" | "weeks" | "mont
 Mode = Literal["any", "all"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Hours:
-    """One opening range of a day, in minutes after local midnight."""
+    """One opening range of a day, in minutes after local midnight; a close not after the
+    open is on the next day (a merged range may also name it as a minute past 24:00)."""
 
     open_minute: int
     close_minute: int
+
+    @property
+    def end_minute(self) -> int:
+        """The close in minutes after the day's midnight (past 1440 on the next day)."""
+        close = self.close_minute
+        return close if close > self.open_minute else close + 24 * 60
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The shape of work one free-slots answer may take (the SLOTBLOCK_MAX_SLOT_* settings)."""
+
+    custom_dates: int = 1_000
+    ranges_per_day: int = 48
+    slots: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -147,33 +172,50 @@ def _minute(hour: Any, minute: Any) -> int | None:
     return int(h) * 60 + int(m)
 
 
-def _hours(items: Any) -> tuple[Hours, ...]:
-    out = []
+def _hours(items: Any) -> set[Hours]:
+    out = set()
     for item in items if isinstance(items, list) else ():
         if not isinstance(item, dict):
             continue
         opening = _minute(item.get("openHour"), item.get("openMinute"))
         closing = _minute(item.get("closeHour"), item.get("closeMinute"))
         if opening is not None and closing is not None:
-            out.append(Hours(opening, closing))
+            out.add(Hours(opening, closing))
+    return out
+
+
+def merged(ranges: Iterable[Hours]) -> tuple[Hours, ...]:
+    """One day's ranges, identical ones once and overlapping ones joined (ordered)."""
+    out: list[Hours] = []
+    for hours in sorted(ranges):
+        if out and hours.open_minute < out[-1].end_minute:
+            if hours.end_minute > out[-1].end_minute:
+                out[-1] = Hours(out[-1].open_minute, hours.end_minute)
+        else:
+            out.append(hours)
     return tuple(out)
 
 
-def _weekly(open_hours: Any) -> dict[int, tuple[Hours, ...]]:
-    weekly: dict[int, tuple[Hours, ...]] = {}
+def _weekly(open_hours: Any) -> dict[int, set[Hours]]:
+    weekly: dict[int, set[Hours]] = {}
     for entry in open_hours if isinstance(open_hours, list) else ():
         if not isinstance(entry, dict) or not isinstance(entry.get("daysOfTheWeek"), list):
             continue
         hours = _hours(entry.get("hours"))
         for day in entry["daysOfTheWeek"]:
             if isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6:
-                weekly[day] = weekly.get(day, ()) + hours
+                weekly.setdefault(day, set()).update(hours)
     return weekly
 
 
-def _custom(availabilities: Any) -> dict[date, tuple[Hours, ...]]:
+def _custom(availabilities: Any, most: int) -> dict[date, set[Hours]]:
     """`date` is `<YYYY-MM-DD in local timezone>T00:00:00.000Z`: its first ten characters."""
-    custom: dict[date, tuple[Hours, ...]] = {}
+    if isinstance(availabilities, list) and len(availabilities) > most:
+        raise Unprocessable(
+            f"the calendar has more than {most} custom dates (availabilities); "
+            "free slots are computed for at most that many"
+        )
+    custom: dict[date, set[Hours]] = {}
     for entry in availabilities if isinstance(availabilities, list) else ():
         if not isinstance(entry, dict) or entry.get("deleted") is True:
             continue
@@ -183,16 +225,27 @@ def _custom(availabilities: Any) -> dict[date, tuple[Hours, ...]]:
         except ValueError:
             day = None
         if day is not None:
-            custom[day] = custom.get(day, ()) + _hours(entry.get("hours"))
+            custom.setdefault(day, set()).update(_hours(entry.get("hours")))
     return custom
 
 
-def availability_of(fields: Mapping[str, Any]) -> Availability:
-    """The opening hours a calendar's official fields describe."""
+def _days(found: Mapping[Any, set[Hours]], most: int) -> dict[Any, tuple[Hours, ...]]:
+    out = {day: merged(ranges) for day, ranges in found.items()}
+    if any(len(ranges) > most for ranges in out.values()):
+        raise Unprocessable(
+            f"the calendar opens more than {most} separate ranges on one day; free slots are "
+            "computed for at most that many"
+        )
+    return out
+
+
+def availability_of(fields: Mapping[str, Any], limits: Limits = Limits()) -> Availability:
+    """The opening hours a calendar's official fields describe; Unprocessable past `limits`."""
     kind = fields.get("availabilityType")
+    most = limits.ranges_per_day
     return Availability(
-        weekly=_weekly(fields.get("openHours")),
-        custom=_custom(fields.get("availabilities")),
+        weekly=_days(_weekly(fields.get("openHours")), most),
+        custom=_days(_custom(fields.get("availabilities"), limits.custom_dates), most),
         use_weekly=kind != 1,
         use_custom=kind != 0,
     )
@@ -241,23 +294,40 @@ def local_dates(start_ms: int, end_ms: int, tz: ZoneInfo) -> list[date]:
 def openings(
     availability: Availability, tz: ZoneInfo, start_ms: int, end_ms: int
 ) -> list[Interval]:
-    """The opening intervals (instants) of the local dates around [start_ms, end_ms)."""
+    """The opening intervals (instants) of the local dates around [start_ms, end_ms),
+    overlapping ones joined (an overnight range may run into the next day's)."""
     out = []
     for day in local_dates(start_ms, end_ms, tz):
         midnight = datetime(day.year, day.month, day.day)  # noqa: DTZ001 - a wall time
         for hours in availability.hours_on(day):
-            close = hours.close_minute
-            if close <= hours.open_minute:
-                close += 24 * 60
             opened = wall_to_ms(midnight + timedelta(minutes=hours.open_minute), tz)
-            closed = wall_to_ms(midnight + timedelta(minutes=close), tz)
+            closed = wall_to_ms(midnight + timedelta(minutes=hours.end_minute), tz)
             if closed > opened:
                 out.append((opened, closed))
-    return sorted(out)
+    joined: list[Interval] = []
+    for opened, closed in sorted(out):
+        if joined and opened < joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], closed))
+        else:
+            joined.append((opened, closed))
+    return joined
 
 
-def slot_starts(opening: Iterable[Interval], duration_ms: int, interval_ms: int) -> list[int]:
-    """Starts stepping by `interval_ms` from each opening, each slot ending by its closing."""
+def slot_starts(
+    opening: Sequence[Interval], duration_ms: int, interval_ms: int, most: int | None = None
+) -> list[int]:
+    """Starts stepping by `interval_ms` from each opening, each slot ending by its closing;
+    Unprocessable when there would be more than `most`."""
+    if most is not None:
+        count = sum(
+            (closed - duration_ms - opened) // interval_ms + 1
+            for opened, closed in opening
+            if closed - duration_ms >= opened
+        )
+        if count > most:
+            raise Unprocessable(
+                f"more than {most} possible slots in this window; query a shorter window"
+            )
     starts: set[int] = set()
     for opened, closed in opening:
         starts.update(range(opened, closed - duration_ms + 1, interval_ms))
@@ -289,31 +359,51 @@ def booking_bounds(now_ms: int, tz: ZoneInfo, rules: SlotRules) -> tuple[int, in
     return earliest, None if rules.horizon is None else _after(now_ms, tz, rules.horizon)
 
 
-def free_slots(
+def free_slots(  # noqa: PLR0913 - the schedule, the question and its two bounds
     schedule: Schedule,
     window: Interval,
     busy: Sequence[Sequence[Interval]],
     now_ms: int,
     mode: Mode = "any",
+    budget: Budget | None = None,
+    most: int | None = None,
 ) -> list[int]:
     """Slot starts in [window) that are bookable and free for one (`any`) or every (`all`)
-    member; `busy` holds each member's busy intervals (merged or not)."""
+    member; `busy` holds each member's busy intervals (merged or not). Each candidate and
+    each member checked cost `budget` one unit (WorkExceeded past it); more than `most`
+    candidates are Unprocessable."""
     availability, rules, tz = schedule.availability, schedule.rules, schedule.tz
     start, end = window
     earliest, horizon = booking_bounds(now_ms, tz, rules)
     lo, hi = max(start, earliest), end if horizon is None else min(end, horizon)
     members = [merge(b) for b in busy] or [[]]
-    test = any if mode == "any" else all
+    budget = budget or Budget(2**62)
+    candidates = slot_starts(
+        openings(availability, tz, start, end), rules.duration_ms, rules.interval_ms, most
+    )
     out = []
-    for slot in slot_starts(
-        openings(availability, tz, start, end), rules.duration_ms, rules.interval_ms
-    ):
+    for slot in candidates:
         if not lo <= slot < hi:
             continue
         span = (slot - rules.pre_buffer_ms, slot + rules.duration_ms + rules.post_buffer_ms)
-        if test(not overlaps(m, *span) for m in members):
+        if _free(members, span, mode, budget):
             out.append(slot)
     return out
+
+
+def _free(
+    members: Sequence[Sequence[Interval]], span: Interval, mode: Mode, budget: Budget
+) -> bool:
+    """Whether `span` is free for one (`any`) or every (`all`) member, charging each check."""
+    checked = 0
+    verdict = mode == "all"
+    for member in members:
+        checked += 1
+        if overlaps(member, *span) == verdict:  # busy, for `all`; free, for `any`
+            verdict = not verdict
+            break
+    budget.charge(1 + checked)
+    return verdict
 
 
 def by_local_date(starts: Iterable[int], tz: ZoneInfo) -> dict[str, list[str]]:

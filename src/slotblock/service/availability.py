@@ -10,45 +10,49 @@ is free when the calendar itself is not blocked. An inactive calendar has no fre
 
 Free/busy is the merged busy time of each calendar, user or group asked for (the same
 targets as get-blocked-slots), with nothing else about the blocks.
+
+Both read and expand blocks exactly as get-blocked-slots does (`BlockService`): the same
+window check, the fast path's reader where it is on, the expansion cache, one work budget
+(`SLOTBLOCK_QUERY_WORK`) and one event cap (`SLOTBLOCK_MAX_EVENTS`) per request. Everything
+that costs CPU — expansion, the busy intervals, the slots, the answer's strings — runs in a
+worker thread. Free slots are bounded in every input that drives their work: custom dates,
+ranges a day, team members, candidate slots (`SLOTBLOCK_MAX_SLOT_*`); each slot checked
+against a member is charged to the same budget as the expansion, so one request costs a
+bounded amount of CPU, answered 422 past any bound.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
-from slotblock.core import recurrence, slots
-from slotblock.core.errors import (
-    InvalidInput,
-    NotFound,
-    ScopeMissing,
-    TooManyInstances,
-    Unprocessable,
-)
-from slotblock.core.instances import instances
-from slotblock.core.isotime import parse_iso, zone
+from slotblock.core import slots
+from slotblock.core.errors import InvalidInput, NotFound, ScopeMissing, Unprocessable
+from slotblock.core.isotime import zone
 from slotblock.core.model import (
     CALENDARS_READ,
     EVENTS_READ,
     FREEBUSY,
-    Block,
     Calendar,
+    Event,
     Principal,
     TargetKind,
     Targets,
 )
+from slotblock.core.rrule_work import Budget, WorkExceeded
 from slotblock.core.slots import Interval
 from slotblock.core.tokens import is_id
 from slotblock.service.auth import NO_SCOPE, check_location, require_scope
-from slotblock.service.calendars import calendar_in
+from slotblock.service.blocks import BlockService
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 
-EARLIEST_MS = parse_iso("1900-01-01T00:00:00Z")
-LATEST_MS = parse_iso("3000-01-01T00:00:00Z")
 # An endDate before 1973-03-04 is almost surely seconds sent for milliseconds (a window so
 # far in the past can hold no free slot anyway): say so rather than answer {}.
 SECONDS_LOOKALIKE = 100_000_000_000
@@ -83,38 +87,19 @@ class FreeBusy:
     groups: dict[str, list[Interval]] = field(default_factory=dict)
 
 
-class _Budget:
-    """The events one request may expand (SLOTBLOCK_MAX_EVENTS), shared by its queries."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.left = limit
-
-    def error(self) -> Unprocessable:
-        return Unprocessable(f"more than {self.limit} events in the window; query a shorter one")
-
-    def intervals(self, found: Sequence[Block], start: int, end: int) -> list[Interval]:
-        out: list[Interval] = []
-        for block in found:
-            if block.rrule is None:
-                out.append((block.start_ms, block.end_ms))
-                continue
-            try:
-                events = instances(block, start, end, self.left)
-            except TooManyInstances as exc:
-                raise self.error() from exc
-            out.extend((e.start_ms, e.end_ms) for e in events)
-        self.left -= len(out)
-        if self.left < 0:
-            raise self.error()
-        return out
-
-
 class AvailabilityService:
-    def __init__(self, store: Store, settings: Settings, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, clock: Callable[[], int], blocks: BlockService
+    ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.blocks = blocks
+        self.limits = slots.Limits(
+            custom_dates=settings.max_slot_custom_dates,
+            ranges_per_day=settings.max_slot_ranges,
+            slots=settings.max_slots,
+        )
 
     # --- free slots ----------------------------------------------------------------------
 
@@ -124,45 +109,47 @@ class AvailabilityService:
         if q.end_ms < SECONDS_LOOKALIKE:
             raise Unprocessable(SECONDS_HINT)
         days = self.settings.max_slot_window_days
-        _check_window(q.start_ms, q.end_ms, days, "startDate", "endDate")
+        self.blocks.check_window(q.start_ms, q.end_ms, ("startDate", "endDate"), days)
         location = principal.location
         async with self.store.read() as conn:
-            calendar = await calendar_in(conn, location.id, q.calendar_id)
-            members = await _members(conn, calendar, q.user_ids)
-            if not calendar.is_active:
-                return {}
-            rules = slots.rules_of(calendar.extra)
-            span = (
-                q.start_ms - rules.pre_buffer_ms,
-                q.end_ms + rules.duration_ms + rules.post_buffer_ms,
-            )
-            busy = await self._busy_by_member(conn, calendar, members, span)
-        schedule = slots.Schedule(
-            availability=slots.availability_of(calendar.extra),
-            rules=rules,
-            tz=zone(location.timezone),
+            calendar, text = await _calendar(conn, location.id, q.calendar_id)
+            members = await _members(conn, calendar, q.user_ids, self.settings.max_slot_members)
+        if not calendar.is_active:
+            return {}
+        fields = await self.blocks.cpu.run(_parse, text)
+        rules = slots.rules_of(fields)
+        span = (
+            q.start_ms - rules.pre_buffer_ms,
+            q.end_ms + rules.duration_ms + rules.post_buffer_ms,
         )
-        starts = slots.free_slots(
-            schedule,
-            (q.start_ms, q.end_ms),
-            busy,
-            self.clock(),
-            "all" if calendar.calendar_type == "collective" else "any",
-        )
-        return slots.by_local_date(starts, zone(q.timezone or location.timezone))
+        targets = [Targets(calendar_id=calendar.id)]
+        targets += [Targets(user_id=member) for member in members]
+        found = await self.blocks.blocks_of_targets(location.id, *span, targets)
+        now = self.clock()
+        mode: slots.Mode = "all" if calendar.calendar_type == "collective" else "any"
 
-    async def _busy_by_member(
-        self, conn: AsyncConnection, calendar: Calendar, members: Sequence[str], span: Interval
-    ) -> list[list[Interval]]:
-        """Each member's blocked time (the calendar's plus their own); the calendar's alone
-        when it has no team members."""
-        budget = _Budget(self.settings.max_events)
-        location_id = calendar.location_id
-        own = await _busy(conn, budget, location_id, span, Targets(calendar_id=calendar.id))
-        mine = [
-            own + await _busy(conn, budget, location_id, span, Targets(user_id=m)) for m in members
-        ]
-        return mine or [own]
+        def compute() -> dict[str, list[str]]:
+            # the opening hours first: a calendar past the bounds costs no expansion
+            availability = slots.availability_of(fields, self.limits)
+            budget = Budget(self.settings.query_work)
+            own, *theirs = (_intervals(e) for e in self.blocks.expand(found, *span, budget))
+            busy = [own + mine for mine in theirs] or [own]
+            try:
+                schedule = slots.Schedule(
+                    availability=availability, rules=rules, tz=zone(location.timezone)
+                )
+                starts = slots.free_slots(
+                    schedule, (q.start_ms, q.end_ms), busy, now, mode, budget, self.limits.slots
+                )
+            except WorkExceeded as exc:
+                raise Unprocessable(
+                    "computing the free slots of this window needs more than "
+                    f"{self.settings.query_work} units of work; query a shorter window or "
+                    "fewer users"
+                ) from exc
+            return slots.by_local_date(starts, zone(q.timezone or location.timezone))
+
+        return await self.blocks.cpu.run(compute)
 
     # --- free/busy -----------------------------------------------------------------------
 
@@ -172,46 +159,49 @@ class AvailabilityService:
         check_location(principal, q.location_id)
         if not (q.calendar_ids or q.user_ids or q.group_ids):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
-        _check_window(q.start_ms, q.end_ms, self.settings.max_window_days, "startTime", "endTime")
-        asked: dict[TargetKind, dict[str, None]] = {
-            "calendar": dict.fromkeys(q.calendar_ids),
-            "user": dict.fromkeys(q.user_ids),
-            "group": dict.fromkeys(q.group_ids),
+        self.blocks.check_window(q.start_ms, q.end_ms)
+        asked: dict[TargetKind, list[str]] = {
+            "calendar": list(dict.fromkeys(q.calendar_ids)),
+            "user": list(dict.fromkeys(q.user_ids)),
+            "group": list(dict.fromkeys(q.group_ids)),
         }
-        window = (q.start_ms, q.end_ms)
-        budget = _Budget(self.settings.max_events)
-        answer: dict[TargetKind, dict[str, list[Interval]]] = {}
+        most = self.settings.max_free_busy_targets
+        if sum(len(ids) for ids in asked.values()) > most:
+            raise Unprocessable(f"more than {most} calendars, users and groups asked; ask fewer")
         async with self.store.read() as conn:
             await _check_targets(conn, q.location_id, asked)
-            for kind, ids in asked.items():
-                answer[kind] = {
-                    target: _clip(
-                        await _busy(conn, budget, q.location_id, window, Targets.one(kind, target)),
-                        window,
-                    )
-                    for target in ids
-                }
-        return FreeBusy(answer["calendar"], answer["user"], answer["group"])
+        targets = [Targets.one(kind, i) for kind, ids in asked.items() for i in ids]
+        window = (q.start_ms, q.end_ms)
+        found = await self.blocks.blocks_of_targets(q.location_id, *window, targets)
+
+        def compute() -> FreeBusy:
+            budget = Budget(self.settings.query_work)
+            busy = iter(self.blocks.expand(found, *window, budget))
+            answer = {
+                kind: {i: _clip(_intervals(next(busy)), window) for i in ids}
+                for kind, ids in asked.items()
+            }
+            return FreeBusy(answer["calendar"], answer["user"], answer["group"])
+
+        return await self.blocks.cpu.run(compute)
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _check_window(start: int, end: int, days: int, start_name: str, end_name: str) -> None:
-    if end <= start:
-        raise Unprocessable(f"{end_name} must be after {start_name}")
-    if start < EARLIEST_MS or end > LATEST_MS:
-        raise Unprocessable(f"{start_name} and {end_name} must lie between 1900 and 3000")
-    if end - start > days * recurrence.DAY_MS:
-        raise Unprocessable(f"the window is longer than {days} days; query less")
-
-
-async def _members(conn: AsyncConnection, calendar: Calendar, asked: Sequence[str]) -> list[str]:
-    """The team members concerned: all of them, or those asked for (each must be one)."""
-    team = [str(m["userId"]) for m in calendar.team_members]
+async def _members(
+    conn: AsyncConnection, calendar: Calendar, asked: Sequence[str], most: int
+) -> list[str]:
+    """The team members concerned: all of them, or those asked for (each must be one);
+    422 past `most`."""
+    team = list(dict.fromkeys(str(m["userId"]) for m in calendar.team_members))
+    wanted = list(dict.fromkeys(asked)) if asked else team
+    if len(wanted) > most:
+        raise Unprocessable(
+            f"more than {most} team members to check; ask for some of them with userIds"
+        )
     if not asked:
         return team
-    wanted = list(dict.fromkeys(asked))
     known = await directory.existing_users(conn, calendar.location_id, wanted)
     if missing := [u for u in wanted if u not in known]:
         raise NotFound(*(f"User {u} not found" for u in missing))
@@ -220,17 +210,36 @@ async def _members(conn: AsyncConnection, calendar: Calendar, asked: Sequence[st
     return wanted
 
 
-async def _busy(
-    conn: AsyncConnection, budget: _Budget, location_id: str, window: Interval, target: Targets
-) -> list[Interval]:
-    """Busy intervals of one target (calendar, user or group) overlapping `window`."""
-    start, end = window
-    found = await block_store.blocks_in_window(conn, location_id, start, end, target)
-    return budget.intervals(found, *window)
+async def _calendar(
+    conn: AsyncConnection, location_id: str, calendar_id: str
+) -> tuple[Calendar, str]:
+    """The calendar and its official fields' JSON text; 404 unless it is in the location."""
+    found = (
+        await directory.calendar_with_fields_text(conn, location_id, calendar_id)
+        if is_id(calendar_id)
+        else None
+    )
+    if found is None:
+        raise NotFound("Calendar not found")
+    return found
+
+
+def _parse(text: str) -> dict[str, Any]:
+    """A calendar's stored fields (orjson; the standard library for what orjson refuses,
+    such as an integer past 64 bits stored before those were refused)."""
+    try:
+        found = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        found = json.loads(text)
+    return found if isinstance(found, dict) else {}
+
+
+def _intervals(events: Sequence[Event]) -> list[Interval]:
+    return [(e.start_ms, e.end_ms) for e in events]
 
 
 async def _check_targets(
-    conn: AsyncConnection, location_id: str, asked: dict[TargetKind, dict[str, None]]
+    conn: AsyncConnection, location_id: str, asked: dict[TargetKind, list[str]]
 ) -> None:
     """404 naming every target that is not in the location."""
     missing = []

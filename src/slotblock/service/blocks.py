@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
@@ -63,12 +62,15 @@ from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.caches.week_expansion import WeekExpansion
 from slotblock.service.changes import ChangeLog
+from slotblock.service.cpu import CpuWork
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import Keys, window_reader
 
 INLINE_EVENTS = 1_000  # the most events a query assembles on the event loop from cached weeks
+EARLIEST_MS = recurrence.DAY_MS * -25_567  # 1900-01-01T00:00:00Z
+LATEST_MS = recurrence.DAY_MS * 376_200  # 3000-01-01T00:00:00Z
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class BlockService:
         self.settings = settings
         self.clock = clock
         self.changes = ChangeLog(clock)  # change number, change log, webhook outbox
+        self.cpu = CpuWork(settings.cpu_threads)  # every CPU job of the process's reads
         # A series' instances depend only on its stored version: kept per week, in bytes.
         self.expansion = WeekExpansion(settings.expansion_cache_bytes)
         self.reader = (
@@ -127,7 +130,7 @@ class BlockService:
         if known is not None:
             return known
         # Series are expanded in a worker thread, so the event loop keeps serving.
-        return await anyio.to_thread.run_sync(self._expand, found, q.start_ms, q.end_ms)
+        return await self.cpu.run(self._expand, found, q.start_ms, q.end_ms)
 
     def check_query(self, principal: Principal, q: WindowQuery) -> None:
         """The query's scope, location, filters and window, checked before any read."""
@@ -136,7 +139,25 @@ class BlockService:
         targets = q.targets
         if not (targets.calendar_id or targets.user_id or targets.group_id):
             raise InvalidInput("Either of calendarId, userId or groupId is required")
-        self._check_window(q.start_ms, q.end_ms)
+        self.check_window(q.start_ms, q.end_ms)
+
+    def check_window(
+        self,
+        start_ms: int,
+        end_ms: int,
+        names: tuple[str, str] = ("startTime", "endTime"),
+        days: int | None = None,
+    ) -> None:
+        """The one window check of every read over time (blocked slots, free/busy, free
+        slots): after its start, within 1900-3000, at most `days` (max_window_days) long."""
+        start_name, end_name = names
+        days = days or self.settings.max_window_days
+        if end_ms <= start_ms:
+            raise Unprocessable(f"{end_name} must be after {start_name}")
+        if start_ms < EARLIEST_MS or end_ms > LATEST_MS:
+            raise Unprocessable(f"{start_name} and {end_name} must lie between 1900 and 3000")
+        if end_ms - start_ms > days * recurrence.DAY_MS:
+            raise Unprocessable(f"the window is longer than {days} days; query less")
 
     def _known_events(self, found: list[Block], start: int, end: int) -> list[Event] | None:
         """`_expand(found, start, end)` when every series' weeks are in the expansion cache
@@ -159,12 +180,43 @@ class BlockService:
 
     def _expand(self, found: list[Block], start: int, end: int) -> list[Event]:
         """The events of `found` in [start, end), within this request's work budget."""
-        budget = Budget(self.settings.query_work)
-        events: list[Event] = []
-        for block in found:
-            events.extend(self._events_in(block, start, end, len(events), budget))
-        events.sort(key=lambda e: (e.start_ms, e.id))
-        return events
+        return self.expand([found], start, end, Budget(self.settings.query_work))[0]
+
+    def expand(
+        self, groups: Sequence[Sequence[Block]], start: int, end: int, budget: Budget
+    ) -> list[list[Event]]:
+        """The events of each group of blocks in [start, end), each group ordered by start
+        and id: one expansion for every read (blocked slots, free/busy, free slots), from
+        the expansion cache, charged to one `budget`, with at most `max_events` events over
+        all the groups (422 past either). CPU work: call it in a worker thread unless no
+        block is a series."""
+        out: list[list[Event]] = []
+        count = 0
+        for found in groups:
+            events: list[Event] = []
+            for block in found:
+                events.extend(self._events_in(block, start, end, count + len(events), budget))
+            events.sort(key=lambda e: (e.start_ms, e.id))
+            count += len(events)
+            out.append(events)
+        return out
+
+    async def blocks_of_targets(
+        self, location_id: str, start: int, end: int, targets: Sequence[Targets]
+    ) -> list[list[Block]]:
+        """The stored blocks that can overlap the window, for each target (filters that
+        `check_targets` or the caller found to exist): on the fast path's reader where it
+        is on, else all in one connection."""
+        if self.reader is not None:
+            return [
+                await self.reader.blocks_in_window(location_id, start, end, target)
+                for target in targets
+            ]
+        async with self.store.read() as conn:
+            return [
+                await block_store.blocks_in_window(conn, location_id, start, end, target)
+                for target in targets
+            ]
 
     async def _blocks_in_window(self, q: WindowQuery, keys: Keys | None) -> list[Block]:
         """The stored blocks that can overlap the window; 404 for a missing filter target."""
@@ -196,14 +248,6 @@ class BlockService:
         _check_instance(block, event_id, original)
         return instance(block, original)
 
-    def _check_window(self, start_ms: int, end_ms: int) -> None:
-        if end_ms <= start_ms:
-            raise Unprocessable("endTime must be after startTime")
-        if end_ms - start_ms > self.settings.max_window_days * recurrence.DAY_MS:
-            raise Unprocessable(
-                f"the window is longer than {self.settings.max_window_days} days; query less"
-            )
-
     def _events_in(
         self, block: Block, start: int, end: int, already: int, budget: Budget
     ) -> list[Event]:
@@ -231,19 +275,6 @@ class BlockService:
 
     def _instances(self, block: Block, start: int, end: int, budget: Budget) -> list[Event]:
         return self.expansion.instances(block, start, end, self.settings.max_events, budget)
-
-    @property
-    def cache_hits(self) -> int:
-        return self.expansion.cache.hits
-
-    @property
-    def cache_misses(self) -> int:
-        return self.expansion.cache.misses
-
-    @property
-    def cache_size(self) -> int:
-        """Bytes held by the expansion cache (estimated)."""
-        return self.expansion.cache.bytes
 
     # --- create --------------------------------------------------------------------------
 
@@ -274,7 +305,7 @@ class BlockService:
             updated_ms=now,
         )
         if body.rrule:  # parsing and checking a rule is CPU work: in a worker thread
-            block = await anyio.to_thread.run_sync(self._with_rule, block, body.rrule)
+            block = await self.cpu.run(self._with_rule, block, body.rrule)
         else:
             block = self._with_rule(block, body.rrule)
         async with self.store.begin() as conn:
@@ -338,7 +369,7 @@ class BlockService:
                 block, version = await self._load(conn, principal, master_id)
                 check_if_match(if_match, block)
                 if original is None:
-                    changed = await anyio.to_thread.run_sync(self._edit_block, block, body)
+                    changed = await self.cpu.run(self._edit_block, block, body)
                 else:
                     changed = self._edit_instance(block, event_id, original, body)
                 if _owner_key(changed) != _owner_key(block):

@@ -49,7 +49,7 @@ def build_services(
         calendars=CalendarService(store, clock),
         tenants=TenantService(store, clock),
         auth=Authenticator(store, settings.token_cache_seconds),
-        availability=AvailabilityService(store, settings, clock),
+        availability=AvailabilityService(store, settings, clock, blocks),
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, settings, clock),

@@ -5,9 +5,11 @@ rest of slotblock sees domain errors."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -90,7 +92,7 @@ def is_outage(exc: BaseException) -> bool:
     """True for failures that mean "the database cannot be reached now", not a bug: no
     connection, a connection lost, a pool or statement timeout, or a server that says it
     cannot serve (see _OUTAGE_STATES), whether SQLAlchemy wrapped the driver's error or not."""
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, IntegrityError | sqlite3.IntegrityError):
         return False
     state = sqlstate(exc)
     if state.startswith(_OUTAGE_CLASSES) or state in _OUTAGE_STATES:
@@ -101,7 +103,23 @@ def is_outage(exc: BaseException) -> bool:
         return not state  # an SQLSTATE not listed above is the statement's own fault
     if type(exc).__module__.startswith("asyncpg") and "InterfaceError" in _names(exc):
         return True  # the driver's own "connection closed / does not exist", unwrapped
-    return isinstance(exc, OSError | TimeoutError | ConnectionError)
+    return driver_outage(exc)
+
+
+UNAVAILABLE = "the database is unavailable; retry later"
+
+
+def driver_outage(exc: BaseException) -> bool:
+    """A driver's own exception (as the fast path's direct reads raise them) that SQLAlchemy
+    would report as an outage: sqlite3's OperationalError and InterfaceError (locked,
+    unreadable, missing), asyncpg's interface errors and the outage SQLSTATEs, and socket
+    failures and timeouts."""
+    if isinstance(exc, OSError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError | asyncpg.InterfaceError):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and (state.startswith(_OUTAGE_CLASSES) or state in _OUTAGE_STATES)
 
 
 def is_contention(exc: BaseException) -> bool:
@@ -122,9 +140,9 @@ def reachable() -> Iterator[None]:
     statement's `writing` says what it means)."""
     try:
         yield
-    except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
+    except Exception as exc:
         if is_outage(exc):
-            raise Unavailable("the database is unavailable; retry later") from exc
+            raise Unavailable(UNAVAILABLE) from exc
         if is_contention(exc):
             raise Conflict("the change conflicted with a concurrent one; retry it") from exc
         raise

@@ -11,7 +11,16 @@ processing.
   answers `data_version`: SQLite changes it whenever another connection, of this process or
   any other, commits (https://sqlite.org/pragma.html#pragma_data_version).
 - PostgreSQL: an asyncpg pool whose connections keep their prepared statements and are not
-  reset on release (reads change no session state).
+  reset on release (reads change no session state). It is this reader's own, apart from
+  SQLAlchemy's (whose checkout would add a ping and a reset round trip to every read): up to
+  `SLOTBLOCK_POOL_SIZE` connections, beside the engine's pool and overflow.
+
+Failures are the store's: every driver call runs inside `integrity.reachable()`, so an
+outage is `Unavailable` (503 with the configured Retry-After), as in `Store.read()`. A
+connection the server dropped (a restart, a failover, `pg_terminate_backend`) is replaced
+and the statement run once more, as the engine's pre-ping replaces a dead connection at
+checkout: the pool's other connections are expired too (they went with the same server).
+A statement that fails on a fresh connection as well is an outage.
 """
 
 from __future__ import annotations
@@ -27,15 +36,18 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from slotblock.core.bounded_cache import BoundedCache
-from slotblock.core.model import Block, Override, Targets, text_chars
+from slotblock.core.bounded_cache import BoundedCache, text_bytes
+from slotblock.core.errors import Unavailable
+from slotblock.core.model import TEXT_FIELDS, Block, Override, Targets
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
-from slotblock.store.engine import Store, ssl_argument
+from slotblock.store.engine import Store, Timeouts, ssl_argument
+from slotblock.store.integrity import UNAVAILABLE, driver_outage, reachable
 from slotblock.store.tables import blocks, calendars, data_versions
 
 _NAMES = [column.name for column in _COLUMNS]
 _AT = {name: _NAMES.index(name) for name in _READ}
 _OVERRIDES = _NAMES.index("overrides")
+_TEXTS = tuple(_NAMES.index(name) for name in (*TEXT_FIELDS, "rrule"))
 _SQLITE_VERSION = "PRAGMA data_version"
 _POSTGRES_VERSION = "SELECT version FROM data_versions WHERE location_id = $1"
 _SQLITE = sqlite.dialect(paramstyle="named")
@@ -80,7 +92,10 @@ def _versioned_keys_sql(shape: tuple[bool, bool, bool]) -> tuple[str, tuple[str,
 
 Keys = Sequence[Sequence[Any]]  # (location id, block id, version, joined group id) per block
 _KEY = tuple(_NAMES.index(name) for name in ("location_id", "id", "version", "group_id"))
-BLOCK_BYTES = 600  # a Block, its key and its overrides' header, estimated (texts added)
+# A Block and its key in the cache, measured (sys.getsizeof, deep): about 1,070 bytes
+# beside its texts; each parsed override about 400 beside its fields' JSON.
+BLOCK_BYTES = 1_100
+OVERRIDE_BYTES = 400
 
 
 def _block(row: Sequence[Any]) -> Block:
@@ -100,9 +115,18 @@ def _block(row: Sequence[Any]) -> Block:
 class WindowReader:
     """`blocks_in_window` over a connection of the driver; opened on first use."""
 
-    def __init__(self, url: sa.URL, pool_size: int, block_cache_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        url: sa.URL,
+        pool_size: int,
+        block_cache_bytes: int = 0,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.url = url
         self.pool_size = pool_size
+        # the store's own waits (connect, statement, pool): a database that stops answering
+        # fails these reads as it fails the store's, as an outage
+        self.timeouts = timeouts or Timeouts()
         # (location, id, version, joined group) names one content: its Block is built once
         self.blocks: BoundedCache[Block] = BoundedCache(block_cache_bytes)
         self._sqlite: sqlite3.Connection | None = None
@@ -150,9 +174,7 @@ class WindowReader:
             return version, await self._rows(targets.shape, params, keys_only=True)
         _, params = _window_params(location_id, start_ms, end_ms, targets)
         sql, order = _versioned_keys_sql(targets.shape)
-        pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
-            rows = await conn.fetch(sql, *(params[n] for n in order))
+        rows = await self._fetch(sql, [params[n] for n in order])
         keys = [tuple(row[1:]) for row in rows if row[2] is not None]
         return rows[0][0] or 0, keys
 
@@ -161,12 +183,9 @@ class WindowReader:
     ) -> Sequence[Sequence[Any]]:
         if self.is_sqlite:
             sql, _ = _sql("sqlite", shape, keys_only)
-            return self._sqlite_connection().execute(sql, params).fetchall()
+            return self._on_sqlite(sql, params)
         sql, order = _sql("postgresql", shape, keys_only)
-        pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
-            rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *(params[n] for n in order))
-        return rows
+        return await self._fetch(sql, [params[n] for n in order])
 
     def _cached_block(self, row: Sequence[Any]) -> Block:
         if not self.blocks.max_bytes:
@@ -175,8 +194,9 @@ class WindowReader:
         block = self.blocks.get(key)
         if block is None:
             block = _block(row)
-            size = BLOCK_BYTES + text_chars(block) + len(block.rrule or "")
-            self.blocks.put(key, block, size + len(str(row[_OVERRIDES])))
+            size = BLOCK_BYTES + sum(text_bytes(row[at] or "") for at in _TEXTS)
+            size += OVERRIDE_BYTES * len(block.overrides) + text_bytes(str(row[_OVERRIDES]))
+            self.blocks.put(key, block, size)
         return block
 
     async def data_version(self, location_id: str) -> int:
@@ -184,12 +204,40 @@ class WindowReader:
         changed, whichever node wrote it: SQLite's `PRAGMA data_version` on this reader's
         connection (which never writes), PostgreSQL's `data_versions` row (bumped by triggers)."""
         if self.is_sqlite:
-            found: int = self._sqlite_connection().execute(_SQLITE_VERSION).fetchone()[0]
+            found: int = self._on_sqlite(_SQLITE_VERSION, {})[0][0]
             return found
+        rows = await self._fetch(_POSTGRES_VERSION, [location_id])
+        return rows[0][0] if rows else 0
+
+    def _on_sqlite(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        with reachable():
+            return self._sqlite_connection().execute(sql, params).fetchall()
+
+    async def _fetch(self, sql: str, args: list[Any]) -> Sequence[Sequence[Any]]:
+        """The rows of one statement on a pooled connection: a dropped connection is
+        replaced and the statement run once more; an outage is Unavailable."""
+        with reachable():
+            try:
+                return await self._fetch_once(sql, args)
+            except _Dropped:
+                pass
+            if self._pool is not None:
+                await self._pool.expire_connections()
+            try:
+                return await self._fetch_once(sql, args)
+            except _Dropped as again:
+                raise Unavailable(UNAVAILABLE) from again.__cause__
+
+    async def _fetch_once(self, sql: str, args: list[Any]) -> Sequence[Sequence[Any]]:
         pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
-            version: int | None = await conn.fetchval(_POSTGRES_VERSION, location_id)
-        return version or 0
+        async with pool.acquire(timeout=self.timeouts.pool) as conn:
+            try:
+                rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *args)
+            except Exception as exc:
+                if driver_outage(exc) or _confused(exc) or _closed(conn):
+                    raise _Dropped from exc
+                raise
+        return rows
 
     async def fetch_row(self, sql: str) -> Sequence[Any] | None:
         """The first row of a read-only statement without parameters (written for both
@@ -198,7 +246,7 @@ class WindowReader:
             row: Sequence[Any] | None = self._sqlite_connection().execute(sql).fetchone()
             return row
         pool = await self._postgres_pool()
-        async with pool.acquire() as conn:
+        async with pool.acquire(timeout=self.timeouts.pool) as conn:
             found: Sequence[Any] | None = await conn.fetchrow(sql)
         return found
 
@@ -208,7 +256,8 @@ class WindowReader:
                 self.url.database or "", isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
+            busy_ms = round(1000 * (self.timeouts.statement or 5.0))
+            conn.execute(f"PRAGMA busy_timeout={busy_ms}")
             self._sqlite = conn
         return self._sqlite
 
@@ -219,8 +268,18 @@ class WindowReader:
             if self._pool is None:
                 url, ssl = ssl_argument(self.url)
                 dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+                waits: dict[str, float] = {}
+                if self.timeouts.connect is not None:
+                    waits["timeout"] = self.timeouts.connect
+                if self.timeouts.statement is not None:
+                    waits["command_timeout"] = self.timeouts.statement
                 self._pool = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=self.pool_size, reset=_keep_session, **ssl
+                    dsn,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    reset=_keep_session,
+                    **ssl,
+                    **waits,
                 )
         return self._pool
 
@@ -233,6 +292,25 @@ class WindowReader:
             self._pool = None
 
 
+class _Dropped(Exception):
+    """The connection failed under a statement (its cause says how): try another."""
+
+
+def _confused(exc: Exception) -> bool:
+    """asyncpg's state error when the server's goodbye (57P01) arrived on an idle
+    connection before the next statement: that connection is going, not the statement."""
+    return isinstance(exc, asyncpg.exceptions.InternalClientError)
+
+
+def _closed(conn: Any) -> bool:
+    """Whether the pool's connection is closed (one closed under a statement is already
+    back in the pool, and says so by refusing the question)."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
+
+
 async def _keep_session(_: asyncpg.Connection) -> None:
     """Reads leave no session state behind: skip asyncpg's reset round trip on release."""
 
@@ -242,6 +320,6 @@ def window_reader(store: Store, pool_size: int, block_cache_bytes: int) -> Windo
     SQLite database (no other connection can see it)."""
     if store.is_sqlite and store.url.database in (None, "", ":memory:"):
         return None
-    reader = WindowReader(store.url, pool_size, block_cache_bytes)
+    reader = WindowReader(store.url, pool_size, block_cache_bytes, store.timeouts)
     store.on_dispose.append(reader.close)
     return reader

@@ -4,18 +4,15 @@ The hottest endpoint answers here, in front of FastAPI's router, with the same f
 route uses: the query model (validated directly, not through dependency resolution), the
 caller (`Version` and `Authorization` checks, rate limits), the service, the error bodies.
 Anything unusual — a repeated or missing parameter, a query the model refuses — goes to
-FastAPI untouched, before any counter moved: the route itself answers it. The route stays
-registered: /openapi.json describes it as before.
+FastAPI untouched, before any counter moved, so that its answer is the route's own. The
+route stays registered: /openapi.json describes it as before. Every middleware outside the
+router (request ids, access log, metrics, rate-limit headers, request limits, the admin
+control plane) sees this answer as it sees the route's.
 
-A usual query is answered here, and only the functions are shared, not the framework's
-machinery: this middleware sits outside the exception handlers `errors.install` registers, so
-it turns domain errors (a 503 with the app's `Retry-After`) and HTTP exceptions into the
-answers those handlers give (validation errors cannot reach it); anything else propagates to
-`Failures` (500), as the route's would. Every middleware outside the router (request ids,
-access log, metrics, rate-limit headers, request limits, the admin control plane) sees this
-answer as it sees the route's, `scope["route"]` included.
-`tests/api/test_fast_path_differential.py` compares both paths' answers, headers and errors
-byte for byte; `tests/hardening/test_edge.py` a database outage's.
+Errors are answered by the application's own exception handlers (`api/errors.py`, with
+the configured Retry-After), looked up as Starlette's exception middleware looks them up;
+an exception no handler takes goes on up to `Failures` (500), as it does from the router.
+So every status, body and header is the route's.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,9 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
 from slotblock.api.dependencies import caller
-from slotblock.api.errors import domain_error_response, http_error_response
 from slotblock.api.routes.blocked_slots import blocked_slots_answer, router
-from slotblock.core.errors import SlotblockError
 
 PATH = "/calendars/blocked-slots"
 OPERATION = "get-blocked-slots"
@@ -83,10 +77,20 @@ class LeanBlockedSlots:
         try:
             who = await caller(request)
             return await blocked_slots_answer(q, who, state.services, state.event_fragments)
-        except SlotblockError as exc:
-            return domain_error_response(exc, self.retry_after_seconds)
-        except HTTPException as exc:
-            return http_error_response(exc)
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise
+            response: Response = await handler(request, exc)
+            return response
+
+    def _handler(self, exc: Exception) -> Any:
+        """The app's handler of `exc` (by its class, nearest first), as the router has it."""
+        handlers = self.fastapi.exception_handlers
+        for cls in type(exc).__mro__:
+            if cls in handlers:
+                return handlers[cls]
+        return None
 
 
 def install(app: FastAPI, retry_after_seconds: int) -> None:

@@ -42,4 +42,6 @@ async def get_free_busy(q: Annotated[FreeBusyQuery, Query()], who: Caller, svc: 
             group_ids=tuple(q.groupId),
         ),
     )
-    return json_response(free_busy_json(answer, q.timeZone or who.location.timezone))
+    # up to SLOTBLOCK_MAX_EVENTS intervals to write out: off the event loop
+    zone = q.timeZone or who.location.timezone
+    return json_response(await svc.blocks.cpu.run(free_busy_json, answer, zone))

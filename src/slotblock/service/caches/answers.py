@@ -11,15 +11,18 @@ version read and the query leaves an entry under the older version: it is never 
 
 The caller's scope and location and the request's shape are checked on every request,
 before the cache: a hit answers exactly what the query would. Errors are not cached.
+
+The contract every cache keeps (keys, versions, a new field or table): the docstring of
+`slotblock.service.caches`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.bounded_cache import BoundedCache, exact
 from slotblock.core.model import Event, Principal
-from slotblock.service.blocks import BlockService, WindowQuery
+from slotblock.service.blocks import INLINE_EVENTS, BlockService, WindowQuery
 from slotblock.store.window_query import WindowReader
 
 Encode = Callable[[Sequence[Event], str], bytes]
@@ -40,7 +43,7 @@ class AnswerCache:
     async def body(self, principal: Principal, q: WindowQuery, zone: str, encode: Encode) -> bytes:
         reader = self.reader
         if reader is None:
-            return encode(await self.blocks.query(principal, q), zone)
+            return await self._encoded(encode, await self.blocks.query(principal, q), zone)
         self.blocks.check_query(principal, q)
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
         t = q.targets
@@ -56,6 +59,15 @@ class AnswerCache:
             version, keys = await reader.version_and_keys(
                 q.location_id, q.start_ms, q.end_ms, q.targets
             )
-        body = encode(await self.blocks.query(principal, q, keys), zone)
+        events = await self.blocks.query(principal, q, keys)
+        body = exact(await self._encoded(encode, events, zone))
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body
+
+    async def _encoded(self, encode: Encode, events: Sequence[Event], zone: str) -> bytes:
+        """`encode(events, zone)`: in a worker thread past INLINE_EVENTS events (a large
+        answer takes tens of milliseconds to write), on the event loop below (a hop costs
+        more)."""
+        if len(events) <= INLINE_EVENTS:
+            return encode(events, zone)
+        return await self.blocks.cpu.run(encode, events, zone)

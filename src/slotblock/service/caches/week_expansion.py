@@ -21,10 +21,10 @@ group, so a row read after another node's write never meets an old expansion.
 
 from __future__ import annotations
 
-from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.bounded_cache import BoundedCache, text_bytes
 from slotblock.core.errors import TooManyInstances
 from slotblock.core.instances import instances
-from slotblock.core.model import Block, Event, text_chars
+from slotblock.core.model import TEXT_FIELDS, Block, Event
 from slotblock.core.recurrence import DAY_MS
 from slotblock.core.rrule_work import Budget
 
@@ -38,9 +38,10 @@ OVERRIDE_BYTES = 400
 
 def block_bytes(block: Block) -> int:
     """An estimate (high) of the memory one block holds."""
-    size = BLOCK_BYTES + 4 * (text_chars(block) + len(block.rrule or ""))
+    texts = (*(getattr(block, name) or "" for name in TEXT_FIELDS), block.rrule or "")
+    size = BLOCK_BYTES + sum(text_bytes(t) for t in texts)
     for override in block.overrides:
-        size += OVERRIDE_BYTES + sum(4 * len(str(v)) for v in override.fields.values())
+        size += OVERRIDE_BYTES + sum(text_bytes(str(v)) for v in override.fields.values())
     return size
 
 

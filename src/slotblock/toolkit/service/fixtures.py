@@ -14,7 +14,6 @@ times in the block's zone, the rule normalized, defaults left out, tokens by has
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,6 +53,7 @@ from slotblock.service.clock import wall_clock_ms
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
+from slotblock.store import changes as change_store
 from slotblock.store import clock as clock_store
 from slotblock.store import tokens as token_store
 from slotblock.store.integrity import is_outage
@@ -593,9 +593,12 @@ async def _write(conn: AsyncConnection, plan: _Plan, now: int, *, one_by_one: bo
             if not one_by_one or is_outage(exc):
                 raise
             raise InvalidInput(f"{path}: {_refusal(exc)}") from exc
-    # A version no process can have cached: a reset may have left the same ids behind.
-    version = secrets.randbelow(2**30) + 2
+    # A version no process can have cached, though a reset may leave the same ids behind:
+    # every write of a block takes one change number of its location, whose counter
+    # outlives resets, so a block's version never passes that counter; the next number is
+    # above every version the location's blocks ever had (service/caches/__init__.py).
     for location, _ in plan.locations:
+        version = await change_store.take_seq(conn, location.id)
         await admin_store.set_block_versions(conn, location.id, version)
 
 
