@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -31,9 +32,10 @@ from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.service.container import wall_clock_ms
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
-from slotblock.store import open_store
+from slotblock.store import Store, open_store
 from tests.conftest import PG_URL, Tenant, _pg_execute, pg_url, seed_tenants
 from tests.db_proxy import DbProxy
+from tests.hardening.helpers import client_with
 
 pytestmark = pytest.mark.anyio
 POSTGRESQL = [pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -301,3 +303,27 @@ async def test_the_dispatcher_keeps_polling_through_an_outage_and_says_so_once(
     assert sum("paused" in m for m in messages) == 1, messages[:3]
     if "postgresql" in url:
         assert sum("resumed" in m for m in messages) == 1, messages
+
+
+@pytest.mark.parametrize(
+    ("raised", "status"),
+    [
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), 503),
+        (ConnectionRefusedError(111, "Connect call failed"), 503),
+        (TimeoutError(), 500),  # not the database's: a bug, not an outage
+    ],
+)
+async def test_what_escapes_every_handler_is_an_outage_only_when_it_is_the_databases(
+    settings: Settings, store: Store, tenant: Tenant, raised: Exception, status: int
+) -> None:
+    async with client_with(settings, store, retry_after_seconds=RETRY_AFTER) as (client, svc):
+
+        async def failing(*_: object) -> None:
+            raise raised
+
+        svc.calendars.list_groups = failing  # type: ignore[method-assign,assignment]
+        answer = await client.get(
+            "/calendars/groups", params={"locationId": tenant.location_id}, headers=tenant.headers()
+        )
+    expected = (503, "7", 503) if status == 503 else (500, None, 500)
+    assert _verdict(answer) == expected

@@ -33,7 +33,7 @@ from slotblock.config import Settings
 from slotblock.service.clock import StoredClock
 from slotblock.service.container import build_services
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
-from slotblock.store import Store, Timeouts, is_outage, open_store
+from slotblock.store import Store, Timeouts, is_database_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
 from slotblock.toolkit.api import routes as admin
 from slotblock.toolkit.api import webhooks as admin_webhooks
@@ -119,7 +119,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         seconds=settings.body_timeout_seconds,
         deadline_seconds=settings.body_deadline_seconds,
     )
-    app.add_middleware(Failures, outage=is_outage, retry_after_seconds=settings.retry_after_seconds)
+    app.add_middleware(
+        Failures, outage=is_database_outage, retry_after_seconds=settings.retry_after_seconds
+    )
     app.add_middleware(SingleQueryValues, lists=list_parameters)
     app.add_middleware(SecurityHeaders)
     # Outermost: every answer, the refusals of the middleware above included, carries a

@@ -122,6 +122,18 @@ def driver_outage(exc: BaseException) -> bool:
     return isinstance(state, str) and (state.startswith(_OUTAGE_CLASSES) or state in _OUTAGE_STATES)
 
 
+_DRIVERS = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3")
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """`is_outage`, for a failure met anywhere (the edge's last handler): only an error of
+    a database driver or of SQLAlchemy, or a refused or reset connection, counts; a bare
+    timeout or OS error elsewhere is not the database's."""
+    if not is_outage(exc):
+        return False
+    return type(exc).__module__.startswith(_DRIVERS) or isinstance(exc, ConnectionError)
+
+
 def is_contention(exc: BaseException) -> bool:
     """True for a transaction that lost to a concurrent one (deadlock, serialization
     failure, lock timeout): worth trying again, not a bug."""
