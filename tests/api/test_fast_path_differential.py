@@ -363,7 +363,26 @@ async def test_every_switch_combination_answers_as_the_reference(
                 await anyio.to_thread.run_sync(explore, [fast], ref, data, EXAMPLES, statuses)
                 # and the windows that reach each limit, every combination
                 statuses.update(await compare([fast], ref, limit_windows(data)))
+                statuses.update(await compare([fast], ref, unusual_requests(data)))
     assert {200, 400, 401, 404, 422} <= statuses
+
+
+def unusual_requests(data: Data) -> list[Request]:
+    """Each unusual request and each unknown target once, whatever Hypothesis drew: every
+    combination meets every error at least once."""
+    t = data.tenant
+    start = T0 + DAY
+    base = {"locationId": t.location_id, "startTime": str(start), "endTime": str(start + DAY)}
+    out: list[Request] = []
+    for change in UNUSUAL:
+        params, headers = dict(base), {**t.headers(), "X-Request-Id": "unusual"}
+        change(params, headers)
+        out.append((list(params.items()), headers))
+    for name, values in data.targets().items():
+        out.append(
+            ([*base.items(), (name, values[-1])], {**t.headers(), "X-Request-Id": "unknown"})
+        )
+    return out
 
 
 def limit_windows(data: Data) -> list[Request]:

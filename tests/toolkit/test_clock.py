@@ -353,7 +353,9 @@ async def test_the_webhook_dispatcher_of_another_node_keeps_the_clock(
 ) -> None:
     """A dispatcher whose node serves no request still reads the clock before each round:
     a delivery is due by the clock, and a retry waits for it while it is frozen."""
-    settings = admin_settings.model_copy(update={"webhook_dispatch": False})
+    # the receiver listens on this machine: loopback is let through the outbound guard
+    update = {"webhook_dispatch": False, "outbound_allow_networks": "127.0.0.0/8"}
+    settings = admin_settings.model_copy(update=update)
     async with app_client(settings) as (a, _):
         store = open_store(settings.database_url, pool_size=1)
         other = create_app(settings, store)  # a node that serves nothing but dispatches
