@@ -83,7 +83,8 @@ async def test_the_new_operations_are_documented(client: httpx.AsyncClient) -> N
     assert "410" in changes["responses"]
     assert set(paths["/calendars/webhooks"]) == {"get", "post"}
     assert "delete" in paths["/calendars/webhooks/{subscriptionId}"]
-    assert {"/_admin/webhooks", "/_admin/webhooks/dead-letters"} <= set(paths)
+    # the admin API is off here: its webhook operations are in the document once it is on
+    assert not any(path.startswith("/_admin/") for path in paths)
     put = paths["/calendars/events/block-slots/{eventId}"]["put"]
     assert "If-Match" in {p["name"] for p in put["parameters"]}
     assert "412" in put["responses"] and "ETag" in put["responses"]["201"]["headers"]

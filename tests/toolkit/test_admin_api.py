@@ -4,6 +4,7 @@ or nothing, export round trip) and its place in /openapi.json."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import httpx
@@ -51,6 +52,31 @@ async def test_off_without_an_admin_token(client: httpx.AsyncClient, tenant: Ten
         response = await client.request(method, path, headers=tenant.headers())
         assert response.status_code == 404, (method, path)
         assert response.json()["statusCode"] == 404
+
+
+def admin_paths(document: dict[str, Any]) -> list[str]:
+    return [path for path in document["paths"] if path.startswith("/_admin")]
+
+
+async def test_off_it_is_left_out_of_the_docs(settings: Settings, store: Store) -> None:
+    """While the admin API is off, /openapi.json (and so /docs) lists none of its operations,
+    nor the schemas only they use; once a token turns it on, they are back."""
+    app = create_app(settings.model_copy(update={"token_cache_seconds": 0}), store)
+    full = app.openapi()
+    assert admin_paths(full) and "FaultBody" in full["components"]["schemas"]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+        off = (await client.get("/openapi.json")).json()
+        assert admin_paths(off) == []
+        assert set(off["paths"]) == {p for p in full["paths"] if not p.startswith("/_admin")}
+        schemas = off["components"]["schemas"]
+        assert "FaultBody" not in schemas and "ClockBody" not in schemas
+        assert "GetCalendarEventsSuccessfulResponseDTO" in schemas
+        assert "#/components/schemas/" in str(off["paths"])  # what is left resolves
+        for ref in set(re.findall(r"#/components/schemas/(\w+)", str(off))):
+            assert ref in schemas, ref
+        await create_admin_token(store, 0)
+        assert (await client.get("/openapi.json")).json() == full
 
 
 async def test_created_admin_token_turns_it_on(settings: Settings, store: Store) -> None:

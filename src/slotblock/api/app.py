@@ -30,6 +30,7 @@ from slotblock.api.routes.free_busy import router as free_busy_router
 from slotblock.api.routes.free_slots import router as free_slots_router
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
+from slotblock.core.faults import ADMIN_PREFIX
 from slotblock.service.clock import StoredClock
 from slotblock.service.container import build_services
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
@@ -71,6 +72,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         dispatcher = None
         if settings.webhook_dispatch:
             dispatcher = Dispatcher(the_store, settings, clock, event_json)
+            app.state.dispatcher = dispatcher  # its tally goes into /metrics
             dispatcher.start()
         yield
         await rate_limits.close(app)
@@ -84,7 +86,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="A self-hosted server of the LeadConnector Calendars blocked-slots API.",
         lifespan=lifespan,
-        docs_url=None,  # served offline by api/routes/docs.py
+        docs_url=None,  # served offline by api/routes/docs.py, as is /openapi.json
+        openapi_url=None,
         redoc_url=None,
         # No redirect to the slash-less twin: Starlette builds its Location from the
         # client's Host header. Routes that need both spellings declare both.
@@ -108,12 +111,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
-    admin.install(app, settings)
+    control = admin.install(app, settings)
     app.include_router(admin_webhooks.router)
     app.include_router(admin_clock.router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
-    docs.install(app)
+    docs.install(app, hidden_while_off=(ADMIN_PREFIX + "/", control.gate.enabled))
     app.add_middleware(
         BodyTimeout,
         seconds=settings.body_timeout_seconds,

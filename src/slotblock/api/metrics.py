@@ -32,6 +32,8 @@ from slotblock import __version__
 from slotblock.api.errors import error_response
 from slotblock.config import Settings
 from slotblock.core.bounded_cache import BoundedCache
+from slotblock.core.errors import Unavailable
+from slotblock.service.workers.webhook_dispatcher import Tally
 
 REQUESTS = Counter(
     "slotblock_requests_total",
@@ -99,6 +101,31 @@ CACHE_LOOKUPS = {
     ),
 }
 
+WEBHOOK_ATTEMPTS = Counter(
+    "slotblock_webhook_attempts",
+    "Webhook delivery attempts by outcome: delivered, retried (to be tried again) or dead "
+    "(dead-lettered).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "slotblock_webhook_attempt_seconds",
+    "Time one delivery attempt took, from the request to the receiver's answer or failure.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+WEBHOOK_QUEUED_SECONDS = Histogram(
+    "slotblock_webhook_delivery_latency_seconds",
+    "Time from a change to its delivery's success, retries included (by the service's clock).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0),
+)
+WEBHOOK_WAITING = Gauge(
+    "slotblock_webhook_deliveries",
+    "Deliveries in the outbox by state: pending (to be sent or retried) and dead "
+    "(dead-lettered), every location's; read from the database at each scrape.",
+    ["state"],
+    multiprocess_mode="mostrecent",
+)
+OUTCOMES = ("delivered", "retried", "dead")
+
 # Every cache of service/caches/__init__.py's table, by its metrics label.
 CACHES = ("expansion", "fragments", "answers", "blocks")
 
@@ -140,10 +167,22 @@ def install(app: FastAPI, settings: Settings) -> None:
             given = request.headers.get("authorization", "")
             if not secrets.compare_digest(given.encode(), expected.encode()):
                 return error_response(401, "a valid metrics token is required")
+        await sample_outbox(request.app)
         sampler(request.app).sample()
         return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
+
+
+async def sample_outbox(app: FastAPI) -> None:
+    """The outbox's pending and dead deliveries (one grouped count); left as they were while
+    the database is away, so that /metrics still answers."""
+    try:
+        waiting = await app.state.services.webhooks.waiting()
+    except Unavailable:
+        return
+    for state, count in waiting.items():
+        WEBHOOK_WAITING.labels(state).set(count)
 
 
 SAMPLE_SECONDS = 1.0  # in multiprocess mode, how stale another worker's gauges may be
@@ -163,6 +202,7 @@ class Sampler:
         # bound once: labelling costs more than setting
         self.cache_bytes = {name: CACHE_BYTES.labels(name) for name in CACHES}
         self.cache_entries = {name: CACHE_ENTRIES.labels(name) for name in CACHES}
+        self.attempts = {outcome: WEBHOOK_ATTEMPTS.labels(outcome) for outcome in OUTCOMES}
         self.lookups = {
             (name, kind): counter.labels(name)
             for name in CACHES
@@ -191,6 +231,20 @@ class Sampler:
                 CACHE_SIZE.set(stats.entries)
                 CACHE_HITS.inc(self._delta("old", "hits", stats.hits))
                 CACHE_MISSES.inc(self._delta("old", "misses", stats.misses))
+        dispatcher = getattr(self.app.state, "dispatcher", None)
+        if dispatcher is not None:
+            self.sample_dispatcher(dispatcher.tally)
+
+    def sample_dispatcher(self, tally: Tally) -> None:
+        for outcome in OUTCOMES:
+            total = getattr(tally, outcome)
+            self.attempts[outcome].inc(self._delta("webhooks", outcome, total))
+        for kept, histogram in (
+            (tally.attempt_seconds, WEBHOOK_ATTEMPT_SECONDS),
+            (tally.queued_seconds, WEBHOOK_QUEUED_SECONDS),
+        ):
+            while kept:
+                histogram.observe(kept.popleft())
 
     def _count(self, name: str, kind: str, total: int) -> None:
         self.lookups[name, kind].inc(self._delta(name, kind, total))

@@ -132,6 +132,11 @@ class WebhookService:
         async with self.store.read() as conn:
             return await webhook_store.list_deliveries(conn, DEAD, location_id, limit)
 
+    async def waiting(self) -> dict[str, int]:
+        """Deliveries pending and dead-lettered, for the metrics."""
+        async with self.store.read() as conn:
+            return await webhook_store.count_waiting(conn)
+
     # --- a location's own token ----------------------------------------------------------
 
     async def add_own(

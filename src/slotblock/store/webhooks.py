@@ -216,6 +216,18 @@ async def list_deliveries(
     return [_delivery(row) for row in rows]
 
 
+async def count_waiting(conn: AsyncConnection) -> dict[str, int]:
+    """How many deliveries are pending and how many dead-lettered (every location's)."""
+    query = (
+        sa.select(outbox.c.state, sa.func.count())
+        .where(outbox.c.state.in_((PENDING, DEAD)))
+        .group_by(outbox.c.state)
+    )
+    found = {PENDING: 0, DEAD: 0}
+    found.update({state: count for state, count in await conn.execute(query)})
+    return found
+
+
 async def finish(
     conn: AsyncConnection, delivery_id: int, state: str, now_ms: int, error: str | None
 ) -> None:

@@ -8,6 +8,7 @@ in the official spec's words.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import swagger_ui_bundle
@@ -15,11 +16,12 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse
 
 from slotblock.api.headers import VERSIONS
 
 ASSETS = "/docs/assets"
+OPENAPI_URL = "/openapi.json"
 DEFAULT_VERSION = "2021-07-28"
 BEARER = {
     "type": "http",
@@ -82,9 +84,45 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def install(app: FastAPI) -> None:
-    """Serve `/docs` and its assets, and complete the OpenAPI document once."""
+def without_prefix(document: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """`document` without the operations under `prefix`, and without the schemas that only
+    they referred to."""
+    paths = {p: item for p, item in document.get("paths", {}).items() if not p.startswith(prefix)}
+    schemas = document.get("components", {}).get("schemas", {})
+    kept: set[str] = set()
+    todo = _refs(paths)
+    while todo:
+        name = todo.pop()
+        if name not in kept and name in schemas:
+            kept.add(name)
+            todo |= _refs(schemas[name])
+    components = {**document.get("components", {})}
+    if schemas:
+        components["schemas"] = {n: s for n, s in schemas.items() if n in kept}
+    return {**document, "paths": paths, "components": components}
+
+
+_SCHEMA_REF = "#/components/schemas/"
+
+
+def _refs(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = {str(node["$ref"]).removeprefix(_SCHEMA_REF)} if "$ref" in node else set()
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node)) if node else set()
+    return set()
+
+
+def install(app: FastAPI, hidden_while_off: tuple[str, Callable[[], Awaitable[bool]]]) -> None:
+    """Serve `/docs` and its assets, and `/openapi.json` completed once; the operations under
+    `hidden_while_off`'s prefix are left out of the served document while its check says
+    they are off (they answer 404 then)."""
     build = app.openapi
+    prefix, is_on = hidden_while_off
+    public: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -92,13 +130,22 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get(OPENAPI_URL, include_in_schema=False)
+    async def served_openapi() -> JSONResponse:
+        if await is_on():
+            return JSONResponse(app.openapi())
+        if not public:
+            public.append(without_prefix(app.openapi(), prefix))
+        return JSONResponse(public[0])
+
     app.mount(ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=f"{root}{OPENAPI_URL}",
             title=f"{app.title} — docs",
             swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",

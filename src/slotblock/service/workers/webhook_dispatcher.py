@@ -22,7 +22,10 @@ import contextlib
 import fcntl
 import logging
 import random
+import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -48,6 +51,22 @@ from slotblock.store.webhooks import DEAD, DELIVERED, Delivery
 log = logging.getLogger("slotblock.webhooks")
 _PRUNE_EVERY_S = 300.0
 DAY_MS = 86_400_000
+
+
+@dataclass
+class Tally:
+    """What this process's dispatcher did since it started, for the metrics: attempts by
+    outcome, and the latest attempts' durations and queue delays (seconds, drained by each
+    sample; at most `_KEPT` of each between two samples)."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    attempt_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=_KEPT))
+    queued_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=_KEPT))
+
+
+_KEPT = 10_000
 
 
 class RetryableFailure(Exception):
@@ -78,6 +97,7 @@ class Dispatcher:
         self._stop = asyncio.Event()
         self._lock: IO[bytes] | None = None
         self._unreachable = False  # the database was away at the last round
+        self.tally = Tally()
 
     @property
     def lease_ms(self) -> int:
@@ -98,14 +118,20 @@ class Dispatcher:
         return len(due)
 
     async def _deliver(self, delivery: Delivery) -> None:
+        started = time.monotonic()
         try:
-            await self._send(delivery)
+            try:
+                await self._send(delivery)
+            finally:
+                self.tally.attempt_seconds.append(time.monotonic() - started)
         except RetryableFailure as exc:
             await self._failed(delivery, str(exc))
         except Exception as exc:  # noqa: BLE001 - any other answer is final: dead-letter it
             await self._finish(delivery, DEAD, str(exc) or type(exc).__name__)
         else:
             await self._finish(delivery, DELIVERED, None)
+            waited = max(self.clock() - delivery.created_ms, 0) / 1000
+            self.tally.queued_seconds.append(waited)
 
     async def _send(self, delivery: Delivery) -> None:
         try:
@@ -146,12 +172,17 @@ class Dispatcher:
             return
         async with self.store.begin() as conn:
             await webhook_store.retry_later(conn, delivery.id, at, error)
+        self.tally.retried += 1
 
     async def _finish(self, delivery: Delivery, state: str, error: str | None) -> None:
         if state == DEAD:
             log.warning("webhook delivery %s dead-lettered: %s", delivery.id, error)
         async with self.store.begin() as conn:
             await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
+        if state == DEAD:
+            self.tally.dead += 1
+        else:
+            self.tally.delivered += 1
 
     async def prune(self) -> None:
         """Forget delivered and dead-lettered rows past their retention, Idempotency-Key
