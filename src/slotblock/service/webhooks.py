@@ -38,6 +38,7 @@ __all__ = [
     "Webhook",
     "WebhookService",
     "new_key_pair",
+    "public_pem",
 ]
 
 SIGNATURE_HEADER = "x-ghl-signature"
@@ -65,6 +66,18 @@ def new_key_pair() -> KeyPair:
         base64.b64encode(
             public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         ).decode(),
+    )
+
+
+def public_pem(private_pem: str) -> str:
+    """The public key (PEM) of an Ed25519 private key (PEM)."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("webhook_signing_key must be an Ed25519 private key (PEM)")
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )
 
 
