@@ -53,6 +53,7 @@ SAVE = re.compile(r"save this as `([^`]+)`:$", re.IGNORECASE)
 FENCE = re.compile(r"^```(\S*)\s*$")
 SERVER, RECEIVER = "127.0.0.1:8000", "127.0.0.1:9000"
 MARK = "::readme-block {}::"
+TIMED = re.compile(r"::readme-block (\d+):: ([\d.]+)")
 RUN_SECONDS = 300
 
 
@@ -130,7 +131,8 @@ def script(runnable: list[Block], ports: dict[str, str]) -> str:
         body = block.script()
         for address, replacement in ports.items():
             body = body.replace(address, replacement)
-        parts += [f"printf '\\n{MARK.format(n)}\\n'", body]
+        parts += [f"printf '\\n{MARK.format(n)} %s\\n' \"$(date +%s.%N)\"", body]
+    parts.append(f"printf '\\n{MARK.format(len(runnable))} %s\\n' \"$(date +%s.%N)\"")
     return "\n".join(parts) + "\n"
 
 
@@ -177,6 +179,7 @@ def _stop_group(pgid: int) -> None:
 
 def failure(runnable: list[Block], status: int | None, output: str) -> str:
     marks = re.findall(r"::readme-block (\d+)::", output)
+    marks = [m for m in marks if int(m) < len(runnable)]
     block = runnable[int(marks[-1])] if marks else runnable[0]
     since = output.rsplit(MARK.format(marks[-1]), 1)[-1] if marks else output
     what = "did not finish in time" if status is None else f"exited with status {status}"
@@ -208,6 +211,9 @@ def test_the_readme_shell_blocks_run_top_to_bottom(tmp_path: Path) -> None:
     ports = {SERVER: f"127.0.0.1:{server_port}", RECEIVER: f"127.0.0.1:{receiver_port}"}
     status, output = run(tmp_path, script(runnable, ports), environment(server_port, receiver_port))
     assert status == 0, failure(runnable, status, output)
-    assert output.count("::readme-block") == len(runnable)
+    times = [(int(n), float(t)) for n, t in TIMED.findall(output)]
+    assert [n for n, _ in times] == list(range(len(runnable) + 1))  # every block ran
     skipped = [b.skipped for b in found if b.skipped is not None]
     print(f"{len(runnable)} README shell blocks ran; {len(skipped)} not run: {skipped}")
+    slowest = sorted(((b - a, runnable[n].line) for (n, a), (_, b) in zip(times, times[1:])))
+    print("slowest (seconds, line):", [(round(d, 1), line) for d, line in slowest[-5:]])
