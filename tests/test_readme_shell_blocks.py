@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -215,5 +216,5 @@ def test_the_readme_shell_blocks_run_top_to_bottom(tmp_path: Path) -> None:
     assert [n for n, _ in times] == list(range(len(runnable) + 1))  # every block ran
     skipped = [b.skipped for b in found if b.skipped is not None]
     print(f"{len(runnable)} README shell blocks ran; {len(skipped)} not run: {skipped}")
-    slowest = sorted(((b - a, runnable[n].line) for (n, a), (_, b) in zip(times, times[1:])))
+    slowest = sorted(((b - a, runnable[n].line) for (n, a), (_, b) in pairwise(times)))
     print("slowest (seconds, line):", [(round(d, 1), line) for d, line in slowest[-5:]])
