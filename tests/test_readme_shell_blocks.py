@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,9 +44,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import IN_CI
 from tests.live import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("curl") is None and not IN_CI, reason="the README's blocks use curl"
+    ),
+]
 README = Path(__file__).resolve().parents[1] / "README.md"
 VENV_BIN = Path(sys.executable).parent
 RUN = ("sh", "bash", "console")
