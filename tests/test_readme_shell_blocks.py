@@ -14,7 +14,7 @@ The rules, for whoever writes in the README:
    &`, then wait for `/readyz`), never in the foreground; every process the blocks start is
    stopped when the run ends.
 3. In a `console` block only the lines starting with `$ ` run (and their `\\`
-   continuation lines); the other lines are output.
+   continuation lines, without a leading `> `); the other lines are output.
 4. A block that cannot run here (docker, podman, compose, `pip install` from PyPI, `make
    image`, a command that needs a clone or never returns) has, on the line right before
    its fence, `<!-- not run by the README test: <reason> -->`. The test counts them and
@@ -47,12 +47,9 @@ import pytest
 from tests.conftest import IN_CI
 from tests.live import free_port
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("curl") is None and not IN_CI, reason="the README's blocks use curl"
-    ),
-]
+NEEDS_CURL = pytest.mark.skipif(
+    shutil.which("curl") is None and not IN_CI, reason="the README's blocks use curl"
+)
 README = Path(__file__).resolve().parents[1] / "README.md"
 VENV_BIN = Path(sys.executable).parent
 RUN = ("sh", "bash", "console")
@@ -83,9 +80,13 @@ class Block:
             return self.text
         lines, continued = [], False
         for line in self.text.splitlines():
-            if line.startswith("$ ") or continued:
+            if continued:
+                lines.append(line.removeprefix("> "))
+            elif line.startswith("$ "):
                 lines.append(line.removeprefix("$ "))
-                continued = line.endswith("\\")
+            else:
+                continue
+            continued = line.endswith("\\")
         return "\n".join(lines)
 
 
@@ -208,6 +209,55 @@ def test_the_readme_follows_the_rules() -> None:
     assert sum(b.runs for b in found) >= 20  # the parser finds them
 
 
+SAMPLE = """# Sample
+
+<!-- not run by the README test: docker -->
+```sh
+docker run nothing
+```
+
+## Shell
+
+Save this as `hello.txt`:
+
+```text
+hello
+```
+
+```console
+$ X=$(cat hello.txt) \\
+>   && echo "got $X"
+got hello
+```
+
+### Broken
+
+```bash
+echo "before the failure"
+false
+echo never
+```
+"""
+
+
+def test_a_failing_block_is_named_with_its_heading_and_output(tmp_path: Path) -> None:
+    found = blocks(SAMPLE)
+    assert [(b.language, b.skipped, b.save_as) for b in found] == [
+        ("sh", "docker", None), ("text", None, "hello.txt"), ("console", None, None),
+        ("bash", None, None),
+    ]  # fmt: skip
+    (tmp_path / "hello.txt").write_text(found[1].text + "\n")
+    runnable = [b for b in found if b.runs]
+    assert runnable[0].script() == 'X=$(cat hello.txt) \\\n  && echo "got $X"'
+    status, output = run(tmp_path, script(runnable, {}), environment(1, 2))
+    assert status == 1
+    report = failure(runnable, status, output)
+    assert "under '### Broken'" in report and "exited with status 1" in report
+    assert "before the failure" in report and "got hello" not in report.split("--- its output")[1]
+
+
+@pytest.mark.slow
+@NEEDS_CURL
 def test_the_readme_shell_blocks_run_top_to_bottom(tmp_path: Path) -> None:
     found = blocks(README.read_text())
     for block in found:

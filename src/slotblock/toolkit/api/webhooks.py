@@ -4,7 +4,7 @@ dead-lettered deliveries, and sending a finished delivery again."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from fastapi import APIRouter, Query
@@ -18,7 +18,7 @@ from slotblock.service.webhooks import Attempt, Delivery, DeliveryFilter, Sent
 from slotblock.toolkit.api.routes import TAG, Control
 
 EventType = Literal["BlockedSlotCreate", "BlockedSlotUpdate", "BlockedSlotDelete", "WebhookTest"]
-assert set(EventType.__args__) == {*EVENT_TYPES, TEST}  # type: ignore[attr-defined]
+assert set(get_args(EventType)) == {*EVENT_TYPES, TEST}  # the same names as the events
 MAX_PAGE = 200
 
 router = APIRouter(prefix="/_admin", tags=[TAG])
