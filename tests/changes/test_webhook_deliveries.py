@@ -5,6 +5,7 @@ real local receiver, the dispatcher driven round by round."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -284,3 +285,24 @@ async def _attempt_rows(store: Store) -> int:
     async with store.read() as conn:
         count = sa.select(sa.func.count()).select_from(webhook_attempts)
         return int((await conn.execute(count)).scalar_one())
+
+
+async def test_a_delivery_removed_while_it_is_sent_records_nothing(
+    database_url: str, store: Store, receiver: Receiver
+) -> None:
+    async for s in _sending(database_url, store, receiver, webhook_timeout_seconds=0.3):
+        s.receiver.hang_s = 1.0  # the attempt times out, as the subscription goes
+        await create(s.client, s.tenant, **at(9))
+        dispatcher = Dispatcher(store, s.settings, wall_clock_ms, event_json)
+        sending = asyncio.create_task(dispatcher.run_once())
+        for _ in range(1000):  # until the receiver holds the attempt (10 s at most)
+            if s.receiver.attempts:
+                break
+            await asyncio.sleep(0.01)
+        removed = await s.client.delete(f"/_admin/webhooks/{s.subscription}", headers=ADMIN)
+        assert removed.status_code == 200
+        assert await sending == 1  # its result had no row left to land on: no error
+        await dispatcher.stop()
+        assert await _attempt_rows(store) == 0
+        async with store.read() as conn:
+            assert (await conn.execute(sa.select(outbox))).all() == []

@@ -286,6 +286,7 @@ async def attempts_of(conn: AsyncConnection, found: Sequence[Delivery]) -> dict[
 async def record_attempt(
     conn: AsyncConnection, delivery: Delivery, attempt: Attempt, kept: int
 ) -> None:
+    # `attempt.number` comes from `finish`/`retry_later` in the same transaction.
     """Keep `attempt` of `delivery`, and only the last `kept` attempts of it."""
     await conn.execute(
         webhook_attempts.insert().values(
@@ -357,21 +358,32 @@ async def find_webhook(conn: AsyncConnection, subscription_id: str) -> Webhook |
 
 async def finish(
     conn: AsyncConnection, delivery_id: int, state: str, now_ms: int, error: str | None
-) -> None:
-    """Mark a delivery delivered or dead."""
-    await conn.execute(
+) -> int | None:
+    """Mark a delivery delivered or dead; the number of its attempts, this one included
+    (counted by the row's own update: an attempt's number is never taken twice), or None
+    when the delivery is gone meanwhile (an unsubscribe, a reset)."""
+    result = await conn.execute(
         outbox.update()
         .where(outbox.c.id == delivery_id)
         .values(state=state, finished_ms=now_ms, last_error=error, attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.attempts)
     )
+    attempts = result.scalar_one_or_none()
+    return None if attempts is None else int(attempts)
 
 
-async def retry_later(conn: AsyncConnection, delivery_id: int, at_ms: int, error: str) -> None:
-    await conn.execute(
+async def retry_later(
+    conn: AsyncConnection, delivery_id: int, at_ms: int, error: str
+) -> int | None:
+    """Make a delivery due again at `at_ms`; the number of its attempts, as `finish`."""
+    result = await conn.execute(
         outbox.update()
         .where(outbox.c.id == delivery_id)
         .values(next_attempt_ms=at_ms, last_error=error, attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.attempts)
     )
+    attempts = result.scalar_one_or_none()
+    return None if attempts is None else int(attempts)
 
 
 async def prune_finished(conn: AsyncConnection, state: str, before_ms: int, limit: int) -> int:

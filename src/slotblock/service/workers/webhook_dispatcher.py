@@ -68,11 +68,15 @@ class _Outcome:
     started: float  # time.monotonic()
     signature: str | None = None
     status: int | None = None
+    error: str | None = None
+    elapsed_ms: int = 0
 
-    def attempt(self, number: int, error: str | None) -> Attempt:
-        elapsed_ms = round((time.monotonic() - self.started) * 1000)
-        shown = None if error is None else error[:_ERROR_CHARS]
-        return Attempt(number, self.at_ms, elapsed_ms, self.status, shown, self.signature)
+    def done(self, error: str | None) -> None:
+        self.elapsed_ms = round((time.monotonic() - self.started) * 1000)
+        self.error = None if error is None else error[:_ERROR_CHARS]
+
+    def attempt(self, number: int) -> Attempt:
+        return Attempt(number, self.at_ms, self.elapsed_ms, self.status, self.error, self.signature)
 
 
 class Dispatcher:
@@ -130,11 +134,11 @@ class Dispatcher:
             state, error = DEAD, str(exc) or type(exc).__name__
         else:
             state, error = DELIVERED, None
-        attempt = outcome.attempt(delivery.attempts + 1, error)
+        outcome.done(error)
         if state is None:
-            await self._failed(delivery, error or "", attempt)
+            await self._failed(delivery, error or "", outcome)
         else:
-            await self._finish(delivery, state, error, attempt)
+            await self._finish(delivery, state, error, outcome)
 
     async def _send(self, delivery: Delivery, outcome: _Outcome) -> None:
         try:
@@ -166,7 +170,7 @@ class Dispatcher:
         if not 200 <= answer.status < 300:
             raise ValueError(f"HTTP {answer.status} (not retried)")
 
-    async def _failed(self, delivery: Delivery, error: str, attempt: Attempt) -> None:
+    async def _failed(self, delivery: Delivery, error: str, outcome: _Outcome) -> None:
         now = self.clock()
         s = self.settings
         delay = min(
@@ -174,20 +178,22 @@ class Dispatcher:
         )
         at = now + int(delay * 1000 * (0.5 + self.jitter() / 2))
         if at - delivery.retried_from_ms > s.webhook_retry_horizon_seconds * 1000:
-            await self._finish(delivery, DEAD, error, attempt)
+            await self._finish(delivery, DEAD, error, outcome)
             return
         async with self.store.begin() as conn:
-            await webhook_store.retry_later(conn, delivery.id, at, error)
-            await self._record(conn, delivery, attempt)
+            number = await webhook_store.retry_later(conn, delivery.id, at, error)
+            if number is not None:  # else the delivery is gone meanwhile
+                await self._record(conn, delivery, outcome.attempt(number))
 
     async def _finish(
-        self, delivery: Delivery, state: str, error: str | None, attempt: Attempt
+        self, delivery: Delivery, state: str, error: str | None, outcome: _Outcome
     ) -> None:
         if state == DEAD:
             log.warning("webhook delivery %s dead-lettered: %s", delivery.id, error)
         async with self.store.begin() as conn:
-            await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
-            await self._record(conn, delivery, attempt)
+            number = await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
+            if number is not None:  # else the delivery is gone meanwhile
+                await self._record(conn, delivery, outcome.attempt(number))
 
     async def _record(self, conn: AsyncConnection, delivery: Delivery, attempt: Attempt) -> None:
         kept = self.settings.webhook_attempts_kept
