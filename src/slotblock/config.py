@@ -254,6 +254,12 @@ class Settings(BaseSettings):
         description="How long a dead-lettered delivery is kept (listed in "
         "/_admin/webhooks/dead-letters) before it is deleted.",
     )
+    webhook_attempts_kept: int = Field(
+        10,
+        ge=0,
+        description="Attempts of each delivery kept for /_admin/webhooks/deliveries (the "
+        "last ones; 0: none). They are deleted with their delivery.",
+    )
     webhook_prune_batch: int = Field(
         1000, ge=1, description="Outbox rows deleted per transaction when old rows are pruned."
     )

@@ -45,11 +45,14 @@ def test_following_changes_as_the_readme_says(tmp_path: Path, sqlite_template: P
     (tmp_path / "receiver.py").write_text(readme_file("receiver.py"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBLOCK_")}
     env |= {"PATH": f"{BIN}:{env['PATH']}", "SLOTBLOCK_DATABASE_URL": url,
-            "LOC": tenant.location_id, "CAL": tenant.calendar_id, "PORT": str(hook_port)}  # fmt: skip
-    setup = readme_block("and run it, and slotblock with the private key, and subscribe:")
-    assert setup.endswith("slotblock serve\n")
+            "LOC": tenant.location_id, "CAL": tenant.calendar_id,
+            "RECEIVER_PORT": str(hook_port)}  # fmt: skip
+    block = readme_block("and run it, and slotblock with the private key, and subscribe:")
+    # up to the subscription; then the server, in the foreground of this shell
+    setup, _, _ = block.partition("kill $SERVER")
+    assert setup.rstrip().endswith("--url http://127.0.0.1:9000/hook")
     setup = setup.replace("127.0.0.1:9000", f"127.0.0.1:{hook_port}")
-    setup = setup.replace("slotblock serve\n", f"exec slotblock serve --port {port}\n")
+    setup += f"exec slotblock serve --port {port}\n"
     node = subprocess.Popen(
         ["bash", "-euo", "pipefail", "-c", setup],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

@@ -6,7 +6,7 @@ the keys, the index range scans).
 
 The other store modules are tested through their services, on both backends too, not here:
 `changes` (tests/changes/test_changes_feed.py), `idempotency` (test_idempotency.py),
-`webhooks` (test_webhooks.py), `locks` and `integrity` (tests/hardening/test_races.py and
+`webhooks` (test_webhooks.py, test_webhook_deliveries.py), `locks` and `integrity` (tests/hardening/test_races.py and
 test_edge.py), `window_query`'s answers (tests/api/test_fast_path_differential.py), `tenants`
 (tests/cli/test_cli_lists.py), and `counters` (Redis and in-process:
 tests/api/test_rate_limits.py).

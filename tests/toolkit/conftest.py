@@ -29,13 +29,17 @@ API = {"Authorization": f"Bearer {CI_TOKEN}", "Version": "2021-07-28"}
 WEEK = (1767567600000, 1767999600000)  # 2026-01-05 .. 2026-01-10, Paris
 
 
-def readme_file(name: str) -> str:
-    """The indented block after "save this as `<name>`:" in the README."""
+def readme_block_after(lead: str) -> str:
+    """The fenced code block right after the README paragraph that ends with `lead`."""
     text = README.read_text()
-    found = re.search(rf"[Ss]ave this as `{re.escape(name)}`:\n\n((?:    .*\n|\n)+)", text)
-    assert found, f"the README has no {name}"
-    lines = found.group(1).rstrip("\n").split("\n")
-    return "\n".join(line[4:] for line in lines) + "\n"
+    found = re.search(re.escape(lead) + r"\n\n```\S*\n(.*?)^```$", text, re.DOTALL | re.MULTILINE)
+    assert found, f"the README has no code block after {lead!r}"
+    return found.group(1)
+
+
+def readme_file(name: str) -> str:
+    """The block after "save this as `<name>`:" in the README."""
+    return readme_block_after(f"ave this as `{name}`:")
 
 
 def readme_fixture() -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,14 +14,11 @@ import pytest
 
 from tests.cli.test_cli import SLOTBLOCK
 from tests.live import free_port, wait_ready
-from tests.toolkit.conftest import README, readme_fixture
+from tests.toolkit.conftest import readme_block_after, readme_fixture
 
 
 def readme_block(after: str) -> str:
-    text = README.read_text()
-    found = re.search(re.escape(after) + r"\n\n((?:    .*\n|\n)+)", text)
-    assert found, after
-    return "\n".join(line[4:] for line in found.group(1).rstrip("\n").split("\n")) + "\n"
+    return readme_block_after(after)
 
 
 @pytest.mark.slow
@@ -31,19 +27,20 @@ def test_admin_api_walk_through(tmp_path: Path) -> None:
     (tmp_path / "fixture.yaml").write_text(readme_fixture())
     start = readme_block("worker processes, to show that they answer as one):").splitlines()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBLOCK_")}
-    for line in start[:2]:
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = value
-    assert start[2] == "slotblock serve --workers 2 --fixture fixture.yaml"
+    for line in start:
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            env[name] = value
+    assert "slotblock serve --workers 2 --fixture fixture.yaml &" in start
     port = free_port()
     server = subprocess.Popen(
-        [*SLOTBLOCK, *start[2].split()[1:], "--port", str(port)],
+        [*SLOTBLOCK, "serve", "--workers", "2", "--fixture", "fixture.yaml", "--port", str(port)],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, server, seconds=60)
-        script = readme_block("and from another shell:").replace(
+        script = readme_block("and then, in the same shell:").replace(
             "127.0.0.1:8000", f"127.0.0.1:{port}"
         )
         result = subprocess.run(

@@ -31,6 +31,9 @@ from slotblock.core.model import TEXT_FIELDS, Block, Event
 
 CREATE, UPDATE, DELETE = "BlockedSlotCreate", "BlockedSlotUpdate", "BlockedSlotDelete"
 EVENT_TYPES = (CREATE, UPDATE, DELETE)
+# Sent by `POST /_admin/webhooks/{id}/test` to that subscription only, whatever it wants:
+# {"type": "WebhookTest", "locationId", "webhookId", "subscriptionId", "timestamp"}.
+TEST = "WebhookTest"
 PAYLOAD_VERSION = 1
 RenderEvent = Callable[[Event, str], dict[str, Any]]
 
@@ -148,10 +151,31 @@ def _from_block_copy(record: dict[str, Any]) -> dict[str, Any]:
     return {"v": PAYLOAD_VERSION, "scope": record["scope"], "at": record["at"], "event": event}
 
 
+def test_record(location_id: str, now_ms: int) -> dict[str, Any]:
+    """What the outbox keeps of a test event."""
+    return {"v": PAYLOAD_VERSION, "scope": "test", "at": now_ms, "locationId": location_id}
+
+
+def _timestamp(at_ms: int) -> str:
+    return (
+        datetime.fromtimestamp(at_ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
 def payload(
     kind: str, record: dict[str, Any], delivery_id: int, subscription_id: str, render: RenderEvent
 ) -> dict[str, Any]:
     """The body of one delivery."""
+    if kind == TEST:
+        return {
+            "type": TEST,
+            "locationId": record["locationId"],
+            "webhookId": str(delivery_id),
+            "subscriptionId": subscription_id,
+            "timestamp": _timestamp(record["at"]),
+        }
     record = _upgraded(record)
     event = _event_v1(record["event"])
     dto = render(event, event.block.timezone)
@@ -162,9 +186,7 @@ def payload(
         "locationId": event.block.location_id,
         "webhookId": str(delivery_id),
         "subscriptionId": subscription_id,
-        "timestamp": datetime.fromtimestamp(record["at"] / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
+        "timestamp": _timestamp(record["at"]),
         "scope": record["scope"],
         "blockedSlot": dto,
     }

@@ -12,23 +12,34 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from slotblock.config import Settings
-from slotblock.core.errors import InvalidInput, NotFound, Unprocessable
+from slotblock.core.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from slotblock.core.model import EVENTS_WRITE, Principal
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.outbound import OutboundPolicy
-from slotblock.service.webhook_events import EVENT_TYPES
+from slotblock.service.webhook_events import EVENT_TYPES, TEST, test_record
 from slotblock.store import Store
 from slotblock.store import webhooks as webhook_store
-from slotblock.store.webhooks import DEAD, Delivery, Webhook
+from slotblock.store.webhooks import DEAD, Attempt, Delivery, DeliveryFilter, Webhook
 
-__all__ = ["Delivery", "KeyPair", "Signer", "Webhook", "WebhookService", "new_key_pair"]
+__all__ = [
+    "Attempt",
+    "Delivery",
+    "DeliveryFilter",
+    "KeyPair",
+    "Sent",
+    "Signer",
+    "Webhook",
+    "WebhookService",
+    "new_key_pair",
+    "public_pem",
+]
 
 SIGNATURE_HEADER = "x-ghl-signature"
 
@@ -58,6 +69,18 @@ def new_key_pair() -> KeyPair:
     )
 
 
+def public_pem(private_pem: str) -> str:
+    """The public key (PEM) of an Ed25519 private key (PEM)."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("webhook_signing_key must be an Ed25519 private key (PEM)")
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
 class Signer:
     """Signs raw bodies with the operator's key (no key: bodies go unsigned)."""
 
@@ -73,6 +96,14 @@ class Signer:
         if self.key is None:
             return {}
         return {SIGNATURE_HEADER: base64.b64encode(self.key.sign(body)).decode()}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery with its kept attempts, oldest first."""
+
+    delivery: Delivery
+    attempts: list[Attempt]
 
 
 def _checked(
@@ -129,8 +160,42 @@ class WebhookService:
     async def dead_letters(
         self, location_id: str | None = None, limit: int = 100
     ) -> list[Delivery]:
+        wanted = DeliveryFilter(state=DEAD, location_id=location_id, limit=limit)
         async with self.store.read() as conn:
-            return await webhook_store.list_deliveries(conn, DEAD, location_id, limit)
+            return await webhook_store.list_deliveries(conn, wanted)
+
+    async def deliveries(self, wanted: DeliveryFilter) -> list[Sent]:
+        """The deliveries `wanted` names, newest first, with their kept attempts; 404 for
+        a subscription that does not exist (or not in the location named)."""
+        async with self.store.read() as conn:
+            if wanted.subscription_id is not None:
+                located = await webhook_store.subscription_location(conn, wanted.subscription_id)
+                if located is None or wanted.location_id not in (None, located):
+                    raise NotFound(f"webhook {wanted.subscription_id} not found")
+                wanted = replace(wanted, location_id=located)
+            found = await webhook_store.list_deliveries(conn, wanted)
+            attempts = await webhook_store.attempts_of(conn, found)
+        return [Sent(d, attempts[d.id]) for d in found]
+
+    async def send_test(self, subscription_id: str) -> Delivery:
+        """Queue a test event for one subscription (signed and sent as any delivery)."""
+        async with self.store.begin() as conn:
+            hook = await webhook_store.find_webhook(conn, subscription_id)
+            if hook is None:
+                raise NotFound(f"webhook {subscription_id} not found")
+            record = test_record(hook.location_id, self.clock())
+            return await webhook_store.enqueue_one(conn, hook, TEST, record, self.clock())
+
+    async def redeliver(self, delivery_id: int) -> Delivery:
+        """Send a finished delivery (dead-lettered, or delivered) again, as it was sent: the
+        same body and `webhookId`, retried as a new one is; 409 while it is pending."""
+        async with self.store.begin() as conn:
+            found = await webhook_store.deliveries(conn, [delivery_id])
+            if not found:  # none, or its subscription is gone
+                raise NotFound(f"delivery {delivery_id} not found")
+            if await webhook_store.redeliver(conn, delivery_id, self.clock()):
+                return (await webhook_store.deliveries(conn, [delivery_id]))[0]
+        raise Conflict(f"delivery {delivery_id} is pending: it is being sent")
 
     async def waiting(self) -> dict[str, int]:
         """Deliveries pending and dead-lettered, for the metrics."""

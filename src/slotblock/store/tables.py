@@ -254,9 +254,26 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_ms", Ms, nullable=False),
     sa.Column("finished_ms", Ms, nullable=True),
+    # set when a finished delivery is sent again: its retry horizon counts from then
+    sa.Column("redelivered_ms", Ms, nullable=True),
     sa.Index(None, "state", "next_attempt_ms"),
     sa.Index(None, "location_id", "webhook_id", "block_id", "state"),
     sa.Index(None, "state", "finished_ms"),  # the retention's oldest finished rows
+)
+
+# The last attempts of each delivery (webhook_attempts_kept of them): when, how long, the
+# receiver's status or the error, the signature sent. Deleted with their outbox row.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("delivery_id", sa.BigInteger, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),  # 1, 2, … (the outbox's attempts)
+    sa.Column("at_ms", Ms, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),  # the receiver's answer; None: no answer
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("signature", sa.String(128), nullable=True),
 )
 
 # The first answer of a create made with an Idempotency-Key, per token.

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.store.integrity import writing
-from slotblock.store.tables import locations, outbox, webhooks
+from slotblock.store.tables import locations, outbox, webhook_attempts, webhooks
 
 _GONE = "Location not found"
 
@@ -46,6 +46,39 @@ class Delivery:
     url: str
     state: str = PENDING
     last_error: str | None = None
+    finished_ms: int | None = None
+    redelivered_ms: int | None = None
+
+    @property
+    def retried_from_ms(self) -> int:
+        """Where its retry horizon starts: its creation, or its last redelivery."""
+        return self.redelivered_ms or self.created_ms
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a delivery: when, how long, the receiver's status (None when it did
+    not answer) or the error, and the signature header sent (None when unsigned)."""
+
+    number: int
+    at_ms: int
+    duration_ms: int
+    status: int | None
+    error: str | None
+    signature: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """Which deliveries a listing shows: all of them by default, newest first, `limit` at
+    most, older than the delivery `before` when it is given (the next page)."""
+
+    state: str | None = None
+    location_id: str | None = None
+    subscription_id: str | None = None
+    event_type: str | None = None
+    before: int | None = None
+    limit: int = 100
 
 
 def _webhook(row: Any) -> Webhook:
@@ -101,9 +134,10 @@ async def delete_webhook(conn: AsyncConnection, webhook_id: str, location_id: st
         where.append(webhooks.c.location_id == location_id)
     result = await conn.execute(webhooks.delete().where(*where))
     if result.rowcount:
-        await conn.execute(
-            outbox.delete().where(outbox.c.webhook_id == webhook_id, outbox.c.state == PENDING)
-        )
+        pending = (outbox.c.webhook_id == webhook_id, outbox.c.state == PENDING)
+        keys = await conn.execute(sa.select(outbox.c.location_id, outbox.c.id).where(*pending))
+        await forget_attempts(conn, [(row.location_id, row.id) for row in keys])
+        await conn.execute(outbox.delete().where(*pending))
     return bool(result.rowcount)
 
 
@@ -195,6 +229,8 @@ def _delivery(row: Any) -> Delivery:
         url=row.url,
         state=row.state,
         last_error=row.last_error,
+        finished_ms=row.finished_ms,
+        redelivered_ms=row.redelivered_ms,
     )
 
 
@@ -206,13 +242,22 @@ async def deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Delivery
     return found
 
 
-async def list_deliveries(
-    conn: AsyncConnection, state: str, location_id: str | None, limit: int
-) -> list[Delivery]:
-    query = sa.select(*_DUE_COLUMNS).select_from(_joined()).where(outbox.c.state == state)
-    if location_id is not None:
-        query = query.where(outbox.c.location_id == location_id)
-    rows = await conn.execute(query.order_by(outbox.c.id.desc()).limit(limit))
+async def list_deliveries(conn: AsyncConnection, wanted: DeliveryFilter) -> list[Delivery]:
+    """The deliveries `wanted` names, newest first (of live subscriptions only)."""
+    conditions = [
+        column == value
+        for column, value in (
+            (outbox.c.state, wanted.state),
+            (outbox.c.location_id, wanted.location_id),
+            (outbox.c.webhook_id, wanted.subscription_id),
+            (outbox.c.event_type, wanted.event_type),
+        )
+        if value is not None
+    ]
+    if wanted.before is not None:
+        conditions.append(outbox.c.id < wanted.before)
+    query = sa.select(*_DUE_COLUMNS).select_from(_joined()).where(*conditions)
+    rows = await conn.execute(query.order_by(outbox.c.id.desc()).limit(wanted.limit))
     return [_delivery(row) for row in rows]
 
 
@@ -228,33 +273,143 @@ async def count_waiting(conn: AsyncConnection) -> dict[str, int]:
     return found
 
 
+async def subscription_location(conn: AsyncConnection, subscription_id: str) -> str | None:
+    """The location of a subscription (None when there is none): a listing by subscription
+    then reads the outbox through its (location_id, webhook_id, …) index."""
+    query = sa.select(webhooks.c.location_id).where(webhooks.c.id == subscription_id)
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def attempts_of(conn: AsyncConnection, found: Sequence[Delivery]) -> dict[int, list[Attempt]]:
+    """The kept attempts of each delivery, oldest first, by delivery id."""
+    keys = [(d.location_id, d.id) for d in found]
+    by_delivery: dict[int, list[Attempt]] = {d.id: [] for d in found}
+    if not keys:
+        return by_delivery
+    key = sa.tuple_(webhook_attempts.c.location_id, webhook_attempts.c.delivery_id)
+    query = sa.select(webhook_attempts).where(key.in_(keys))
+    for row in await conn.execute(query.order_by(webhook_attempts.c.attempt)):
+        by_delivery[row.delivery_id].append(
+            Attempt(row.attempt, row.at_ms, row.duration_ms, row.status, row.error, row.signature)
+        )
+    return by_delivery
+
+
+async def record_attempt(
+    conn: AsyncConnection, delivery: Delivery, attempt: Attempt, kept: int
+) -> None:
+    # `attempt.number` comes from `finish`/`retry_later` in the same transaction.
+    """Keep `attempt` of `delivery`, and only the last `kept` attempts of it."""
+    await conn.execute(
+        webhook_attempts.insert().values(
+            location_id=delivery.location_id,
+            delivery_id=delivery.id,
+            attempt=attempt.number,
+            at_ms=attempt.at_ms,
+            duration_ms=attempt.duration_ms,
+            status=attempt.status,
+            error=attempt.error,
+            signature=attempt.signature,
+        )
+    )
+    await conn.execute(
+        webhook_attempts.delete().where(
+            webhook_attempts.c.location_id == delivery.location_id,
+            webhook_attempts.c.delivery_id == delivery.id,
+            webhook_attempts.c.attempt <= attempt.number - kept,
+        )
+    )
+
+
+async def forget_attempts(conn: AsyncConnection, keys: Sequence[tuple[str, int]]) -> None:
+    """Delete the attempts of these (location id, delivery id)."""
+    if keys:
+        key = sa.tuple_(webhook_attempts.c.location_id, webhook_attempts.c.delivery_id)
+        await conn.execute(webhook_attempts.delete().where(key.in_(keys)))
+
+
+async def redeliver(conn: AsyncConnection, delivery_id: int, now_ms: int) -> bool:
+    """Make a finished (delivered or dead) delivery pending again, due now, its retry
+    horizon counted from now; False when it is not finished."""
+    result = await conn.execute(
+        outbox.update()
+        .where(outbox.c.id == delivery_id, outbox.c.state != PENDING)
+        .values(state=PENDING, next_attempt_ms=now_ms, finished_ms=None, redelivered_ms=now_ms)
+    )
+    return result.rowcount == 1
+
+
+async def enqueue_one(
+    conn: AsyncConnection, hook: Webhook, event_type: str, event: dict[str, Any], now_ms: int
+) -> Delivery:
+    """One pending delivery to one subscription, whatever event types it wants (a test
+    event); the delivery."""
+    result = await conn.execute(
+        outbox.insert()
+        .values(
+            location_id=hook.location_id,
+            webhook_id=hook.id,
+            block_id="",
+            event_type=event_type,
+            event=event,
+            state=PENDING,
+            attempts=0,
+            next_attempt_ms=now_ms,
+            created_ms=now_ms,
+        )
+        .returning(outbox.c.id)
+    )
+    return (await deliveries(conn, [result.scalar_one()]))[0]
+
+
+async def find_webhook(conn: AsyncConnection, subscription_id: str) -> Webhook | None:
+    query = sa.select(webhooks).where(webhooks.c.id == subscription_id)
+    row = (await conn.execute(query)).first()
+    return _webhook(row) if row is not None else None
+
+
 async def finish(
     conn: AsyncConnection, delivery_id: int, state: str, now_ms: int, error: str | None
-) -> None:
-    """Mark a delivery delivered or dead."""
-    await conn.execute(
+) -> int | None:
+    """Mark a delivery delivered or dead; the number of its attempts, this one included
+    (counted by the row's own update: an attempt's number is never taken twice), or None
+    when the delivery is gone meanwhile (an unsubscribe, a reset)."""
+    result = await conn.execute(
         outbox.update()
         .where(outbox.c.id == delivery_id)
         .values(state=state, finished_ms=now_ms, last_error=error, attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.attempts)
     )
+    attempts = result.scalar_one_or_none()
+    return None if attempts is None else int(attempts)
 
 
-async def retry_later(conn: AsyncConnection, delivery_id: int, at_ms: int, error: str) -> None:
-    await conn.execute(
+async def retry_later(
+    conn: AsyncConnection, delivery_id: int, at_ms: int, error: str
+) -> int | None:
+    """Make a delivery due again at `at_ms`; the number of its attempts, as `finish`."""
+    result = await conn.execute(
         outbox.update()
         .where(outbox.c.id == delivery_id)
         .values(next_attempt_ms=at_ms, last_error=error, attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.attempts)
     )
+    attempts = result.scalar_one_or_none()
+    return None if attempts is None else int(attempts)
 
 
 async def prune_finished(conn: AsyncConnection, state: str, before_ms: int, limit: int) -> int:
     """Delete at most `limit` rows in `state` (delivered or dead) finished before
     `before_ms`, oldest first; how many were deleted."""
     oldest = (
-        sa.select(outbox.c.id)
+        sa.select(outbox.c.location_id, outbox.c.id)
         .where(outbox.c.state == state, outbox.c.finished_ms < before_ms)
         .order_by(outbox.c.finished_ms)
         .limit(limit)
     )
-    result = await conn.execute(outbox.delete().where(outbox.c.id.in_(oldest.scalar_subquery())))
+    keys = [(row.location_id, row.id) for row in await conn.execute(oldest)]
+    if not keys:
+        return 0
+    await forget_attempts(conn, keys)
+    result = await conn.execute(outbox.delete().where(outbox.c.id.in_([k[1] for k in keys])))
     return int(result.rowcount)

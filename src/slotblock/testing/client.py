@@ -8,7 +8,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from slotblock.testing.webhook_receiver import WebhookReceiver
 
 
 class FaultOptions(TypedDict, total=False):
@@ -181,10 +185,69 @@ def _duration(amount: Duration) -> int | str:
 
 
 @dataclass(frozen=True)
+class ServerWebhooks:
+    """Webhooks under test: capturing receivers, what the server sent, test events and
+    redeliveries (/_admin/webhooks…)."""
+
+    admin: AdminClient
+    public_key: str  # PEM: the server signs deliveries with its private twin
+    location_id: str | None
+    receivers: list[WebhookReceiver]
+
+    def receiver(
+        self, location_id: str | None = None, events: list[str] | None = None
+    ) -> WebhookReceiver:
+        """Start a local receiver and subscribe it to a location's events (the fixture's
+        first location, every event by default); it is stopped at the end of the test."""
+        from slotblock.testing.webhook_receiver import WebhookReceiver  # noqa: PLC0415
+
+        location = location_id or self.location_id
+        if location is None:
+            raise ValueError("receiver() needs a location_id: the fixture has no location")
+        receiver = WebhookReceiver(self.public_key)
+        self.receivers.append(receiver)
+        body = {"locationId": location, "url": receiver.url, "events": events or []}
+        receiver.subscription_id = self.admin.call("POST", "/_admin/webhooks", body)["id"]
+        return receiver
+
+    def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        """What the server sent, newest first (GET /_admin/webhooks/deliveries): filters
+        `subscription_id`, `type`, `location_id`, `state`, `before`, `limit`."""
+        query = urlencode({_camel(k): v for k, v in filters.items() if v is not None})
+        found: list[dict[str, Any]] = self.admin.call(
+            "GET", f"/_admin/webhooks/deliveries?{query}"
+        )["deliveries"]
+        return found
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.admin.call("GET", "/_admin/webhooks/dead-letters")[
+            "deliveries"
+        ]
+        return found
+
+    def test(self, subscription_id: str) -> dict[str, Any]:
+        """Queue a signed `WebhookTest` event for the subscription; the delivery."""
+        sent: dict[str, Any] = self.admin.call("POST", f"/_admin/webhooks/{subscription_id}/test")
+        return sent
+
+    def redeliver(self, delivery_id: int) -> dict[str, Any]:
+        """Send a dead-lettered (or delivered) delivery again; the delivery."""
+        path = f"/_admin/webhooks/deliveries/{delivery_id}/redeliver"
+        again: dict[str, Any] = self.admin.call("POST", path)
+        return again
+
+    def close(self) -> None:
+        while self.receivers:
+            self.receivers.pop().close()
+
+
+@dataclass(frozen=True)
 class SlotblockServer(AdminClient):
-    """The live server of the session: its base URL, admin token and database."""
+    """The live server of the session: its base URL, admin token and database, and the
+    public key of the webhook signatures."""
 
     database_url: str = ""
+    webhook_public_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +255,14 @@ class Slotblock(AdminClient):
     """The state of one test: the loaded fixture document, its tokens and ids."""
 
     document: dict[str, Any] = field(default_factory=dict)
+    webhook_public_key: str = ""
+    _receivers: list[WebhookReceiver] = field(default_factory=list, repr=False)
+
+    @property
+    def webhooks(self) -> ServerWebhooks:
+        """`webhooks.receiver()`, `.deliveries(...)`, `.test(id)`, `.redeliver(id)`, …"""
+        first = self.location_id if self.locations else None
+        return ServerWebhooks(self, self.webhook_public_key, first, self._receivers)
 
     @property
     def locations(self) -> list[dict[str, Any]]:

@@ -15,11 +15,20 @@ Fixtures:
   `clear_faults()`, `reset()`, `load(doc)` and `export()`. A test marked
   `@pytest.mark.slotblock_rate_limits(...)` gets a server of its own, on the same
   database, that enforces rate limits (the platform's, or those given).
+  `webhooks.receiver()` starts a capturing receiver, subscribed, whose `wait(n, timeout)`
+  gives the next n deliveries, each signature verified (testing/webhook_receiver.py).
+
+So that those receivers get deliveries, the plugin's server may send webhooks to loopback
+(`127.0.0.0/8` and `::1` are added to SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS), signs them with
+SLOTBLOCK_WEBHOOK_SIGNING_KEY or else a key made for the session, and looks for due
+deliveries every 0.1 s unless SLOTBLOCK_WEBHOOK_POLL_SECONDS says otherwise; the session's
+header says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import socket
 import threading
@@ -44,6 +53,38 @@ _LIMITS = {
     "auth_failures": "auth_failure_limit",
 }
 _NO_LIMITS = {setting: 0 for name, setting in _LIMITS.items() if name != "interval_seconds"}
+LOOPBACK = "127.0.0.0/8,::1/128"
+_POLL_SECONDS = 0.1
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    del config
+    return (
+        f"slotblock: the test server may send webhooks to loopback ({LOOPBACK}), "
+        "for the receivers of slotblock.webhooks.receiver()"
+    )
+
+
+def public_pem(private_pem: str) -> str:
+    from slotblock.service.webhooks import public_pem as of  # noqa: PLC0415
+
+    return of(private_pem)
+
+
+@pytest.fixture(scope="session")
+def _slotblock_webhook_settings() -> dict[str, Any]:
+    """The servers' webhook settings (loopback allowed, a signing key, a short poll), over
+    those of the environment; one key for the session."""
+    from slotblock.config import Settings  # noqa: PLC0415
+    from slotblock.service.webhooks import new_key_pair  # noqa: PLC0415
+
+    given = Settings()
+    allowed = ",".join(n for n in (given.outbound_allow_networks, LOOPBACK) if n.strip())
+    key = given.webhook_signing_key or new_key_pair().private_pem
+    settings: dict[str, Any] = {"outbound_allow_networks": allowed, "webhook_signing_key": key}
+    if "SLOTBLOCK_WEBHOOK_POLL_SECONDS" not in os.environ:
+        settings["webhook_poll_seconds"] = _POLL_SECONDS
+    return settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -157,8 +198,10 @@ def slotblock_server(
     _migrate(database_url)
     admin_token = "sba-" + secrets.token_urlsafe(30)
     limits = {} if request.config.getoption("--slotblock-rate-limits") else _NO_LIMITS
-    with _serving(database_url, admin_token, **limits) as url:
-        yield SlotblockServer(url, admin_token, database_url)
+    hooks = request.getfixturevalue("_slotblock_webhook_settings")
+    public_key = public_pem(hooks["webhook_signing_key"])
+    with _serving(database_url, admin_token, **limits, **hooks) as url:
+        yield SlotblockServer(url, admin_token, database_url, public_key)
 
 
 def _limits(marker: pytest.Mark) -> dict[str, int]:
@@ -181,8 +224,9 @@ def _slotblock_limited_server(
     assert marker is not None
     limits = _limits(marker)
     database_url, admin_token = slotblock_server.database_url, slotblock_server.admin_token
-    with _serving(database_url, admin_token, **limits) as url:
-        yield SlotblockServer(url, admin_token, database_url)
+    hooks = request.getfixturevalue("_slotblock_webhook_settings")
+    with _serving(database_url, admin_token, **limits, **hooks) as url:
+        yield SlotblockServer(url, admin_token, database_url, slotblock_server.webhook_public_key)
 
 
 def _document(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -206,12 +250,17 @@ def _document(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def slotblock(slotblock_server: SlotblockServer, request: pytest.FixtureRequest) -> Slotblock:
-    """The server, emptied, with the test's fixture document loaded."""
+def slotblock(
+    slotblock_server: SlotblockServer, request: pytest.FixtureRequest
+) -> Iterator[Slotblock]:
+    """The server, emptied, with the test's fixture document loaded; the test's webhook
+    receivers are stopped after it."""
     server = slotblock_server
     if request.node.get_closest_marker(RATE_MARKER) is not None:
         server = request.getfixturevalue("_slotblock_limited_server")
     document = _document(request)
     server.reset()
     server.load(document)
-    return Slotblock(server.url, server.admin_token, document)
+    state = Slotblock(server.url, server.admin_token, document, server.webhook_public_key)
+    yield state
+    state.webhooks.close()

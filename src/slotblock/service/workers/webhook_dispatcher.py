@@ -9,7 +9,9 @@ A delivery that times out, cannot connect, or gets 429 or 5xx is retried with ex
 backoff and jitter until the retry horizon, then dead-lettered with its last error; any
 other answer but 2xx dead-letters it at once, and so does a destination the outbound policy
 refuses (service/outbound.py: checked on the addresses the receiver's name resolves to at
-each attempt). 2xx is success. Of an answer, at most `webhook_answer_bytes` are read.
+each attempt). 2xx is success. Of an answer, at most `webhook_answer_bytes` are read. Each
+attempt is kept (time, duration, status or error, signature sent) in the transaction that
+records its result, the last `webhook_attempts_kept` of a delivery only.
 
 Every few minutes the dispatcher also deletes delivered and dead-lettered rows past their
 retention, `webhook_prune_batch` rows per transaction, so that the outbox stays bounded.
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import IO
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
 from slotblock.core.errors import Unavailable
@@ -42,14 +45,15 @@ from slotblock.service.outbound import (
     Unreachable,
 )
 from slotblock.service.webhook_events import RenderEvent, UnknownVersion, payload
-from slotblock.service.webhooks import Signer
+from slotblock.service.webhooks import SIGNATURE_HEADER, Signer
 from slotblock.store import Store
 from slotblock.store import idempotency as key_store
 from slotblock.store import webhooks as webhook_store
-from slotblock.store.webhooks import DEAD, DELIVERED, Delivery
+from slotblock.store.webhooks import DEAD, DELIVERED, Attempt, Delivery
 
 log = logging.getLogger("slotblock.webhooks")
 _PRUNE_EVERY_S = 300.0
+_ERROR_CHARS = 500  # of an attempt's error, kept
 DAY_MS = 86_400_000
 
 
@@ -71,6 +75,25 @@ _KEPT = 10_000
 
 class RetryableFailure(Exception):
     """Worth trying again later: a timeout, no connection, 429 or 5xx."""
+
+
+@dataclass
+class _Outcome:
+    """What one attempt did, filled in as it goes (kept in `webhook_attempts`)."""
+
+    at_ms: int
+    started: float  # time.monotonic()
+    signature: str | None = None
+    status: int | None = None
+    error: str | None = None
+    elapsed_ms: int = 0
+
+    def done(self, error: str | None) -> None:
+        self.elapsed_ms = round((time.monotonic() - self.started) * 1000)
+        self.error = None if error is None else error[:_ERROR_CHARS]
+
+    def attempt(self, number: int) -> Attempt:
+        return Attempt(number, self.at_ms, self.elapsed_ms, self.status, self.error, self.signature)
 
 
 class Dispatcher:
@@ -118,22 +141,25 @@ class Dispatcher:
         return len(due)
 
     async def _deliver(self, delivery: Delivery) -> None:
-        started = time.monotonic()
+        outcome = _Outcome(self.clock(), time.monotonic())
+        state: str | None  # None: to be retried
+        error: str | None
         try:
-            try:
-                await self._send(delivery)
-            finally:
-                self.tally.attempt_seconds.append(time.monotonic() - started)
+            await self._send(delivery, outcome)
         except RetryableFailure as exc:
-            await self._failed(delivery, str(exc))
+            state, error = None, str(exc)
         except Exception as exc:  # noqa: BLE001 - any other answer is final: dead-letter it
-            await self._finish(delivery, DEAD, str(exc) or type(exc).__name__)
+            state, error = DEAD, str(exc) or type(exc).__name__
         else:
-            await self._finish(delivery, DELIVERED, None)
-            waited = max(self.clock() - delivery.created_ms, 0) / 1000
-            self.tally.queued_seconds.append(waited)
+            state, error = DELIVERED, None
+        outcome.done(error)
+        self.tally.attempt_seconds.append(outcome.elapsed_ms / 1000)
+        if state is None:
+            await self._failed(delivery, error or "", outcome)
+        else:
+            await self._finish(delivery, state, error, outcome)
 
-    async def _send(self, delivery: Delivery) -> None:
+    async def _send(self, delivery: Delivery, outcome: _Outcome) -> None:
         try:
             event = payload(
                 delivery.event_type, delivery.event, delivery.id, delivery.webhook_id, self.render
@@ -141,7 +167,9 @@ class Dispatcher:
         except UnknownVersion as exc:  # queued by a newer node: one of those will send it
             raise RetryableFailure(str(exc)) from exc
         body = orjson.dumps(event)
-        headers = {"content-type": "application/json", **self.signer.headers(body)}
+        signed = self.signer.headers(body)
+        outcome.signature = signed.get(SIGNATURE_HEADER)
+        headers = {"content-type": "application/json", **signed}
         try:
             # One attempt never outlives its lease, however slowly the receiver answers.
             answer = await self.outbound.request(
@@ -155,34 +183,48 @@ class Dispatcher:
             raise RetryableFailure(str(exc)) from exc
         except DestinationRefused as exc:
             raise ValueError(f"destination refused: {exc}") from exc
+        outcome.status = answer.status
         if answer.status == 429 or answer.status >= 500:
             raise RetryableFailure(f"HTTP {answer.status}")
         if not 200 <= answer.status < 300:
             raise ValueError(f"HTTP {answer.status} (not retried)")
 
-    async def _failed(self, delivery: Delivery, error: str) -> None:
+    async def _failed(self, delivery: Delivery, error: str, outcome: _Outcome) -> None:
         now = self.clock()
         s = self.settings
         delay = min(
             s.webhook_retry_max_seconds, s.webhook_retry_base_seconds * 2**delivery.attempts
         )
         at = now + int(delay * 1000 * (0.5 + self.jitter() / 2))
-        if at - delivery.created_ms > s.webhook_retry_horizon_seconds * 1000:
-            await self._finish(delivery, DEAD, error)
+        if at - delivery.retried_from_ms > s.webhook_retry_horizon_seconds * 1000:
+            await self._finish(delivery, DEAD, error, outcome)
             return
         async with self.store.begin() as conn:
-            await webhook_store.retry_later(conn, delivery.id, at, error)
+            number = await webhook_store.retry_later(conn, delivery.id, at, error)
+            if number is not None:  # else the delivery is gone meanwhile
+                await self._record(conn, delivery, outcome.attempt(number))
         self.tally.retried += 1
 
-    async def _finish(self, delivery: Delivery, state: str, error: str | None) -> None:
+    async def _finish(
+        self, delivery: Delivery, state: str, error: str | None, outcome: _Outcome
+    ) -> None:
         if state == DEAD:
             log.warning("webhook delivery %s dead-lettered: %s", delivery.id, error)
         async with self.store.begin() as conn:
-            await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
+            number = await webhook_store.finish(conn, delivery.id, state, self.clock(), error)
+            if number is not None:  # else the delivery is gone meanwhile
+                await self._record(conn, delivery, outcome.attempt(number))
         if state == DEAD:
             self.tally.dead += 1
         else:
             self.tally.delivered += 1
+            waited = max(self.clock() - delivery.created_ms, 0) / 1000
+            self.tally.queued_seconds.append(waited)
+
+    async def _record(self, conn: AsyncConnection, delivery: Delivery, attempt: Attempt) -> None:
+        kept = self.settings.webhook_attempts_kept
+        if kept:
+            await webhook_store.record_attempt(conn, delivery, attempt, kept)
 
     async def prune(self) -> None:
         """Forget delivered and dead-lettered rows past their retention, Idempotency-Key

@@ -25,6 +25,7 @@ from slotblock.store.tables import (
     server_secrets,
     tokens,
     users,
+    webhook_attempts,
     webhooks,
 )
 
@@ -32,7 +33,7 @@ from slotblock.store.tables import (
 _LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
 # What the changes of a location leave behind; its change counter stays, so that change
 # numbers never go back (a sync token from before the reset still sees the reset's writes).
-_CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
+_CHANGE_TABLES = (block_changes, webhook_attempts, outbox, idempotency_keys, webhooks)
 
 
 # Shorter than PostgreSQL's deadlock_timeout (1 s by default): a reset that waits for a
