@@ -586,7 +586,7 @@
       allDaySlot: false,
       nowIndicator: true,
       scrollTime: "07:00:00",
-      height: narrow ? "auto" : "100%",
+      height: "100%",
       slotEventOverlap: false,
       selectable: true,
       selectMirror: true,

@@ -1,0 +1,226 @@
+"""The web week view in a real headless Chromium (Debian's, `make browser`), on both backends:
+sign in, the demo week's boxes at their local times, a DST week, drag to create, move an
+instance, delete a series, a 412 on a stale edit, a refused token. The test run saves the
+README's screenshots (docs/web-ui-*.png). Outside CI it skips without Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from slotblock.config import Settings
+from slotblock.service import demo
+from tests.api.web_ui_page import Api, WeekView, chromium, seed_demo
+from tests.conftest import seed_tenants
+from tests.live import eventually, live_server
+
+pytestmark = pytest.mark.slow
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+PARIS = ZoneInfo("Europe/Paris")
+DEMO_WEEK = "2023-04-03"  # the documentation page's example week (Monday)
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def save_screenshot(view: WeekView, name: str, database_url: str) -> None:
+    """The README's pictures, from the SQLite run only (both backends draw the same)."""
+    if database_url.startswith("sqlite"):
+        DOCS.mkdir(exist_ok=True)
+        view.driver.execute_script("document.activeElement.blur()")
+        assert view.driver.save_screenshot(str(DOCS / name))
+
+
+def test_demo_week_at_its_local_times(database_url: str) -> None:
+    token = seed_demo(database_url)
+    with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
+        view = WeekView(driver, base)
+        view.open(demo.LOCATION_ID, demo.TIMEZONE, DEMO_WEEK)
+        view.sign_in(token)
+        view.settled()
+        assert view.text("zone-label") == "Times in Asia/Kolkata (UTC+05:30)"
+        drawn = {(b.day, b.time, "sb-instance" in b.classes) for b in view.boxes()}
+        assert drawn == {
+            ("2023-04-03", "09:30 - 10:00", True),
+            ("2023-04-03", "13:00 - 14:00", False),
+        }
+        save_screenshot(view, "web-ui-week.png", database_url)
+
+        view.show(f"user:{demo.USER_ID}")
+        drawn = {(b.day, b.time, "sb-instance" in b.classes) for b in view.boxes()}
+        focus = {(f"2023-04-0{d}", "08:00 - 08:30", True) for d in range(3, 8)}
+        assert drawn == {*focus, ("2023-04-04", "10:00 - 12:00", False)}
+        save_screenshot(view, "web-ui-user-week.png", database_url)
+
+        view.show(f"calendar:{demo.CALENDAR_ID}")
+        driver.find_element("css selector", ".fc-today-button").click()
+        driver.find_element("css selector", ".fc-next-button").click()
+        view.click("free-toggle")
+        view.settled()
+        free = driver.find_elements("css selector", ".sb-free")
+        closed = driver.find_elements("css selector", ".fc-non-business")
+        assert free and closed, "free slots on demand, closed hours shaded"
+        assert view.csp_violations() == []
+
+        with chromium(390, 844) as phone:
+            view = WeekView(phone, base)
+            view.open(demo.LOCATION_ID, demo.TIMEZONE, "2023-04-04")
+            view.sign_in(token)
+            view.settled()
+            view.show(f"user:{demo.USER_ID}")
+            assert {(b.day, b.time) for b in view.boxes()} == {
+                ("2023-04-04", "08:00 - 08:30"),
+                ("2023-04-04", "10:00 - 12:00"),
+            }
+            width = phone.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 390, "no sideways scrolling at phone width"
+            save_screenshot(view, "web-ui-phone.png", database_url)
+
+
+def paris_week(api: Api) -> dict[str, Any]:
+    """A DST week in Paris (clocks go forward on Sunday 2026-03-29): a daily 09:00 series
+    over it and a one-off on the Sunday afternoon."""
+    series = api.create(
+        calendarId=api_calendar(api),
+        title="Standup",
+        startTime="2026-03-23T09:00:00+01:00",
+        endTime="2026-03-23T09:30:00+01:00",
+        rrule="RRULE:FREQ=DAILY;COUNT=14",
+    )
+    api.create(
+        calendarId=api_calendar(api),
+        title="Dentist",
+        startTime="2026-03-29T14:00:00+02:00",
+        endTime="2026-03-29T15:00:00+02:00",
+    )
+    return series
+
+
+def api_calendar(api: Api) -> str:
+    answer = api.call("GET", "/calendars/", params={"locationId": api.location_id})
+    calendar_id: str = answer.json()["calendars"][0]["id"]
+    return calendar_id
+
+
+WEEK = (ms("2026-03-23T00:00:00+01:00"), ms("2026-03-30T00:00:00+02:00"))
+
+
+def test_shape_a_dst_week_by_mouse(database_url: str) -> None:
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
+        api = Api(base, tenant.token, tenant.location_id)
+        series = paris_week(api)
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "Europe/Paris", "2026-03-25")
+        view.sign_in(tenant.token)
+        view.settled()
+        assert view.text("zone-label").startswith("Times in Europe/Paris (UTC+")
+        drawn = sorted((b.day, b.time, "sb-instance" in b.classes) for b in view.boxes())
+        daily = [(f"2026-03-{d}", "09:00 - 09:30", True) for d in range(23, 30)]
+        assert drawn == sorted([*daily, ("2026-03-29", "14:00 - 15:00", False)])
+
+        # drag on empty time: Wednesday 11:00-12:00, titled at the prompt
+        view.drag(
+            view.lane_point("2026-03-25", "11:00:00"), view.lane_point("2026-03-25", "11:30:00")
+        )
+        view.answer_prompt("Errand")
+        errands = eventually(
+            lambda: [
+                e
+                for e in api.events(*WEEK, calendarId=tenant.calendar_id)
+                if e["title"] == "Errand"
+            ],
+            bool,
+        )
+        assert [(e["startTime"], e["endTime"], e.get("rrule")) for e in errands] == [
+            ("2026-03-25T11:00:00+01:00", "2026-03-25T12:00:00+01:00", None)
+        ]
+
+        # drag Tuesday's instance to 15:00: this one only
+        instance_id = f"{series['id']}_{ms('2026-03-24T09:00:00+01:00')}_1800"
+        view.settled()
+        box = view.box(instance_id).rect
+        grab = (box["x"] + box["width"] / 2, box["y"] + 4)
+        view.drag(grab, (grab[0], view.lane_point("2026-03-24", "15:00:00")[1]))
+        view.click("scope-one")
+        moved = eventually(
+            lambda: api.call("GET", f"/calendars/events/block-slots/{instance_id}").json(),
+            lambda block: block.get("startTime", "").endswith("15:00:00+01:00"),
+        )
+        assert (moved["startTime"], moved["endTime"]) == (
+            "2026-03-24T15:00:00+01:00",
+            "2026-03-24T15:30:00+01:00",
+        )
+        view.settled()
+        assert ("2026-03-24", "15:00 - 15:30") in {(b.day, b.time) for b in view.boxes()}
+
+        # click Thursday's instance, delete the whole series
+        view.box(f"{series['id']}_{ms('2026-03-26T09:00:00+01:00')}_1800").click()
+        view.opened("editor")
+        driver.find_element("css selector", 'input[name="scope"][value="series"]').click()
+        view.click("editor-delete")
+        gone = eventually(
+            lambda: api.call("GET", f"/calendars/events/block-slots/{series['id']}"),
+            lambda answer: answer.status_code == 404,
+        )
+        assert gone.status_code == 404
+        view.settled()
+        assert sorted((b.day, b.time) for b in view.boxes()) == [
+            ("2026-03-25", "11:00 - 12:00"),
+            ("2026-03-29", "14:00 - 15:00"),
+        ]
+        assert "Deleted the whole series" in view.text("message")
+
+
+def test_a_stale_edit_is_refused_with_412(database_url: str) -> None:
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
+        api = Api(base, tenant.token, tenant.location_id)
+        block = api.create(
+            calendarId=tenant.calendar_id,
+            title="Inventory",
+            startTime="2026-03-24T10:00:00+01:00",
+            endTime="2026-03-24T11:00:00+01:00",
+        )
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.sign_in(tenant.token)
+        view.settled()
+        view.box(block["id"]).click()
+        view.settled()
+        title = driver.find_element("id", "editor-title-input")
+        assert title.get_attribute("value") == "Inventory"
+        elsewhere = api.call(
+            "PUT",
+            f"/calendars/events/block-slots/{block['id']}",
+            json={"locationId": tenant.location_id, "title": "Changed elsewhere"},
+        )
+        assert elsewhere.status_code == 201
+        title.clear()
+        title.send_keys("Mine")
+        view.click("editor-save")
+        view.settled()
+        assert "(412)" in view.text("message")
+        assert "changed elsewhere" in view.text("message")
+        kept = api.call("GET", f"/calendars/events/block-slots/{block['id']}").json()
+        assert kept["title"] == "Changed elsewhere"
+
+
+def test_a_refused_token_is_said_in_words(database_url: str) -> None:
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.sign_in("pit-this-token-does-not-exist")
+        view.wait.until(lambda d: d.find_element("id", "signin-error").text)
+        assert view.text("signin-error").startswith("The token was refused (401)")
+        assert not driver.find_element("id", "app").is_displayed()
+        stored = driver.execute_script("return sessionStorage.getItem('slotblock.token')")
+        assert stored is None
