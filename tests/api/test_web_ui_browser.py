@@ -212,6 +212,28 @@ def test_a_stale_edit_is_refused_with_412(database_url: str) -> None:
         kept = api.call("GET", f"/calendars/events/block-slots/{block['id']}").json()
         assert kept["title"] == "Changed elsewhere"
 
+        # a drag of a block changed since the view loaded does not overwrite it either
+        view.click("free-toggle")  # any refetch: the view now shows the current version
+        view.settled()
+        again = api.call(
+            "PUT",
+            f"/calendars/events/block-slots/{block['id']}",
+            json={"locationId": tenant.location_id, "title": "Again elsewhere"},
+        )
+        assert again.status_code == 201
+        driver.execute_script("document.getElementById('message').textContent = ''")
+        box = view.box(block["id"]).rect
+        grab = (box["x"] + box["width"] / 2, box["y"] + 4)
+        view.drag(grab, (grab[0], view.lane_point("2026-03-24", "13:00:00")[1]))
+        view.wait.until(lambda _: view.text("message"))
+        view.settled()
+        assert "(412)" in view.text("message")
+        kept = api.call("GET", f"/calendars/events/block-slots/{block['id']}").json()
+        assert (kept["title"], kept["startTime"]) == (
+            "Again elsewhere",
+            "2026-03-24T10:00:00+01:00",
+        )
+
 
 def test_a_refused_token_is_said_in_words(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
@@ -224,3 +246,100 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
         assert not driver.find_element("id", "app").is_displayed()
         stored = driver.execute_script("return sessionStorage.getItem('slotblock.token')")
         assert stored is None
+
+
+ADMIN = "sba-web-view-admin-token-01"
+
+
+def set_field(view: WeekView, element_id: str, value: str) -> None:
+    """A date or time field's value, as its picker would set it (typing into one follows
+    the browser's locale)."""
+    view.driver.execute_script(
+        """const field = document.getElementById(arguments[0]);
+           field.value = arguments[1];
+           field.dispatchEvent(new Event('input', {bubbles: true}));""",
+        element_id,
+        value,
+    )
+
+
+def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    settings = Settings(database_url=database_url, admin_token=ADMIN)
+    with live_server(settings) as base, chromium() as driver:
+        api = Api(base, tenant.token, tenant.location_id)
+        block = api.create(
+            calendarId=tenant.calendar_id,
+            title="Inventory",
+            startTime="2026-03-24T10:00:00+01:00",
+            endTime="2026-03-24T11:00:00+01:00",
+        )
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.sign_in(tenant.token)
+        view.settled()
+
+        # by keyboard: Enter on a box opens it, Enter in its title saves
+        view.box(block["id"]).send_keys(Keys.ENTER)
+        view.opened("editor")
+        view.settled()
+        title = driver.find_element("id", "editor-title-input")
+        title.send_keys(Keys.END, " (counted)", Keys.ENTER)
+        renamed = eventually(
+            lambda: api.call("GET", f"/calendars/events/block-slots/{block['id']}").json(),
+            lambda found: found["title"] == "Inventory (counted)",
+        )
+        assert renamed["title"] == "Inventory (counted)"
+
+        # the recurring form writes the rule
+        view.settled()
+        view.click("new-block")
+        view.opened("creator")
+        driver.find_element("id", "creator-title-input").send_keys("Deliveries")
+        set_field(view, "creator-date", "2026-03-24")
+        set_field(view, "creator-start", "07:30")
+        set_field(view, "creator-end", "08:00")
+        Select(driver.find_element("id", "creator-repeat")).select_by_value("weekly")
+        for day in ("TU", "TH"):
+            driver.find_element("css selector", f'#creator-days input[value="{day}"]').click()
+        driver.find_element("css selector", 'input[name="ends"][value="count"]').click()
+        set_field(view, "creator-count", "4")
+        assert view.text("creator-rule") == "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"
+        view.click("creator-save")
+        view.settled()
+        made = [
+            e
+            for e in api.events(*WEEK, calendarId=tenant.calendar_id)
+            if e["title"] == "Deliveries"
+        ]
+        assert [(e["startTime"], e["rrule"]) for e in made] == [
+            ("2026-03-24T07:30:00+01:00", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
+            ("2026-03-26T07:30:00+01:00", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
+        ]
+        assert sum("sb-instance" in b.classes for b in view.boxes()) == 2
+
+        # a 422 in words: a block that ends before it starts
+        view.click("new-block")
+        view.opened("creator")
+        set_field(view, "creator-start", "10:00")
+        set_field(view, "creator-end", "09:00")
+        Select(driver.find_element("id", "creator-repeat")).select_by_value("none")
+        view.click("creator-save")
+        view.settled()
+        assert view.text("message").startswith("The change was refused (422): ")
+
+        # a 429 in words, with the wait the server asks for
+        fault = {"match": {"operationId": "get-blocked-slots"}, "status": 429, "retryAfter": 2}
+        added = api.call(
+            "POST",
+            "/_admin/faults",
+            json={**fault, "times": 1},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        assert added.status_code == 201, added.text
+        driver.find_element("css selector", ".fc-next-button").click()
+        view.settled()
+        assert view.text("message") == "Too many requests (429): try again in 2 seconds."
