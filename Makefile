@@ -34,12 +34,12 @@ $(JS_SDK): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 		npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm is not installed: the JavaScript SDK test will skip"; fi
 
-# The /docs browser test drives Debian's Chromium; CI installs it, elsewhere the test skips.
-browser:  ## install Chromium and its driver for the /docs browser test (done by make test in CI)
+# The browser tests (/docs, /ui/) drive Debian's Chromium; CI installs it, elsewhere they skip.
+browser:  ## install Chromium and its driver for the /docs and /ui/ browser tests (done by make test in CI; FORCE=1 elsewhere)
 	@if ! command -v chromedriver >/dev/null 2>&1; then \
 		if [ "$$CI" = "true" ] || [ "$(FORCE)" = "1" ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-		else echo "chromium is not installed (make browser FORCE=1): the /docs browser test will skip"; fi; \
+		else echo "chromium is not installed (make browser FORCE=1): the browser tests will skip"; fi; \
 	fi
 
 # The web view's calendar component, vendored (committed) so that no Node is needed to run or
