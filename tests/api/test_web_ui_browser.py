@@ -60,6 +60,15 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
         save_screenshot(view, "web-ui-user-week.png", database_url)
 
         view.show(f"calendar:{demo.CALENDAR_ID}")
+        driver.find_element("css selector", ".fc-dayGridMonth-button").click()
+        view.settled()
+        mondays = {"2023-04-03", "2023-04-10", "2023-04-17", "2023-04-24", "2023-05-01"}
+        assert sorted((b.day, "sb-instance" in b.classes) for b in view.boxes()) == sorted(
+            [(day, True) for day in mondays] + [("2023-04-03", False)]
+        ), "the month of April 2023 (Monday to Sunday weeks, from March 27 to May 7)"
+        driver.find_element("css selector", ".fc-timeGridWeek-button").click()
+
+        view.show(f"calendar:{demo.CALENDAR_ID}")
         driver.find_element("css selector", ".fc-today-button").click()
         driver.find_element("css selector", ".fc-next-button").click()
         view.click("free-toggle")
