@@ -6,7 +6,7 @@ README's screenshots (docs/web-ui-*.png). Outside CI it skips without Chromium."
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,21 @@ def save_screenshot(view: WeekView, name: str, database_url: str) -> None:
         DOCS.mkdir(exist_ok=True)
         view.driver.execute_script("document.activeElement.blur()")
         assert view.driver.save_screenshot(str(DOCS / name))
+
+
+def next_weeks_free_slots(base: str, token: str) -> list[str]:
+    """The demo calendar's free slots from next Monday to the Monday after, in its zone."""
+    zone = ZoneInfo(demo.TIMEZONE)
+    today = datetime.now(zone).date()
+    monday = datetime.combine(today + timedelta(days=7 - today.weekday()), time(), zone)
+    window = {
+        "startDate": int(monday.timestamp() * 1000),
+        "endDate": int((monday + timedelta(days=7)).timestamp() * 1000),
+    }
+    api = Api(base, token, demo.LOCATION_ID)
+    answer = api.call("GET", f"/calendars/{demo.CALENDAR_ID}/free-slots", params=window)
+    assert answer.status_code == 200, answer.text
+    return [slot for day in answer.json().values() for slot in day["slots"]]
 
 
 def test_demo_week_at_its_local_times(database_url: str) -> None:
@@ -76,6 +91,14 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
         free = driver.find_elements("css selector", ".sb-free")
         closed = driver.find_elements("css selector", ".fc-non-business")
         assert free and closed, "free slots on demand, closed hours shaded"
+        drawn_free = driver.execute_script(
+            """return [...document.querySelectorAll('[data-free-slot]')].map((el) =>
+                [el.dataset.freeSlot, el.closest('[data-date]').dataset.date]);"""
+        )
+        slots = next_weeks_free_slots(base, token)
+        assert sorted(start for start, _ in drawn_free) == sorted(s[:16] for s in slots)
+        assert all(start[:10] == day for start, day in drawn_free), "each in its day's column"
+        assert len(free) == len(slots) > 0, "one shaded box per free slot"
         assert view.csp_violations() == []
 
         with chromium(390, 844) as phone:
@@ -352,3 +375,15 @@ def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
         driver.find_element("css selector", ".fc-next-button").click()
         view.settled()
         assert view.text("message") == "Too many requests (429): try again in 2 seconds."
+
+        # a slow call shows the loading badge until it is answered
+        slow = {"match": {"operationId": "get-blocked-slots"}, "latencyMs": 1500, "times": 1}
+        added = api.call(
+            "POST", "/_admin/faults", json=slow, headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert added.status_code == 201, added.text
+        driver.find_element("css selector", ".fc-prev-button").click()
+        view.wait.until(lambda d: d.find_element("id", "loading").is_displayed())
+        assert view.text("loading") == "Loading…"
+        view.settled()
+        assert not driver.find_element("id", "loading").is_displayed()

@@ -389,7 +389,8 @@
   async function current(dto) {
     const answer = await getBlock(dto.id);
     const now = answer.body;
-    if (now.dateUpdated !== dto.dateUpdated || now.startTime !== dto.startTime || now.endTime !== dto.endTime) {
+    const fields = ["dateUpdated", "startTime", "endTime", "title", "notes"];
+    if (fields.some((field) => now[field] !== dto[field])) {
       throw new ApiError(412, { message: "changed elsewhere since the view loaded" });
     }
     return answer.etag;
@@ -557,7 +558,10 @@
 
   function labelBox(info) {
     const dto = info.event.extendedProps.dto;
-    if (!dto) return;
+    if (!dto) {
+      info.el.dataset.freeSlot = info.event.startStr.slice(0, 16); // the slot's local start
+      return;
+    }
     const kind = dto.masterEventId ? "series instance" : "one-off block";
     info.el.dataset.blockId = dto.id;
     info.el.tabIndex = 0;
