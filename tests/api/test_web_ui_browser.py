@@ -295,10 +295,84 @@ def set_field(view: WeekView, element_id: str, value: str) -> None:
     )
 
 
-def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
+def add_fault(api: Api, rule: dict[str, Any]) -> None:
+    answer = api.call(
+        "POST", "/_admin/faults", json=rule, headers={"Authorization": f"Bearer {ADMIN}"}
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def rename_by_keyboard(view: WeekView, api: Api, block_id: str) -> None:
+    """Enter on a box opens it, Enter in its title saves."""
     from selenium.webdriver.common.keys import Keys
+
+    view.box(block_id).send_keys(Keys.ENTER)
+    view.opened("editor")
+    view.settled()
+    title = view.driver.find_element("id", "editor-title-input")
+    title.send_keys(Keys.END, " (counted)", Keys.ENTER)
+    renamed = eventually(
+        lambda: api.call("GET", f"/calendars/events/block-slots/{block_id}").json(),
+        lambda found: found["title"] == "Inventory (counted)",
+    )
+    assert renamed["title"] == "Inventory (counted)"
+
+
+def fill_creator(view: WeekView, start: str, end: str, repeat: str) -> None:
     from selenium.webdriver.support.ui import Select
 
+    view.click("new-block")
+    view.opened("creator")
+    set_field(view, "creator-date", "2026-03-24")
+    set_field(view, "creator-start", start)
+    set_field(view, "creator-end", end)
+    Select(view.driver.find_element("id", "creator-repeat")).select_by_value(repeat)
+
+
+def create_recurring(view: WeekView, api: Api, calendar_id: str) -> None:
+    """The recurring form writes the rule: weekly on Tuesdays and Thursdays, 4 times."""
+    fill_creator(view, "07:30", "08:00", "weekly")
+    view.driver.find_element("id", "creator-title-input").send_keys("Deliveries")
+    for day in ("TU", "TH"):
+        view.driver.find_element("css selector", f'#creator-days input[value="{day}"]').click()
+    view.driver.find_element("css selector", 'input[name="ends"][value="count"]').click()
+    set_field(view, "creator-count", "4")
+    assert view.text("creator-rule") == "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"
+    view.click("creator-save")
+    view.settled()
+    made = [e for e in api.events(*WEEK, calendarId=calendar_id) if e["title"] == "Deliveries"]
+    assert [(e["startTime"], e["rrule"]) for e in made] == [
+        ("2026-03-24T07:30:00+01:00", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
+        ("2026-03-26T07:30:00+01:00", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
+    ]
+    assert sum("sb-instance" in b.classes for b in view.boxes()) == 2
+
+
+def refusals_in_words(view: WeekView, api: Api) -> None:
+    """A 422 (a block that ends before it starts) and a 429 (with the wait asked for)."""
+    fill_creator(view, "10:00", "09:00", "none")
+    view.click("creator-save")
+    view.settled()
+    assert view.text("message").startswith("The change was refused (422): ")
+
+    rule = {"match": {"operationId": "get-blocked-slots"}, "status": 429, "retryAfter": 2}
+    add_fault(api, {**rule, "times": 1})
+    view.driver.find_element("css selector", ".fc-next-button").click()
+    view.settled()
+    assert view.text("message") == "Too many requests (429): try again in 2 seconds."
+
+
+def loading_badge(view: WeekView, api: Api) -> None:
+    """A slow call shows the loading badge until it is answered."""
+    add_fault(api, {"match": {"operationId": "get-blocked-slots"}, "latencyMs": 1500, "times": 1})
+    view.driver.find_element("css selector", ".fc-prev-button").click()
+    view.wait.until(lambda d: d.find_element("id", "loading").is_displayed())
+    assert view.text("loading") == "Loading…"
+    view.settled()
+    assert not view.driver.find_element("id", "loading").is_displayed()
+
+
+def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
     settings = Settings(database_url=database_url, admin_token=ADMIN)
     with live_server(settings) as base, chromium() as driver:
@@ -313,77 +387,8 @@ def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
         view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
         view.sign_in(tenant.token)
         view.settled()
-
-        # by keyboard: Enter on a box opens it, Enter in its title saves
-        view.box(block["id"]).send_keys(Keys.ENTER)
-        view.opened("editor")
+        rename_by_keyboard(view, api, block["id"])
         view.settled()
-        title = driver.find_element("id", "editor-title-input")
-        title.send_keys(Keys.END, " (counted)", Keys.ENTER)
-        renamed = eventually(
-            lambda: api.call("GET", f"/calendars/events/block-slots/{block['id']}").json(),
-            lambda found: found["title"] == "Inventory (counted)",
-        )
-        assert renamed["title"] == "Inventory (counted)"
-
-        # the recurring form writes the rule
-        view.settled()
-        view.click("new-block")
-        view.opened("creator")
-        driver.find_element("id", "creator-title-input").send_keys("Deliveries")
-        set_field(view, "creator-date", "2026-03-24")
-        set_field(view, "creator-start", "07:30")
-        set_field(view, "creator-end", "08:00")
-        Select(driver.find_element("id", "creator-repeat")).select_by_value("weekly")
-        for day in ("TU", "TH"):
-            driver.find_element("css selector", f'#creator-days input[value="{day}"]').click()
-        driver.find_element("css selector", 'input[name="ends"][value="count"]').click()
-        set_field(view, "creator-count", "4")
-        assert view.text("creator-rule") == "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"
-        view.click("creator-save")
-        view.settled()
-        made = [
-            e
-            for e in api.events(*WEEK, calendarId=tenant.calendar_id)
-            if e["title"] == "Deliveries"
-        ]
-        assert [(e["startTime"], e["rrule"]) for e in made] == [
-            ("2026-03-24T07:30:00+01:00", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
-            ("2026-03-26T07:30:00+01:00", "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
-        ]
-        assert sum("sb-instance" in b.classes for b in view.boxes()) == 2
-
-        # a 422 in words: a block that ends before it starts
-        view.click("new-block")
-        view.opened("creator")
-        set_field(view, "creator-start", "10:00")
-        set_field(view, "creator-end", "09:00")
-        Select(driver.find_element("id", "creator-repeat")).select_by_value("none")
-        view.click("creator-save")
-        view.settled()
-        assert view.text("message").startswith("The change was refused (422): ")
-
-        # a 429 in words, with the wait the server asks for
-        fault = {"match": {"operationId": "get-blocked-slots"}, "status": 429, "retryAfter": 2}
-        added = api.call(
-            "POST",
-            "/_admin/faults",
-            json={**fault, "times": 1},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert added.status_code == 201, added.text
-        driver.find_element("css selector", ".fc-next-button").click()
-        view.settled()
-        assert view.text("message") == "Too many requests (429): try again in 2 seconds."
-
-        # a slow call shows the loading badge until it is answered
-        slow = {"match": {"operationId": "get-blocked-slots"}, "latencyMs": 1500, "times": 1}
-        added = api.call(
-            "POST", "/_admin/faults", json=slow, headers={"Authorization": f"Bearer {ADMIN}"}
-        )
-        assert added.status_code == 201, added.text
-        driver.find_element("css selector", ".fc-prev-button").click()
-        view.wait.until(lambda d: d.find_element("id", "loading").is_displayed())
-        assert view.text("loading") == "Loading…"
-        view.settled()
-        assert not driver.find_element("id", "loading").is_displayed()
+        create_recurring(view, api, tenant.calendar_id)
+        refusals_in_words(view, api)
+        loading_badge(view, api)
