@@ -229,6 +229,7 @@ def test_a_stale_edit_is_refused_with_412(database_url: str) -> None:
         view.settled()
         title = driver.find_element("id", "editor-title-input")
         assert title.get_attribute("value") == "Inventory"
+        assert not driver.find_element("id", "editor-scope").is_displayed(), "a one-off block"
         elsewhere = api.call(
             "PUT",
             f"/calendars/events/block-slots/{block['id']}",
@@ -351,6 +352,8 @@ def create_recurring(view: WeekView, api: Api, calendar_id: str) -> None:
 def refusals_in_words(view: WeekView, api: Api) -> None:
     """A 422 (a block that ends before it starts) and a 429 (with the wait asked for)."""
     fill_creator(view, "10:00", "09:00", "none")
+    hidden = ("creator-days", "creator-ends")
+    assert not any(view.driver.find_element("id", part).is_displayed() for part in hidden)
     view.click("creator-save")
     view.settled()
     assert view.text("message").startswith("The change was refused (422): ")
