@@ -593,6 +593,8 @@
       height: "100%",
       slotEventOverlap: false,
       selectable: true,
+      views: { dayGridMonth: { selectable: false } }, // blocks are drawn in hours, not days
+      navLinks: true, // a day's name opens that day
       selectMirror: true,
       editable: true,
       eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
