@@ -470,6 +470,7 @@
     const texts = { title: $("editor-title-input").value, notes: $("editor-notes").value };
     const start = inputInstant($("editor-start").value);
     const end = inputInstant($("editor-end").value);
+    if (Number.isNaN(start) || Number.isNaN(end)) { say("Give a start and an end.", "error"); return; }
     $("editor").close();
     try {
       if (editorScope() === "series") {
@@ -543,6 +544,7 @@
     const day = $("creator-date").value;
     const start = inputInstant(`${day}T${$("creator-start").value}`);
     const end = inputInstant(`${day}T${$("creator-end").value}`);
+    if (Number.isNaN(start) || Number.isNaN(end)) { say("Give a day, a start and an end.", "error"); return; }
     const fields = { title: $("creator-title-input").value, startTime: isoInZone(state.zone, start), endTime: isoInZone(state.zone, end) };
     const rule = creatorRule();
     if (rule) fields.rrule = rule;
