@@ -144,6 +144,22 @@ def api_calendar(api: Api) -> str:
 WEEK = (ms("2026-03-23T00:00:00+01:00"), ms("2026-03-30T00:00:00+02:00"))
 
 
+def move_series_an_hour(view: WeekView, api: Api, series_id: str) -> None:
+    box = view.box(f"{series_id}_{ms('2026-03-25T09:00:00+01:00')}_1800").rect
+    grab = (box["x"] + box["width"] / 2, box["y"] + 4)
+    view.drag(grab, (grab[0], view.lane_point("2026-03-25", "10:00:00")[1]))
+    view.click("scope-series")
+    master = eventually(
+        lambda: api.call("GET", f"/calendars/events/block-slots/{series_id}").json(),
+        lambda block: block["startTime"] != "2026-03-23T09:00:00+01:00",
+    )
+    assert (master["startTime"], master["endTime"]) == (
+        "2026-03-23T10:00:00+01:00",
+        "2026-03-23T10:30:00+01:00",
+    )
+    view.settled()
+
+
 def test_shape_a_dst_week_by_mouse(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
     with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
@@ -193,8 +209,15 @@ def test_shape_a_dst_week_by_mouse(database_url: str) -> None:
         view.settled()
         assert ("2026-03-24", "15:00 - 15:30") in {(b.day, b.time) for b in view.boxes()}
 
+        # drag Wednesday's instance an hour later, the whole series: 10:00 on both sides of
+        # the DST change (Tuesday's own move named an occurrence that no longer exists)
+        move_series_an_hour(view, api, series["id"])
+        assert sorted((b.day, b.time) for b in view.boxes() if "sb-instance" in b.classes) == [
+            (f"2026-03-{d}", "10:00 - 10:30") for d in range(23, 30)
+        ]
+
         # click Thursday's instance, delete the whole series
-        view.box(f"{series['id']}_{ms('2026-03-26T09:00:00+01:00')}_1800").click()
+        view.box(f"{series['id']}_{ms('2026-03-26T10:00:00+01:00')}_1800").click()
         view.opened("editor")
         driver.find_element("css selector", 'input[name="scope"][value="series"]').click()
         view.click("editor-delete")
