@@ -15,7 +15,7 @@ import pytest
 
 from slotblock.config import Settings
 from slotblock.service import demo
-from tests.api.web_ui_page import Api, WeekView, chromium, seed_demo
+from tests.api.web_ui_page import BROWSER_ZONE, Api, WeekView, chromium, seed_demo
 from tests.conftest import seed_tenants
 from tests.live import eventually, live_server
 
@@ -61,6 +61,10 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
         view.sign_in(token)
         view.settled()
         assert view.text("zone-label") == "Times in Asia/Kolkata (UTC+05:30)"
+        browser_zone = driver.execute_script(
+            "return Intl.DateTimeFormat().resolvedOptions().timeZone"
+        )
+        assert browser_zone == BROWSER_ZONE
         drawn = {(b.day, b.time, "sb-instance" in b.classes) for b in view.boxes()}
         assert drawn == {
             ("2023-04-03", "09:30 - 10:00", True),

@@ -35,6 +35,7 @@ FLAGS = (
     "--disable-dev-shm-usage",
 )
 WAIT_SECONDS = 30
+BROWSER_ZONE = "America/Los_Angeles"
 
 
 @contextmanager
@@ -57,6 +58,9 @@ def chromium(width: int = 1280, height: int = 800) -> Iterator[Any]:
         # A headless window is at least 500 pixels wide: a phone's width is emulated.
         metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500}
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        # The browser's own zone is none of the locations' (and changes its clocks on
+        # another day), so that a box at the right local time proves the page's arithmetic.
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": BROWSER_ZONE})
         try:
             yield driver
         finally:
