@@ -46,7 +46,7 @@ browser:  ## install Chromium and its driver for the /docs and /ui/ browser test
 # test slotblock: FullCalendar's standard bundle (MIT) at a pinned version, with its licence.
 FULLCALENDAR_VERSION := 6.1.22
 UI_VENDOR := src/slotblock/api/web_ui/vendor/fullcalendar
-vendor-ui:  ## refresh the web view's FullCalendar ($(FULLCALENDAR_VERSION)) from npm into the package
+vendor-ui:  ## refresh the web view's FullCalendar (FULLCALENDAR_VERSION) from npm into the package
 	@command -v npm >/dev/null 2>&1 || (echo "vendor-ui needs npm" && exit 1)
 	rm -rf $(UI_VENDOR).tmp && mkdir -p $(UI_VENDOR).tmp
 	npm pack fullcalendar@$(FULLCALENDAR_VERSION) --pack-destination $(UI_VENDOR).tmp --silent >/dev/null
