@@ -15,7 +15,15 @@ import pytest
 
 from slotblock.config import Settings
 from slotblock.service import demo
-from tests.api.web_ui_page import BROWSER_ZONE, Api, WeekView, chromium, seed_demo
+from tests.api.web_ui_page import (
+    BROWSER_ZONE,
+    Api,
+    WeekView,
+    chromium,
+    new_token,
+    revoke,
+    seed_demo,
+)
 from tests.conftest import seed_tenants
 from tests.live import eventually, live_server
 
@@ -306,6 +314,26 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
         assert not driver.find_element("id", "app").is_displayed()
         stored = driver.execute_script("return sessionStorage.getItem('slotblock.token')")
         assert stored is None
+
+
+def test_a_token_revoked_meanwhile_leads_back_to_sign_in(database_url: str) -> None:
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    token, token_id = new_token(database_url, tenant.location_id)
+    settings = Settings(database_url=database_url, token_cache_seconds=0)
+    with live_server(settings) as base, chromium() as driver:
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.sign_in(token)
+        view.settled()
+        revoke(database_url, token_id)
+        driver.find_element("css selector", ".fc-next-button").click()
+        view.wait.until(lambda d: d.find_element("id", "signin").is_displayed())
+        assert view.text("signin-error").startswith("The token was refused (401)")
+        assert driver.execute_script("return sessionStorage.getItem('slotblock.token')") is None
+
+        view.sign_in(tenant.token)  # another live token of the location: back to the view
+        view.settled()
+        assert view.text("zone-label").startswith("Times in Europe/Paris")
 
 
 ADMIN = "sba-web-view-admin-token-01"

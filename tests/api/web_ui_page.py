@@ -83,6 +83,33 @@ def seed_demo(url: str) -> str:
     return asyncio.run(_seed_demo(url))
 
 
+async def _token(url: str, location_id: str) -> tuple[str, str]:
+    store = open_store(url, pool_size=1)
+    try:
+        services = build_services(store, Settings(database_url=url))
+        token, info = await services.tenants.create_token(location_id, SCOPES, "revoked later")
+        return token, info.id
+    finally:
+        await store.dispose()
+
+
+async def _revoke(url: str, token_id: str) -> None:
+    store = open_store(url, pool_size=1)
+    try:
+        await build_services(store, Settings(database_url=url)).tenants.revoke_token(token_id)
+    finally:
+        await store.dispose()
+
+
+def new_token(url: str, location_id: str) -> tuple[str, str]:
+    """Another token of the location: (the token, its id)."""
+    return asyncio.run(_token(url, location_id))
+
+
+def revoke(url: str, token_id: str) -> None:
+    asyncio.run(_revoke(url, token_id))
+
+
 @dataclass
 class Api:
     """The public API as the test's other client (the one that checks what the page did)."""

@@ -96,6 +96,16 @@
     $("loading").hidden = state.busy === 0;
   }
 
+  /** An answer's JSON, or its first words when it is not JSON (a proxy's error page). */
+  function parsed(text) {
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch (_) {
+      return { message: text.slice(0, 200) };
+    }
+  }
+
   async function api(method, path, options = {}) {
     const url = new URL(path.replace(/^\//, ""), ROOT);
     for (const [name, value] of Object.entries(options.query || {})) {
@@ -110,8 +120,7 @@
         method, headers, cache: "no-store", credentials: "omit",
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
       });
-      const text = await response.text();
-      const body = text ? JSON.parse(text) : null;
+      const body = parsed(await response.text());
       if (!response.ok) throw new ApiError(response.status, body, response.headers.get("Retry-After"));
       return { body, etag: response.headers.get("ETag") };
     } catch (error) {
@@ -147,8 +156,21 @@
 
   function fail(error) {
     if (!(error instanceof ApiError)) throw error;
+    if (error.status === 401) { backToSignIn(error); return; }
     say(explain(error), "error");
     if (state.calendar) state.calendar.refetchEvents();
+  }
+
+  /** A token refused after signing in (revoked, expired): sign in again. */
+  function backToSignIn(error) {
+    session.removeItem("slotblock.token");
+    state.token = "";
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+    $("app").hidden = true;
+    $("signin").hidden = false;
+    $("signin-error").textContent = explain(error);
+    $("token").value = "";
+    $("token").focus();
   }
 
   // --- signing in -------------------------------------------------------------------------
@@ -334,8 +356,9 @@
       success(blocks.concat(free));
     } catch (problem) {
       if (!(problem instanceof ApiError)) throw problem;
-      say(explain(problem), "error");
       failure(problem);
+      if (problem.status === 401) backToSignIn(problem);
+      else say(explain(problem), "error");
     }
   }
 
