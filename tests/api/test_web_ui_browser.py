@@ -315,6 +315,23 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
         stored = driver.execute_script("return sessionStorage.getItem('slotblock.token')")
         assert stored is None
 
+        # a live token with another location's id, then a zone that is none
+        for field, value in (("token", tenant.token), ("location", "anotherLocation01")):
+            driver.find_element("id", field).clear()
+            driver.find_element("id", field).send_keys(value)
+        driver.find_element("id", "signin-button").click()
+        view.wait.until(lambda _: "(403)" in view.text("signin-error"))
+        assert view.text("signin-error").startswith("This token may not use that location (403)")
+        driver.find_element("id", "zone").clear()
+        driver.find_element("id", "zone").send_keys("Mars/Olympus")
+        driver.find_element("id", "signin-button").click()
+        view.wait.until(lambda _: "Mars" in view.text("signin-error"))
+        assert (
+            view.text("signin-error")
+            == '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Paris).'
+        )
+        assert not driver.find_element("id", "app").is_displayed()
+
 
 def test_a_token_revoked_meanwhile_leads_back_to_sign_in(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
