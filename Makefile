@@ -8,7 +8,7 @@ DEPLOY_STAMP := $(VENV)/.installed-deploy
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test lint fmt bench bench-peers migrate clean browser image image-test fleet-test dist
+.PHONY: help run test lint fmt bench bench-peers migrate clean browser image image-test fleet-test dist vendor-ui
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
@@ -34,13 +34,27 @@ $(JS_SDK): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 		npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm is not installed: the JavaScript SDK test will skip"; fi
 
-# The /docs browser test drives Debian's Chromium; CI installs it, elsewhere the test skips.
-browser:  ## install Chromium and its driver for the /docs browser test (done by make test in CI)
+# The browser tests (/docs, /ui/) drive Debian's Chromium; CI installs it, elsewhere they skip.
+browser:  ## install Chromium and its driver for the /docs and /ui/ browser tests (done by make test in CI; FORCE=1 elsewhere)
 	@if ! command -v chromedriver >/dev/null 2>&1; then \
 		if [ "$$CI" = "true" ] || [ "$(FORCE)" = "1" ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-		else echo "chromium is not installed (make browser FORCE=1): the /docs browser test will skip"; fi; \
+		else echo "chromium is not installed (make browser FORCE=1): the browser tests will skip"; fi; \
 	fi
+
+# The web view's calendar component, vendored (committed) so that no Node is needed to run or
+# test slotblock: FullCalendar's standard bundle (MIT) at a pinned version, with its licence.
+FULLCALENDAR_VERSION := 6.1.22
+UI_VENDOR := src/slotblock/api/web_ui/vendor/fullcalendar
+vendor-ui:  ## refresh the web view's FullCalendar (FULLCALENDAR_VERSION) from npm into the package
+	@command -v npm >/dev/null 2>&1 || (echo "vendor-ui needs npm" && exit 1)
+	rm -rf $(UI_VENDOR).tmp && mkdir -p $(UI_VENDOR).tmp
+	npm pack fullcalendar@$(FULLCALENDAR_VERSION) --pack-destination $(UI_VENDOR).tmp --silent >/dev/null
+	tar -xzf $(UI_VENDOR).tmp/fullcalendar-$(FULLCALENDAR_VERSION).tgz -C $(UI_VENDOR).tmp
+	mkdir -p $(UI_VENDOR)
+	cp $(UI_VENDOR).tmp/package/index.global.min.js $(UI_VENDOR).tmp/package/LICENSE.md $(UI_VENDOR)/
+	echo $(FULLCALENDAR_VERSION) > $(UI_VENDOR)/VERSION
+	rm -rf $(UI_VENDOR).tmp
 
 test: lint $(JS_SDK) browser  ## lint, then the whole suite (PostgreSQL tests too where a server answers)
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import venv
+import zipfile
 from pathlib import Path
 
 from deploy.harness import ROOT, CheckFailed, expect, version
@@ -26,6 +27,22 @@ def artefacts(dist: Path, ver: str) -> Path:
     sdist = f"slotblock-{ver}.tar.gz"
     expect(names == sorted([wheel, sdist]), f"dist/ holds {names}, not {sdist} and {wheel}")
     return dist / wheel
+
+
+# The web week view's files (package data): without them /ui/ fails at its first request.
+WEB_VIEW = (
+    "slotblock/api/web_ui/index.html",
+    "slotblock/api/web_ui/app.js",
+    "slotblock/api/web_ui/app.css",
+    "slotblock/api/web_ui/vendor/fullcalendar/index.global.min.js",
+    "slotblock/api/web_ui/vendor/fullcalendar/LICENSE.md",
+)
+
+
+def web_view_in(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        missing = sorted(set(WEB_VIEW) - set(archive.namelist()))
+    expect(not missing, f"the wheel lacks the web view's {missing}")
 
 
 def run(command: list[str], cwd: Path | None = None) -> str:
@@ -45,6 +62,7 @@ def main() -> int:
     ver = version()
     try:
         wheel = artefacts(ROOT / "dist", ver)
+        web_view_in(wheel)
         with tempfile.TemporaryDirectory(prefix="slotblock-dist-") as tmp:
             work = Path(tmp)
             venv.EnvBuilder(with_pip=True).create(work / "venv")

@@ -303,6 +303,10 @@ class Settings(BaseSettings):
         description="Answer the usual GET /calendars/blocked-slots before FastAPI's router "
         "(same answers; off: every request through the framework).",
     )
+    web_ui: bool = Field(
+        True,
+        description="Serve the web week view at /ui/ (off: /ui/ answers 404).",
+    )
     block_cache_bytes: int = Field(
         16 * 1024 * 1024,
         ge=0,

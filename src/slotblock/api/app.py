@@ -23,6 +23,7 @@ from slotblock.api.routes import (
     changes,
     docs,
     health,
+    web_ui,
     webhooks,
 )
 from slotblock.api.routes.block_slot import router as block_slot_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app, hidden_while_off=(ADMIN_PREFIX + "/", control.gate.enabled))
+    web_ui.install(app, settings.web_ui)
     app.add_middleware(
         BodyTimeout,
         seconds=settings.body_timeout_seconds,

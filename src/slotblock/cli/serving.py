@@ -108,11 +108,11 @@ def serve(
         run(database_url, lambda s: fresh(fixtures_of(s, database_url), text))
     token = run(database_url, _kept_demo_token if with_demo else nothing)
     if token:
-        _print_demo(host, port, token)
+        _print_demo(host, port, token, web_ui=settings.web_ui)
     server.serve(settings, host, port, workers)
 
 
-def _print_demo(host: str, port: int, token: str) -> None:
+def _print_demo(host: str, port: int, token: str, *, web_ui: bool) -> None:
     base = f"http://{host}:{port}"
     start, end = demo_data.SEED_WINDOW
     location, calendar, user = demo_data.LOCATION_ID, demo_data.CALENDAR_ID, demo_data.USER_ID
@@ -124,6 +124,12 @@ def _print_demo(host: str, port: int, token: str) -> None:
         f"  -H 'Authorization: Bearer {token}' -H 'Version: 2021-07-28'\n",
         err=True,
     )
+    if web_ui:
+        typer.echo(
+            f"the demo week in a browser (sign in with the demo token): "
+            f"{base}/ui/#location={location}&zone={demo_data.TIMEZONE}\n",
+            err=True,
+        )
     week_start, week_end = demo_data.coming_week(wall_clock_ms())
     typer.echo(
         "this week's blocked slots of the demo calendar and its user, then its free slots:\n\n"
