@@ -23,6 +23,7 @@ from slotblock.api.routes import (
     changes,
     docs,
     health,
+    oauth,
     webhooks,
 )
 from slotblock.api.routes.block_slot import router as block_slot_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.event_fragments = EventFragments(settings.fragment_cache_bytes)
     errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
+    app.include_router(oauth.router)
     app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
     app.include_router(webhooks.router)
     app.include_router(blocked_slots.router)

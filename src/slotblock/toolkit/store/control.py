@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotblock.store import oauth as oauth_store
 from slotblock.store.changes import forget_tokens
 from slotblock.store.tables import (
     admin_tokens,
@@ -79,6 +80,7 @@ async def delete_location(conn: AsyncConnection, location_id: str) -> bool:
     for table in (*_CHANGE_TABLES, *_LOCATION_TABLES):
         await conn.execute(table.delete().where(table.c.location_id == location_id))
     await forget_tokens(conn, location_id)
+    await oauth_store.delete_location(conn, location_id)
     result = await conn.execute(locations.delete().where(locations.c.id == location_id))
     return result.rowcount == 1
 
