@@ -7,6 +7,9 @@ goes on. A company's token goes through the SDK's location-token exchange too.""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +18,8 @@ import httpx
 import pytest
 
 from slotblock.config import Settings
+from tests.conformance.test_sdk_js import HERE, missing
+from tests.conftest import IN_CI
 from tests.live import live_server
 from tests.oauth.conftest import AGENCY_APP, CALENDAR, CLINIC, COMPANY, DOCUMENT, LOCATION_APP
 from tests.toolkit.conftest import ADMIN, ADMIN_TOKEN
@@ -78,7 +83,8 @@ async def test_the_sdk_logs_in_and_refreshes_by_itself_past_expiry(server: str) 
         await ghl.session_storage.set_session(token["locationId"], token)
         first = await ghl.calendars.get_blocked_slots(CLINIC, calendar_id=CALENDAR, **WINDOW)
         assert first == {"events": []}
-        moved = httpx.post(f"{server}/_admin/clock", json={"advance": "25h"}, headers=ADMIN)
+        async with httpx.AsyncClient(base_url=server, headers=ADMIN) as admin:
+            moved = await admin.post("/_admin/clock", json={"advance": "25h"})
         assert moved.status_code == 200, moved.text
         seen.clear()
         again = await ghl.calendars.get_blocked_slots(CLINIC, calendar_id=CALENDAR, **WINDOW)
@@ -126,3 +132,32 @@ async def test_the_sdk_exchanges_a_company_token_for_a_location_token(server: st
         assert found == {"events": []}
     finally:
         await ghl.close()
+
+
+def test_the_js_sdk_exchanges_tokens(server: str) -> None:
+    if reason := missing():
+        if IN_CI:
+            pytest.fail(f"CI runs the JavaScript SDK: {reason}")
+        pytest.skip(reason)
+    env = {
+        **os.environ,
+        "SLOTBLOCK_URL": server,
+        "CLIENT_ID": AGENCY_APP["clientId"],
+        "CLIENT_SECRET": AGENCY_APP["clientSecret"],
+        "REDIRECT_URI": AGENCY_APP["redirectUris"][0],
+        "COMPANY_ID": COMPANY,
+        "LOCATION_ID": CLINIC,
+        "CALENDAR_ID": CALENDAR,
+        "APP_ID": "agencyApp01",
+    }
+    result = subprocess.run(
+        ["node", "oauth.mjs"],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["ok"] is True
