@@ -18,6 +18,7 @@ from tests.oauth.conftest import (
     CALENDAR,
     CLINIC,
     COMPANY,
+    DOCUMENT,
     LOCATION_APP,
     LONE,
     authorize,
@@ -237,7 +238,7 @@ async def test_a_company_token_exchanges_location_tokens_and_lists_installs(
 async def test_installed_locations_of_a_sub_account_app(admin_client: httpx.AsyncClient) -> None:
     """A location app installed in one location: the company's other location is not."""
     document = {
-        **__import__("tests.oauth.conftest", fromlist=["DOCUMENT"]).DOCUMENT,
+        **DOCUMENT,
         "apps": [{**AGENCY_APP, "distribution": "location", "locationId": ANNEX}],
     }
     await load_document(admin_client, document)
@@ -288,3 +289,52 @@ async def test_only_hashes_are_stored_and_a_reset_empties_oauth(
         "oauth_installs",
     )
     assert all(not rows[name] for name in oauth_tables), rows
+
+
+async def test_the_admin_api_declares_companies_and_apps(admin_client: httpx.AsyncClient) -> None:
+    document = {"locations": DOCUMENT["locations"]}
+    await load_document(admin_client, document)
+    company = {"id": COMPANY, "name": "Agency", "locations": [CLINIC]}
+    added = await admin_client.post("/_admin/oauth/companies", json=company, headers=ADMIN)
+    assert added.status_code == 201, added.text
+    again = await admin_client.post("/_admin/oauth/companies", json=company, headers=ADMIN)
+    assert again.status_code == 400
+    assert again.json()["message"] == [
+        f"$.companies[0].id: company {COMPANY} already exists",
+        f"$.companies[0].locations[0]: location {CLINIC} already belongs to a company",
+    ]
+    taken = await admin_client.post(
+        "/_admin/oauth/companies",
+        json={"id": "second01", "locations": [CLINIC, "nowhere01"]},
+        headers=ADMIN,
+    )
+    assert taken.json()["message"] == [
+        f"$.companies[0].locations[0]: location {CLINIC} already belongs to a company",
+        "$.companies[0].locations[1]: no location nowhere01",
+    ]
+    app = await admin_client.post("/_admin/oauth/apps", json=LOCATION_APP, headers=ADMIN)
+    assert app.status_code == 201, app.text
+    assert "clientSecret" not in app.json()
+    bad = await admin_client.post(
+        "/_admin/oauth/apps",
+        json={**AGENCY_APP, "redirectUris": ["ftp://x"], "clientSecret": None, "scopes": ["a b"]},
+        headers=ADMIN,
+    )
+    assert bad.status_code == 400
+    assert bad.json()["message"] == [
+        "$.apps[0]: exactly one of clientSecret or clientSecretHash is required",
+        "$.apps[0].redirectUris[0]: must be an absolute http(s) URI",
+        "$.apps[0].scopes[0]: must be 1-128 printable characters, no spaces",
+    ]
+    listed = (await admin_client.get("/_admin/oauth/apps", headers=ADMIN)).json()["apps"]
+    assert [a["clientId"] for a in listed] == [LOCATION_APP["clientId"]]
+    companies = (await admin_client.get("/_admin/oauth/companies", headers=ADMIN)).json()
+    assert companies == {"companies": [company]}
+    body = await login(admin_client, LOCATION_APP)
+    assert body["companyId"] == COMPANY
+    # what was exported loads again as it was
+    exported = (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json()
+    assert (await admin_client.post("/_admin/reset", headers=ADMIN)).status_code == 200
+    await load_document(admin_client, exported)
+    assert (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json() == exported
+    assert (await login(admin_client, LOCATION_APP))["locationId"] == CLINIC

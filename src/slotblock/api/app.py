@@ -36,6 +36,7 @@ from slotblock.service.container import build_services
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, Timeouts, is_database_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
+from slotblock.toolkit.api import oauth as admin_oauth
 from slotblock.toolkit.api import routes as admin
 from slotblock.toolkit.api import webhooks as admin_webhooks
 
@@ -113,6 +114,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     admin.install(app, settings)
     app.include_router(admin_webhooks.router)
     app.include_router(admin_clock.router)
+    app.include_router(admin_oauth.router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app)

@@ -490,6 +490,11 @@ class FixtureService:
             document["clock"] = {"now": now, **({"frozen": True} if clock.frozen else {})}
         return document
 
+    async def export_oauth(self) -> dict[str, Any]:
+        """The stored companies and apps, as a fixture document has them."""
+        async with self.store.read() as conn:
+            return await fixture_oauth.export(conn)
+
 
 def _clock_setting(doc: FixtureDoc) -> tuple[ClockSetting | None, list[str]]:
     """The document's clock, from now on (or the problem with it)."""
