@@ -27,7 +27,7 @@ from tests.oauth.conftest import (
     load_document,
     login,
 )
-from tests.toolkit.conftest import ADMIN
+from tests.toolkit.conftest import ADMIN, load, readme_file, readme_fixture
 
 pytestmark = pytest.mark.anyio
 WINDOW = {"startTime": "1767567600000", "endTime": "1767999600000"}
@@ -338,3 +338,18 @@ async def test_the_admin_api_declares_companies_and_apps(admin_client: httpx.Asy
     await load_document(admin_client, exported)
     assert (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json() == exported
     assert (await login(admin_client, LOCATION_APP))["locationId"] == CLINIC
+
+
+async def test_the_readme_oauth_document_loads_over_the_readme_fixture(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    loaded = await load(admin_client, readme_file("oauth.yaml"))
+    assert loaded.status_code == 201, loaded.text
+    body = await login(admin_client, LOCATION_APP)
+    assert body["companyId"] == COMPANY and body["locationId"] == CLINIC
+    week = {"locationId": CLINIC, "userId": "annUser01", **WINDOW}
+    found = await admin_client.get(
+        "/calendars/blocked-slots", params=week, headers=bearer(body["access_token"])
+    )
+    assert [e["title"] for e in found.json()["events"]][:2] == ["Focus", "Focus (moved)"]
