@@ -108,6 +108,8 @@ def parse_form(body: bytes) -> dict[str, str]:
         raise OAuthRequestError("invalid_request", "Invalid request: the form is invalid") from exc
     fields: dict[str, str] = {}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise OAuthRequestError("invalid_request", "Invalid request: NUL in the form")
         fields.setdefault(_ALIASES.get(name, name), value)
     return fields
 

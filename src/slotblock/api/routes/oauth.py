@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.responses import RedirectResponse, Response
 
 from slotblock.api import rate_limits
 from slotblock.api.dependencies import Svc, json_response
 from slotblock.api.headers import caller_token, check_version
 from slotblock.api.openapi import ERRORS, EXTENSION
+from slotblock.api.schemas import IdText, clean
 from slotblock.core.errors import InvalidInput
 from slotblock.core.oauth import (
     Authorization,
@@ -64,14 +65,14 @@ async def _form(request: Request) -> dict[str, str]:
 class AuthorizeQuery(BaseModel):
     """The marketplace's authorize parameters, and whom to install the app for."""
 
-    client_id: str = Field(max_length=128)
-    redirect_uri: str | None = Field(None, max_length=2048)
-    scope: str | None = Field(None, max_length=8192)
+    client_id: Annotated[str, Field(min_length=1, max_length=128), AfterValidator(clean)]
+    redirect_uri: Annotated[str, Field(max_length=2048), AfterValidator(clean)] | None = None
+    scope: Annotated[str, Field(max_length=8192), AfterValidator(clean)] | None = None
     response_type: Literal["code"] = "code"
-    state: str | None = Field(None, max_length=2048)
-    locationId: str | None = Field(None, max_length=64)
-    companyId: str | None = Field(None, max_length=64)
-    userId: str | None = Field(None, max_length=64)
+    state: Annotated[str, Field(max_length=2048), AfterValidator(clean)] | None = None
+    locationId: IdText | None = None
+    companyId: IdText | None = None
+    userId: IdText | None = None
 
 
 @router.get(
@@ -156,15 +157,15 @@ async def get_location_access_token(request: Request, svc: Svc) -> Response:
 
 
 class InstalledQuery(BaseModel):
-    companyId: str = Field(max_length=64)
-    appId: str = Field(max_length=64)
+    companyId: IdText
+    appId: IdText
     skip: int = Field(0, ge=0, le=1_000_000)
     limit: int = Field(20, ge=1, le=500)
-    query: str | None = Field(None, max_length=256)
+    query: Annotated[str, Field(max_length=256), AfterValidator(clean)] | None = None
     isInstalled: bool | None = None
-    versionId: str | None = Field(None, max_length=64)
+    versionId: IdText | None = None
     onTrial: bool | None = None
-    planId: str | None = Field(None, max_length=64)
+    planId: IdText | None = None
 
 
 @router.get(
