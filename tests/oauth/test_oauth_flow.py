@@ -353,3 +353,22 @@ async def test_the_readme_oauth_document_loads_over_the_readme_fixture(
         "/calendars/blocked-slots", params=week, headers=bearer(body["access_token"])
     )
     assert [e["title"] for e in found.json()["events"]][:2] == ["Focus", "Focus (moved)"]
+
+
+async def test_resetting_a_location_ends_its_oauth_but_keeps_the_company(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    await load_document(admin_client)
+    body = await login(admin_client, LOCATION_APP)
+    reset = await admin_client.post("/_admin/reset", json={"locationId": CLINIC}, headers=ADMIN)
+    assert reset.status_code == 200, reset.text
+    gone = await admin_client.get(
+        "/calendars/blocked-slots", params=blocked_slots(), headers=bearer(body["access_token"])
+    )
+    assert gone.status_code == 401
+    refreshed = await exchange(
+        admin_client, LOCATION_APP, grant_type="refresh_token", refresh_token=body["refresh_token"]
+    )
+    assert refreshed.status_code == 400
+    companies = (await admin_client.get("/_admin/oauth/companies", headers=ADMIN)).json()
+    assert companies == {"companies": [{"id": COMPANY, "name": "Agency", "locations": [ANNEX]}]}
