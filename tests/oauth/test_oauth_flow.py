@@ -266,6 +266,10 @@ async def test_only_hashes_are_stored_and_a_reset_empties_oauth(
     for secret in (body["access_token"], body["refresh_token"], code, LOCATION_APP["clientSecret"]):
         assert secret not in text
     assert hash_token(body["access_token"]) in text
+    logged = (await admin_client.get("/_admin/requests", headers=ADMIN)).json()["requests"]
+    exchanged = next(r for r in logged if r["path"] == "/oauth/token")
+    assert "client_secret=%2A%2A%2A" in exchanged["body"] and "code=%2A%2A%2A" in exchanged["body"]
+    assert LOCATION_APP["clientSecret"] not in repr(logged) and code not in repr(logged)
     exported = (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json()
     apps = {app["clientId"]: app for app in exported["apps"]}
     assert apps[LOCATION_APP["clientId"]]["clientSecretHash"] == hash_token(

@@ -114,6 +114,20 @@ def parse_form(body: bytes) -> dict[str, str]:
     return fields
 
 
+SECRET_FIELDS = frozenset({"client_secret", "code", "refresh_token"})
+
+
+def redacted_form(body: bytes) -> bytes:
+    """A form body with its secrets (client secret, code, refresh token, in either
+    spelling) as `***`: what the request log may keep of an OAuth request."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return b"***" if body else body
+    kept = [(n, "***" if _ALIASES.get(n, n) in SECRET_FIELDS else v) for n, v in pairs]
+    return urlencode(kept).encode()
+
+
 def token_request(fields: dict[str, str]) -> TokenRequest:
     """The token request of a form; OAuthRequestError naming the first missing field."""
     for name in ("client_id", "client_secret", "grant_type"):
