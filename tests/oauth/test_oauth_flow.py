@@ -270,6 +270,12 @@ async def test_only_hashes_are_stored_and_a_reset_empties_oauth(
     exchanged = next(r for r in logged if r["path"] == "/oauth/token")
     assert "client_secret=%2A%2A%2A" in exchanged["body"] and "code=%2A%2A%2A" in exchanged["body"]
     assert LOCATION_APP["clientSecret"] not in repr(logged) and code not in repr(logged)
+    # the log names an OAuth token by its grant's id, as a private token by its id
+    await admin_client.get(
+        "/calendars/blocked-slots", params=blocked_slots(), headers=bearer(body["access_token"])
+    )
+    logged = (await admin_client.get("/_admin/requests?limit=1", headers=ADMIN)).json()
+    assert logged["requests"][0]["tokenId"] is not None
     exported = (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json()
     apps = {app["clientId"]: app for app in exported["apps"]}
     assert apps[LOCATION_APP["clientId"]]["clientSecretHash"] == hash_token(

@@ -22,6 +22,7 @@ from slotblock.store.tables import (
     idempotency_keys,
     locations,
     metadata,
+    oauth_grants,
     outbox,
     server_secrets,
     tokens,
@@ -142,13 +143,23 @@ async def taken_tokens(
 
 
 async def token_owner(conn: AsyncConnection, token_hash: str) -> tuple[str, str] | None:
-    """(token id, location id) of the token with this hash, revoked or not."""
+    """(token id, location id) of the token with this hash, revoked or not: a private
+    token, or an OAuth access token (its grant's id; a company's has no location: "")."""
     row = (
         await conn.execute(
             sa.select(tokens.c.id, tokens.c.location_id).where(tokens.c.token_hash == token_hash)
         )
     ).one_or_none()
-    return (row.id, row.location_id) if row else None
+    if row is not None:
+        return row.id, row.location_id
+    grant = (
+        await conn.execute(
+            sa.select(oauth_grants.c.id, oauth_grants.c.location_id).where(
+                oauth_grants.c.token_hash == token_hash, oauth_grants.c.kind == "access"
+            )
+        )
+    ).one_or_none()
+    return (grant.id, grant.location_id or "") if grant else None
 
 
 # --- admin tokens ------------------------------------------------------------------------
