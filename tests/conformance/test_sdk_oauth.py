@@ -25,6 +25,7 @@ from tests.oauth.conftest import AGENCY_APP, CALENDAR, CLINIC, COMPANY, DOCUMENT
 from tests.toolkit.conftest import ADMIN, ADMIN_TOKEN
 
 highlevel = pytest.importorskip("highlevel", reason="gohighlevel-api-client is a test dependency")
+models = pytest.importorskip("highlevel.services.oauth.models")
 
 pytestmark = [
     pytest.mark.anyio,
@@ -80,6 +81,8 @@ async def test_the_sdk_logs_in_and_refreshes_by_itself_past_expiry(server: str) 
             }
         )
         assert token["userType"] == "Location" and token["locationId"] == CLINIC
+        parsed = models.GetAccessTokenSuccessfulResponseDto.model_validate(token)
+        assert parsed.userId == token["userId"] and parsed.locationId == CLINIC
         await ghl.session_storage.set_session(token["locationId"], token)
         first = await ghl.calendars.get_blocked_slots(CLINIC, calendar_id=CALENDAR, **WINDOW)
         assert first == {"events": []}
@@ -123,10 +126,15 @@ async def test_the_sdk_exchanges_a_company_token_for_a_location_token(server: st
             {"headers": {"companyId": COMPANY}},
         )
         assert location["locationId"] == CLINIC and location["access_token"]
+        exchanged = models.GetLocationAccessTokenSuccessfulResponseDto.model_validate(location)
+        assert exchanged.access_token == location["access_token"]
+        assert exchanged.expires_in == 86399 and exchanged.appId == "agencyApp01"
         installed = await ghl.oauth.get_installed_location(
             COMPANY, "agencyApp01", options={"headers": {"companyId": COMPANY}}
         )
         assert [loc["_id"] for loc in installed["locations"]] == ["annexLocation01", CLINIC]
+        listed = models.GetInstalledLocationsSuccessfulResponseDto.model_validate(installed)
+        assert listed.count == 2 and listed.installToFutureLocations is True
         await ghl.session_storage.set_session(CLINIC, location)
         found = await ghl.calendars.get_blocked_slots(CLINIC, calendar_id=CALENDAR, **WINDOW)
         assert found == {"events": []}
