@@ -382,3 +382,44 @@ async def test_resetting_a_location_ends_its_oauth_but_keeps_the_company(
     assert refreshed.status_code == 400
     companies = (await admin_client.get("/_admin/oauth/companies", headers=ADMIN)).json()
     assert companies == {"companies": [{"id": COMPANY, "name": "Agency", "locations": [ANNEX]}]}
+
+
+async def test_company_tokens_expire_and_need_their_scopes(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    await load_document(admin_client)
+    narrow = await login(admin_client, AGENCY_APP, scope="calendars/events.readonly")
+    unscoped = await admin_client.post(
+        "/oauth/locationToken",
+        data={"companyId": COMPANY, "locationId": CLINIC},
+        headers=bearer(narrow["access_token"]),
+    )
+    assert unscoped.status_code == 401
+    assert unscoped.json()["message"] == "The token is not authorized for this scope."
+    company = await login(admin_client, AGENCY_APP)
+    no_version = await admin_client.post(
+        "/oauth/locationToken",
+        data={"companyId": COMPANY, "locationId": CLINIC},
+        headers={"Authorization": f"Bearer {company['access_token']}"},
+    )
+    assert no_version.status_code == 401
+    await admin_client.post("/_admin/clock", json={"advance": "1d"}, headers=ADMIN)
+    expired = await admin_client.post(
+        "/oauth/locationToken",
+        data={"companyId": COMPANY, "locationId": CLINIC},
+        headers=bearer(company["access_token"]),
+    )
+    assert expired.status_code == 401 and expired.json()["message"] == INVALID_JWT
+    renewed = await exchange(
+        admin_client, AGENCY_APP, grant_type="refresh_token", refresh_token=company["refresh_token"]
+    )
+    assert renewed.status_code == 200 and renewed.json()["userType"] == "Company"
+    # a refresh token lives a year of the service's clock
+    await admin_client.post("/_admin/clock", json={"advance": "366d"}, headers=ADMIN)
+    stale = await exchange(
+        admin_client,
+        AGENCY_APP,
+        grant_type="refresh_token",
+        refresh_token=renewed.json()["refresh_token"],
+    )
+    assert stale.json()["error_description"] == "Invalid grant: refresh token has expired"
