@@ -185,6 +185,22 @@ class Settings(BaseSettings):
         "are trusted (default: a proxy on this machine; empty: none; *: any).",
     )
 
+    # --- OAuth, as marketplace apps use it ---------------------------------------------
+    oauth_access_token_seconds: int = Field(
+        86_399,
+        ge=1,
+        le=366 * 86_400,
+        description="Lifetime of an OAuth access token, by the service's clock (the "
+        "platform's: a day).",
+    )
+    oauth_live_tokens: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Most live authorization codes, and most live access and refresh tokens, "
+        "per installation of an app (older ones are deleted as new ones are issued).",
+    )
+
     # --- changes flowing out: ETags, idempotent creates, sync tokens, webhooks -----------
     idempotency_hours: float = Field(
         24, gt=0, description="How long an Idempotency-Key's first answer is kept and replayed."

@@ -128,6 +128,10 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
         "control_state",
         "fault_rules",
         "request_log",
+        "companies",
+        "oauth_apps",
+        "oauth_installs",
+        "oauth_grants",
     }
     across = {
         (table.name, tuple(index.columns.keys()))
@@ -148,4 +152,8 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
         ("tokens", ("token_hash",)),
         ("admin_tokens", ("token_hash",)),
         ("fault_rules", ("id",)),
+        ("company_locations", ("company_id",)),
+        ("oauth_apps", ("client_id",)),
+        ("oauth_grants", ("token_hash",)),
+        ("oauth_grants", ("app_id", "target_id", "kind", "created_ms")),
     }

@@ -133,6 +133,10 @@ async def test_own_tag_apart_from_the_official_operations(
         "admin-get-clock",
         "admin-set-clock",
         "admin-real-clock",
+        "admin-add-company",
+        "admin-list-companies",
+        "admin-add-app",
+        "admin-list-apps",
     }
     assert all(tags == [TAG] for tags in admin_ops.values())
     assert not set(admin_ops) & set(IMPLEMENTED)

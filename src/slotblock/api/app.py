@@ -23,6 +23,7 @@ from slotblock.api.routes import (
     changes,
     docs,
     health,
+    oauth,
     web_ui,
     webhooks,
 )
@@ -37,6 +38,7 @@ from slotblock.service.container import build_services
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, Timeouts, is_database_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
+from slotblock.toolkit.api import oauth as admin_oauth
 from slotblock.toolkit.api import routes as admin
 from slotblock.toolkit.api import webhooks as admin_webhooks
 
@@ -99,6 +101,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.event_fragments = EventFragments(settings.fragment_cache_bytes)
     errors.install(app, settings.retry_after_seconds)
     app.include_router(health.router)
+    app.include_router(oauth.router)
     app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
     app.include_router(webhooks.router)
     app.include_router(blocked_slots.router)
@@ -115,6 +118,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     control = admin.install(app, settings)
     app.include_router(admin_webhooks.router)
     app.include_router(admin_clock.router)
+    app.include_router(admin_oauth.router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app, hidden_while_off=(ADMIN_PREFIX + "/", control.gate.enabled))

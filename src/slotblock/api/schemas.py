@@ -47,7 +47,7 @@ def _iso_ms(value: object) -> int:
     return ms
 
 
-def _clean(value: str) -> str:
+def clean(value: str) -> str:
     """Text a database can store: valid Unicode (no lone surrogates) and no NUL."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
@@ -60,10 +60,10 @@ def _clean(value: str) -> str:
 
 IsoTime = Annotated[int, BeforeValidator(_iso_ms), Field(json_schema_extra={"type": "string"})]
 MillisString = Annotated[str, Field(pattern=r"^-?\d{1,15}$", max_length=16)]
-Text = Annotated[str, Field(max_length=10_000), AfterValidator(_clean)]
-IdText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_clean)]
+Text = Annotated[str, Field(max_length=10_000), AfterValidator(clean)]
+IdText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(clean)]
 # Long enough for any rule the server returns (its EXDATEs are capped by max_exceptions).
-RuleText = Annotated[str, Field(max_length=1_048_576), AfterValidator(_clean)]
+RuleText = Annotated[str, Field(max_length=1_048_576), AfterValidator(clean)]
 
 
 class Strict(BaseModel):
@@ -295,7 +295,7 @@ class CalendarFields(Strict):
 
 
 CALENDAR_FIELDS = tuple(CalendarFields.model_fields)
-NonEmptyText = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_clean)]
+NonEmptyText = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(clean)]
 
 
 class CalendarUpdateBody(CalendarFields):
@@ -303,7 +303,7 @@ class CalendarUpdateBody(CalendarFields):
 
     name: NonEmptyText | None = None
     description: Text | None = None
-    groupId: Annotated[str, Field(max_length=64), AfterValidator(_clean)] | None = None
+    groupId: Annotated[str, Field(max_length=64), AfterValidator(clean)] | None = None
     isActive: bool | None = None
     slug: Text | None = None
     teamMembers: list[TeamMember] | None = None

@@ -14,6 +14,7 @@ from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.clock import StoredClock, wall_clock_ms
 from slotblock.service.idempotency import IdempotentCreates
+from slotblock.service.oauth import OAuthService
 from slotblock.service.tenants import TenantService
 from slotblock.service.webhooks import WebhookService
 from slotblock.store import Store
@@ -28,6 +29,7 @@ class Services:
     calendars: CalendarService
     tenants: TenantService
     auth: Authenticator
+    oauth: OAuthService
     availability: AvailabilityService
     changes: ChangeFeed
     idempotent: IdempotentCreates
@@ -48,7 +50,8 @@ def build_services(
         blocks=blocks,
         calendars=CalendarService(store, clock),
         tenants=TenantService(store, clock),
-        auth=Authenticator(store, settings.token_cache_seconds),
+        auth=Authenticator(store, settings.token_cache_seconds, now_ms=clock),
+        oauth=OAuthService(store, settings, clock),
         availability=AvailabilityService(store, settings, clock, blocks),
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),

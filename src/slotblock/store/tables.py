@@ -362,3 +362,75 @@ server_secrets = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(128), nullable=False),
 )
+
+# --- OAuth, as marketplace apps use it (service/oauth.py) ---------------------------------
+
+# Companies (agencies) and the locations they own: a location belongs to at most one.
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
+company_locations = sa.Table(
+    "company_locations",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("company_id", Id, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Index(None, "company_id"),
+)
+
+# Marketplace apps: `id` is the app id (the client id up to its first "-"); the client
+# secret is stored by hash only. `location_id`/`company_id`: whom the authorize step
+# installs the app for when the request names no one.
+oauth_apps = sa.Table(
+    "oauth_apps",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("client_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("redirect_uris", sa.JSON, nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("distribution", sa.String(16), nullable=False),
+    sa.Column("company_id", Id, nullable=True),
+    sa.Column("location_id", Id, nullable=True),
+    sa.Column("user_id", Id, nullable=True),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
+# Where an app is installed: a location, or a company (`user_type` says which).
+oauth_installs = sa.Table(
+    "oauth_installs",
+    metadata,
+    sa.Column("app_id", Id, primary_key=True),
+    sa.Column("target_id", Id, primary_key=True),
+    sa.Column("user_type", sa.String(16), nullable=False),
+    sa.Column("company_id", Id, nullable=False),
+    sa.Column("installed_ms", Ms, nullable=False),
+)
+
+# Authorization codes, access and refresh tokens (`kind`), by hash only. A used code or
+# refresh token is deleted (refresh tokens rotate); expired rows are deleted when the same
+# installation gets new ones, and at most SLOTBLOCK_OAUTH_LIVE_TOKENS of each kind live per
+# installation. `location_id` is null for a company's tokens.
+oauth_grants = sa.Table(
+    "oauth_grants",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("app_id", Id, nullable=False),
+    sa.Column("target_id", Id, nullable=False),
+    sa.Column("user_type", sa.String(16), nullable=False),
+    sa.Column("company_id", Id, nullable=False),
+    sa.Column("location_id", Id, nullable=True),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=True),
+    sa.Column("expires_ms", Ms, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Index(None, "app_id", "target_id", "kind", "created_ms"),
+)

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
 from slotblock.core.faults import ADMIN_PREFIX, EXEMPT_PATHS, FaultRule, RequestFacts, exempt
+from slotblock.core.oauth import redacted_form
 from slotblock.toolkit.service.control_plane import ControlPlane
 from slotblock.toolkit.service.request_log import RequestRecord
 
@@ -226,11 +227,17 @@ class ControlMiddleware:
             duration_ms=seconds * 1000,
             request_id=str(request_id),
             token_id=caller[0] if caller else None,
-            body=bytes(exchange.body),
+            body=_loggable(scope["path"], bytes(exchange.body)),
             body_size=max(exchange.body_size, _declared_size(scope)),
             error=exchange.error(),
         )
         await self.control.log.add(record)
+
+
+def _loggable(path: str, body: bytes) -> bytes:
+    """The body as the log may keep it: an OAuth form without its secrets (the request log
+    keeps no secret in clear, as the token stores keep hashes only)."""
+    return redacted_form(body) if path.startswith("/oauth/") else body
 
 
 def _operation_id(scope: Scope, known: list[tuple[str, re.Pattern[str], str]]) -> str | None:

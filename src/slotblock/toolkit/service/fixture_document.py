@@ -13,6 +13,12 @@
                    (its SHA-256, as exported), revoked
     clock:         now (epoch ms, or ISO 8601 with an offset), frozen (default false): the
                    service's time from the load on (core/clock.py)
+    companies[]:   id, name, locations[] (ids of locations of the document or stored)
+    apps[]:        clientId (`<appId>-<suffix>`), clientSecret (the value) or
+                   clientSecretHash (its SHA-256, as exported), name, redirectUris[],
+                   scopes[], distribution (agency | location), and whom the authorize step
+                   installs the app for when the request names no one: locationId (a
+                   location app), companyId (an agency app); userId (the installing user)
 
 Shape only (pydantic); the rules that span fields live in toolkit/service/fixtures.py. The
 text fields of blocks and instances are the model's TEXT_FIELDS, so a new one is loaded as
@@ -140,9 +146,30 @@ class ClockDoc(_Strict):
     frozen: bool = False
 
 
+class CompanyDoc(_Strict):
+    id: str
+    name: str = ""
+    locations: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class AppDoc(_Strict):
+    clientId: str = Field(min_length=1, max_length=128)
+    clientSecret: str | None = Field(None, min_length=8, max_length=512)
+    clientSecretHash: str | None = None
+    name: str = ""
+    redirectUris: list[str] = Field(min_length=1, max_length=20)
+    scopes: list[str] = Field(default_factory=list, max_length=200)
+    distribution: Literal["agency", "location"] = "location"
+    companyId: str | None = None
+    locationId: str | None = None
+    userId: str | None = None
+
+
 class FixtureDoc(_Strict):
     locations: list[LocationDoc] = []
     clock: ClockDoc | None = None
+    companies: list[CompanyDoc] = []
+    apps: list[AppDoc] = []
 
 
 class _JsonLikeLoader(yaml.SafeLoader):

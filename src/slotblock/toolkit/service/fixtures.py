@@ -57,6 +57,7 @@ from slotblock.store import changes as change_store
 from slotblock.store import clock as clock_store
 from slotblock.store import tokens as token_store
 from slotblock.store.integrity import is_outage
+from slotblock.toolkit.service import fixture_oauth
 from slotblock.toolkit.service.fixture_document import (
     BlockDoc,
     CalendarDoc,
@@ -83,9 +84,11 @@ class _Plan:
     calendars: list[tuple[Calendar, str]] = field(default_factory=list)
     blocks: list[tuple[Block, str]] = field(default_factory=list)
     tokens: list[tuple[TokenInfo, str, str]] = field(default_factory=list)
+    oauth: fixture_oauth.OAuthPlan = field(default_factory=fixture_oauth.OAuthPlan)
 
     def counts(self) -> dict[str, Any]:
-        return {
+        oauth = {k: n for k, n in self.oauth.counts().items() if n}
+        return oauth | {
             "locations": [location.id for location, _ in self.locations],
             "users": len(self.users),
             "groups": len(self.groups),
@@ -480,11 +483,17 @@ class FixtureService:
                 return {"locations": [await _export_location(conn, location_id)]}
             ids = await admin_store.location_ids(conn)
             document: dict[str, Any] = {"locations": [await _export_location(conn, i) for i in ids]}
+            document |= await fixture_oauth.export(conn)
             clock = await clock_store.read_setting(conn)
         if clock is not None:
             now = iso_utc(clock.at(wall_clock_ms()))
             document["clock"] = {"now": now, **({"frozen": True} if clock.frozen else {})}
         return document
+
+    async def export_oauth(self) -> dict[str, Any]:
+        """The stored companies and apps, as a fixture document has them."""
+        async with self.store.read() as conn:
+            return await fixture_oauth.export(conn)
 
 
 def _clock_setting(doc: FixtureDoc) -> tuple[ClockSetting | None, list[str]]:
@@ -516,6 +525,7 @@ def _planned(data: Any, limits: RuleLimits, now: int) -> tuple[_Plan, int, Clock
     builder = _Builder(limits, now)
     builder.problems += problems
     builder.document(doc)
+    builder.plan.oauth = fixture_oauth.plan(doc, builder.problem)
     if builder.problems:
         raise InvalidInput(*builder.problems)
     return builder.plan, now, clock
@@ -538,7 +548,8 @@ async def _taken(conn: AsyncConnection, plan: _Plan) -> list[str]:
             problems.append(f"{path}.id: token id {info.id} already exists")
         if digest in hashes:
             problems.append(f"{path}: this token already exists")
-    return problems
+    new_locations = {location.id for location, _ in plan.locations}
+    return problems + await fixture_oauth.taken(conn, plan.oauth, new_locations)
 
 
 # What the database may refuse of a row the checks above let through: a key or reference
@@ -593,6 +604,7 @@ async def _write(conn: AsyncConnection, plan: _Plan, now: int, *, one_by_one: bo
             if not one_by_one or is_outage(exc):
                 raise
             raise InvalidInput(f"{path}: {_refusal(exc)}") from exc
+    await fixture_oauth.write(conn, plan.oauth, now)
     # A version no process can have cached, though a reset may leave the same ids behind:
     # every write of a block takes one change number of its location, whose counter
     # outlives resets, so a block's version never passes that counter; the next number is

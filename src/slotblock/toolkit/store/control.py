@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotblock.store import oauth as oauth_store
 from slotblock.store.changes import forget_tokens
 from slotblock.store.tables import (
     admin_tokens,
@@ -21,6 +22,7 @@ from slotblock.store.tables import (
     idempotency_keys,
     locations,
     metadata,
+    oauth_grants,
     outbox,
     server_secrets,
     tokens,
@@ -80,6 +82,7 @@ async def delete_location(conn: AsyncConnection, location_id: str) -> bool:
     for table in (*_CHANGE_TABLES, *_LOCATION_TABLES):
         await conn.execute(table.delete().where(table.c.location_id == location_id))
     await forget_tokens(conn, location_id)
+    await oauth_store.delete_location(conn, location_id)
     result = await conn.execute(locations.delete().where(locations.c.id == location_id))
     return result.rowcount == 1
 
@@ -141,13 +144,23 @@ async def taken_tokens(
 
 
 async def token_owner(conn: AsyncConnection, token_hash: str) -> tuple[str, str] | None:
-    """(token id, location id) of the token with this hash, revoked or not."""
+    """(token id, location id) of the token with this hash, revoked or not: a private
+    token, or an OAuth access token (its grant's id; a company's has no location: "")."""
     row = (
         await conn.execute(
             sa.select(tokens.c.id, tokens.c.location_id).where(tokens.c.token_hash == token_hash)
         )
     ).one_or_none()
-    return (row.id, row.location_id) if row else None
+    if row is not None:
+        return row.id, row.location_id
+    grant = (
+        await conn.execute(
+            sa.select(oauth_grants.c.id, oauth_grants.c.location_id).where(
+                oauth_grants.c.token_hash == token_hash, oauth_grants.c.kind == "access"
+            )
+        )
+    ).one_or_none()
+    return (grant.id, grant.location_id or "") if grant else None
 
 
 # --- admin tokens ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 finished delivery was sent again
 
 Revision ID: 0010_webhook_deliveries
-Revises: 0008_outbox_retention
+Revises: 0009_oauth
 Create Date: 2026-12-05
 
 `webhook_attempts` keeps, per delivery, its last attempts (SLOTBLOCK_WEBHOOK_ATTEMPTS_KEPT):
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_webhook_deliveries"
-down_revision = "0008_outbox_retention"
+down_revision = "0009_oauth"
 branch_labels = None
 depends_on = None
 
