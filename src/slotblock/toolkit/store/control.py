@@ -17,6 +17,7 @@ from slotblock.store.tables import (
     calendars,
     change_counters,
     data_versions,
+    feed_tokens,
     groups,
     idempotency_keys,
     locations,
@@ -29,7 +30,7 @@ from slotblock.store.tables import (
 )
 
 # Children before parents, so that foreign keys hold at every step.
-_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
+_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, feed_tokens, users)
 # What the changes of a location leave behind; its change counter stays, so that change
 # numbers never go back (a sync token from before the reset still sees the reset's writes).
 _CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
