@@ -100,7 +100,7 @@ CACHE_LOOKUPS = {
 }
 
 # Every cache of service/caches/__init__.py's table, by its metrics label.
-CACHES = ("expansion", "fragments", "answers", "blocks")
+CACHES = ("expansion", "fragments", "answers", "blocks", "feeds")
 
 
 def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
@@ -110,6 +110,7 @@ def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
         "expansion": services.blocks.expansion.cache,
         "fragments": app.state.event_fragments.cache,
         "answers": services.answers.cache,
+        "feeds": services.feeds.documents.cache,
     }
     if services.blocks.reader is not None:
         found["blocks"] = services.blocks.reader.blocks
