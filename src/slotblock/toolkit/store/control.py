@@ -140,6 +140,27 @@ async def taken_tokens(
     return {row.id for row in rows}, {row.token_hash for row in rows}
 
 
+async def feed_hashes(conn: AsyncConnection, location_id: str) -> dict[str, str]:
+    """Feed id → stored hash of its token, for the location's feeds."""
+    rows = await conn.execute(
+        sa.select(feed_tokens.c.id, feed_tokens.c.token_hash).where(
+            feed_tokens.c.location_id == location_id
+        )
+    )
+    return {row.id: row.token_hash for row in rows}
+
+
+async def taken_feeds(
+    conn: AsyncConnection, ids: Sequence[str], hashes: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Those of `ids` and of `hashes` that stored feeds already have."""
+    query = sa.select(feed_tokens.c.id, feed_tokens.c.token_hash).where(
+        sa.or_(feed_tokens.c.id.in_(ids), feed_tokens.c.token_hash.in_(hashes))
+    )
+    rows = (await conn.execute(query)).all()
+    return {row.id for row in rows}, {row.token_hash for row in rows}
+
+
 async def token_owner(conn: AsyncConnection, token_hash: str) -> tuple[str, str] | None:
     """(token id, location id) of the token with this hash, revoked or not."""
     row = (
