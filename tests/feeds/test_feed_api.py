@@ -288,3 +288,19 @@ async def test_feed_addresses_appear_in_no_log(
     lines = [r.getMessage() + str(r.__dict__) for r in ours]
     assert any("/calendars/ical/{feedToken}.ics" in line for line in lines)
     assert not [line for line in lines if secret in line]
+
+
+async def test_hostile_feed_addresses_are_answered_in_the_official_shape(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    feed = await make_feed(client, tenant)
+    hostile = ["x" * 300, "..%2F..%2Fetc%2Fpasswd", "a%00b", "%C3%A9" * 200, "9" * 30, "null"]
+    hostile += [feed["token"] + "%00", feed["token"].upper(), " " + feed["token"]]
+    for value in hostile:
+        response = await fetch(client, f"/calendars/ical/{value}.ics")
+        assert response.status_code == 404, (value, response.text)
+        assert set(response.json()) == {"statusCode", "message", "error"}
+    for method in ("POST", "PUT", "DELETE"):
+        refused = await client.request(method, feed["path"])
+        assert refused.status_code == 405
+    assert (await fetch(client, feed["path"])).status_code == 200
