@@ -304,3 +304,23 @@ async def test_hostile_feed_addresses_are_answered_in_the_official_shape(
         refused = await client.request(method, feed["path"])
         assert refused.status_code == 405
     assert (await fetch(client, feed["path"])).status_code == 200
+
+
+async def test_the_fast_path_writes_the_plain_paths_document(
+    with_settings: Callable[..., AsyncIterator[httpx.AsyncClient]], tenant: Tenant
+) -> None:
+    """Direct reads and the caches change the cost of a feed, never its bytes or headers."""
+    bodies = []
+    for switches in ({}, {"direct_reads": False}, {"feed_cache_bytes": 0, "block_cache_bytes": 0}):
+        async for client in with_settings(**switches):
+            if not bodies:
+                await create(
+                    client, tenant, title="Weekly", startTime="2023-11-20T09:00:00+05:30",
+                    endTime="2023-11-20T10:00:00+05:30", rrule="FREQ=WEEKLY;COUNT=9",
+                )  # fmt: skip
+                feed = await make_feed(client, tenant, groupId=tenant.group_id)
+            answers = [await fetch(client, feed["path"]) for _ in range(2)]
+            assert answers[0].content == answers[1].content
+            bodies.append((answers[0].content, answers[0].headers["etag"]))
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert b"RRULE:FREQ=WEEKLY;COUNT=9" in bodies[0][0]
