@@ -310,7 +310,7 @@ async def test_the_fast_path_writes_the_plain_paths_document(
     with_settings: Callable[..., AsyncIterator[httpx.AsyncClient]], tenant: Tenant
 ) -> None:
     """Direct reads and the caches change the cost of a feed, never its bytes or headers."""
-    bodies = []
+    bodies: list[tuple[bytes, str]] = []
     for switches in ({}, {"direct_reads": False}, {"feed_cache_bytes": 0, "block_cache_bytes": 0}):
         async for client in with_settings(**switches):
             if not bodies:
