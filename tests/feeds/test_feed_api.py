@@ -324,3 +324,33 @@ async def test_the_fast_path_writes_the_plain_paths_document(
             bodies.append((answers[0].content, answers[0].headers["etag"]))
     assert bodies[0] == bodies[1] == bodies[2]
     assert b"RRULE:FREQ=WEEKLY;COUNT=9" in bodies[0][0]
+
+
+async def test_last_modified_holds_across_days_and_moves_with_any_write(
+    client: httpx.AsyncClient, tenant: Tenant, clock: Clock
+) -> None:
+    await create(
+        client,
+        tenant,
+        startTime=at(tenant, clock.now_ms),
+        endTime=at(tenant, clock.now_ms + 3_600_000),
+    )
+    feed = await make_feed(client, tenant)
+    first = await fetch(client, feed["path"])
+    clock.now_ms += 2 * DAY  # a new cut-off day that leaves nothing out: the same document
+    later = await fetch(
+        client, feed["path"], **{"If-Modified-Since": first.headers["last-modified"]}
+    )
+    assert later.status_code == 304
+    clock.now_ms += 60_000  # a write of the location outside this feed: the same bytes, but
+    # If-Modified-Since no longer vouches for them (another node may have served others)
+    user_block = {"assignedUserId": tenant.user_id, "startTime": at(tenant, clock.now_ms)}
+    await create(client, tenant, **user_block, endTime=at(tenant, clock.now_ms + 60_000))
+    after = await fetch(
+        client, feed["path"], **{"If-Modified-Since": first.headers["last-modified"]}
+    )
+    assert after.status_code == 200 and after.headers["etag"] == first.headers["etag"]
+    assert after.headers["last-modified"] != first.headers["last-modified"]
+    assert (
+        await fetch(client, feed["path"], **{"If-None-Match": first.headers["etag"]})
+    ).status_code == 304

@@ -196,8 +196,15 @@ class FeedService:
             return FeedAnswer(cached.body, cached.etag, cached.last_modified_ms)
         body = await self._write(source, cut)
         tag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        # The same bytes keep their time only at the same data version: after writes, the
+        # same bytes may come back (a block created, then deleted) after another node
+        # served other bytes, so If-Modified-Since must not be answered from the old time.
         before = self.documents.previous(feed.id)
-        first = before.last_modified_ms if before is not None and before.etag == tag else now
+        same = before is not None and (before.etag, before.data_version) == (
+            tag,
+            source.data_version,
+        )
+        first = before.last_modified_ms if before is not None and same else now
         self.documents.keep(feed.id, FeedDocument(body, tag, first, source.data_version, cut))
         return FeedAnswer(body, tag, first)
 

@@ -4,9 +4,10 @@ A document is kept per feed with the location's data version read BEFORE its blo
 (in the feed's look-up statement on PostgreSQL; SQLite's `PRAGMA data_version` just before
 it) and the day its past cut-off was computed for: it is served again only while both are
 the same, as the answer cache's answers are (service/caches/answers.py). Its
-`last_modified_ms` is the time this process first wrote those bytes: a document written
-again with the same bytes keeps it, so that If-Modified-Since never says "not modified"
-of bytes the client has not seen.
+`last_modified_ms` is the time this process wrote those bytes at that data version: a
+document written again at the same version with the same bytes (a new cut-off day that left
+nothing out) keeps it; after any write it is the new time, so that If-Modified-Since never
+says "not modified" of bytes the client has not seen, whichever node it last asked.
 """
 
 from __future__ import annotations
