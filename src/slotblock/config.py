@@ -255,6 +255,28 @@ class Settings(BaseSettings):
     webhook_max_per_location: int = Field(
         50, ge=1, description="Most webhook subscriptions one location may hold (422 past it)."
     )
+    feed_past_days: int = Field(
+        90,
+        ge=0,
+        description="iCalendar feeds leave out one-off blocks (and series) that ended more "
+        "than this many days ago.",
+    )
+    feed_refresh_minutes: int = Field(
+        60,
+        ge=1,
+        le=10080,
+        description="How often a feed asks calendar apps to poll it (REFRESH-INTERVAL, "
+        "X-PUBLISHED-TTL).",
+    )
+    feed_max_per_location: int = Field(
+        200, ge=1, description="Most live iCalendar feeds one location may hold (422 past it)."
+    )
+    feed_cache_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="Bytes of feed documents kept per process, each served only while the "
+        "database's data version is the one it was written at (0: off).",
+    )
     webhook_answer_bytes: int = Field(
         4096,
         ge=0,

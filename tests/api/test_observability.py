@@ -197,7 +197,7 @@ async def test_every_cache_reports_hits_misses_evictions_bytes_and_entries(
     for _ in range(2):
         assert (await client.get(query, headers=tenant.headers())).status_code == 200
     text = (await client.get("/metrics")).text
-    for cache in ("expansion", "fragments", "answers", "blocks"):
+    for cache in ("expansion", "fragments", "answers", "blocks", "feeds"):
         for name in ("hits_total", "misses_total", "evictions_total"):
             assert f'slotblock_cache_{name}{{cache="{cache}"}}' in text, (cache, name)
         for name in ("bytes", "entries"):

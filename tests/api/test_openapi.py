@@ -67,7 +67,14 @@ async def test_get_slots_has_the_official_parameters(
 
 async def test_extensions_say_so(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
-    for operation_id in ("get-block-slot", "get-free-busy"):
+    for operation_id in (
+        "get-block-slot",
+        "get-free-busy",
+        "create-calendar-feed",
+        "get-calendar-feeds",
+        "delete-calendar-feed",
+        "get-calendar-feed-ics",
+    ):
         assert find(document, operation_id)["description"].startswith("**Extension**")
     for operation_id in ("get-blocked-slots", "get-block-slot", "get-free-busy"):
         [zone] = [p for p in find(document, operation_id)["parameters"] if p["name"] == "timeZone"]

@@ -8,6 +8,7 @@ The other store modules are tested through their services, on both backends too,
 `changes` (tests/changes/test_changes_feed.py), `idempotency` (test_idempotency.py),
 `webhooks` (test_webhooks.py, test_webhook_deliveries.py), `locks` and `integrity` (tests/hardening/test_races.py and
 test_edge.py), `window_query`'s answers (tests/api/test_fast_path_differential.py), `tenants`
-(tests/cli/test_cli_lists.py), and `counters` (Redis and in-process:
+(tests/cli/test_cli_lists.py), `feeds` and `window_query.mapped_rows` (tests/feeds/), and
+`counters` (Redis and in-process:
 tests/api/test_rate_limits.py).
 """

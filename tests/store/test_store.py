@@ -121,6 +121,7 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
     assert keyed_otherwise == {
         "locations",
         "tokens",
+        "feed_tokens",
         "admin_tokens",
         "outbox",
         "server_secrets",
@@ -150,6 +151,7 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
         ("outbox", ("state", "finished_ms")),
         ("block_changes", ("changed_ms",)),
         ("tokens", ("token_hash",)),
+        ("feed_tokens", ("token_hash",)),
         ("admin_tokens", ("token_hash",)),
         ("fault_rules", ("id",)),
         ("company_locations", ("company_id",)),

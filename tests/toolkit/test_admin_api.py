@@ -152,6 +152,7 @@ async def test_fixture_loads_and_its_token_works(admin_client: httpx.AsyncClient
         "calendars": 1,
         "blocks": 2,
         "tokens": 2,
+        "feeds": 0,
     }
     assert [e["title"] for e in await blocked(admin_client, calendarId=CALENDAR)] == ["Lunch"]
     focus = await blocked(admin_client, userId=USER)

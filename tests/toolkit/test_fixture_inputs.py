@@ -240,12 +240,12 @@ async def test_the_demo_calendars_export_and_load_again(
 
 async def test_checking_a_document_leaves_the_event_loop_free(store: Store) -> None:
     """Shapes and rules are checked in a worker thread, as API writes check theirs: the loop
-    keeps ticking while 2,000 sparse rules (about a second of checks) are walked."""
+    keeps ticking while 4,000 sparse rules (about a second of checks) are walked."""
     sparse = "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=5;BYDAY=MO"  # Jan 5 on a Monday: every 5-11 years
     blocks: list[dict[str, Any]] = [
         {"calendarId": "c1", "startTime": "2026-01-05T09:00:00Z", "endTime": "2026-01-05T10:00:00Z",
          "rrule": sparse}
-        for _ in range(2000)
+        for _ in range(4000)
     ]  # fmt: skip
     blocks.append({"calendarId": "nope", "startTime": "x", "endTime": "y"})  # refused at the end
     doc = {
@@ -276,5 +276,5 @@ async def test_checking_a_document_leaves_the_event_loop_free(store: Store) -> N
         gc.enable()
     took = time.perf_counter() - started
     ticker.cancel()
-    assert took > 0.5, took  # enough work to see the loop stall, were it on the loop
-    assert max(gaps) < 0.3, (max(gaps), took)
+    assert took > 0.4, took  # enough work to see the loop stall, were it on the loop
+    assert max(gaps) < min(0.3, took / 2), (max(gaps), took)

@@ -22,6 +22,7 @@ from slotblock.api.routes import (
     calendars,
     changes,
     docs,
+    feeds,
     health,
     oauth,
     web_ui,
@@ -104,6 +105,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
     app.include_router(webhooks.router)
+    app.include_router(feeds.router)  # before /calendars/{calendarId}
     app.include_router(blocked_slots.router)
     # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
     app.include_router(free_busy_router)

@@ -127,7 +127,7 @@ WEBHOOK_WAITING = Gauge(
 OUTCOMES = ("delivered", "retried", "dead")
 
 # Every cache of service/caches/__init__.py's table, by its metrics label.
-CACHES = ("expansion", "fragments", "answers", "blocks")
+CACHES = ("expansion", "fragments", "answers", "blocks", "feeds")
 
 
 def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
@@ -137,6 +137,7 @@ def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
         "expansion": services.blocks.expansion.cache,
         "fragments": app.state.event_fragments.cache,
         "answers": services.answers.cache,
+        "feeds": services.feeds.documents.cache,
     }
     if services.blocks.reader is not None:
         found["blocks"] = services.blocks.reader.blocks

@@ -46,11 +46,15 @@ def _refuse(verdict: Verdict, limit: str) -> HTTPException:
     return HTTPException(429, verdict.message, {"Retry-After": str(verdict.retry_after_seconds)})
 
 
-async def failures_limited(request: Request, authenticate: Callable[[], Awaitable[T]]) -> T:
+async def failures_limited(
+    request: Request,
+    authenticate: Callable[[], Awaitable[T]],
+    failures: tuple[type[Exception], ...] = (Unauthenticated,),
+) -> T:
     """Authenticate within the failed-authentication limit of the client's address: an
-    address past it is refused (429) before its token is even checked, and every
-    Unauthenticated of `authenticate` counts against it. Any kind of token: a location's,
-    or the admin API's."""
+    address past it is refused (429) before its token is even checked, and every failure
+    of `authenticate` (Unauthenticated; a feed's unknown token is a NotFound) counts against
+    it. Any kind of token: a location's, a feed's, or the admin API's."""
     limiter: RateLimiter = request.app.state.rate_limiter
     address = client_address(request)
     verdict = await limiter.before_authentication(address)
@@ -59,16 +63,20 @@ async def failures_limited(request: Request, authenticate: Callable[[], Awaitabl
         raise _refuse(verdict, "address")
     try:
         return await authenticate()
-    except Unauthenticated:
+    except failures:
         _keep(request, await limiter.authentication_failed(address))
         raise
 
 
-async def limited(request: Request, authenticate: Callable[[], Awaitable[Principal]]) -> Principal:
+async def limited(
+    request: Request,
+    authenticate: Callable[[], Awaitable[Principal]],
+    failures: tuple[type[Exception], ...] = (Unauthenticated,),
+) -> Principal:
     """Authenticate within the limits: an address that keeps failing is refused before its
     token is looked up; a token past its burst or daily limit is refused after."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    principal = await failures_limited(request, authenticate)
+    principal = await failures_limited(request, authenticate, failures)
     request.state.location_id = principal.location.id
     verdict = await limiter.admit(principal)
     _keep(request, verdict.headers)

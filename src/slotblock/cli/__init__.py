@@ -1,5 +1,5 @@
 """The `slotblock` command: one module per noun (`location`, `user`, `group`, `calendar`,
-`token`, `webhook`), the server's commands (`serving.py`) and the admin API's twins
+`token`, `webhook`, `feed`), the server's commands (`serving.py`) and the admin API's twins
 (`state.py`, and `clock.py` for /_admin/clock). Each `create` prints only the new id
 (`token create` only the token) on stdout; everything else goes to stderr. Bad input: one
 line, exit status 1."""
@@ -14,6 +14,7 @@ from slotblock import __version__
 from slotblock.cli import (
     calendars,
     clock,
+    feeds,
     groups,
     locations,
     serving,
@@ -56,6 +57,7 @@ for noun, module in (
     ("calendar", calendars),
     ("token", tokens),
     ("webhook", webhooks),
+    ("feed", feeds),
     ("clock", clock),
 ):
     app.add_typer(module.app, name=noun)

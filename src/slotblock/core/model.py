@@ -62,6 +62,22 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
+class Feed:
+    """An iCalendar subscription feed: the blocked time of one calendar, user or group,
+    published at a secret address (only its hash is stored)."""
+
+    id: str
+    location_id: str
+    target_kind: TargetKind
+    target_id: str
+    busy_only: bool  # every event says "Busy" and nothing else
+    include_connected: bool  # blocks synced from a connected calendar too
+    name: str
+    created_ms: int
+    revoked_ms: int | None
+
+
+@dataclass(frozen=True)
 class Group:
     location_id: str
     id: str

@@ -196,6 +196,12 @@ def last_start(rule: Rule, start_ms: int, zone_name: str, work: int = _UNBOUNDED
     return last
 
 
+def until_ms(rule: Rule, zone_name: str) -> int | None:
+    """The instant UNTIL names (a floating value on the series' wall clock in `zone_name`,
+    a date-only value at the end of that local day), or None without UNTIL."""
+    return _until_ms(rule, zone(zone_name))
+
+
 def occurrences(
     series: Series, lo_ms: int, hi_ms: int, limit: int, budget: Budget | None = None
 ) -> list[int]:

@@ -15,6 +15,7 @@ import string
 ALPHABET = string.digits + string.ascii_letters
 ID_LENGTH = 20
 TOKEN_PREFIX = "pit-"
+FEED_TOKEN_PREFIX = "ical-"
 
 
 def new_id() -> str:
@@ -30,6 +31,21 @@ def is_id(value: str) -> bool:
 def new_token() -> str:
     """A fresh private-integration token, shown once and never stored in clear."""
     return TOKEN_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(40))
+
+
+FEED_PATH_PREFIX = "/calendars/ical/"
+FEED_PATH_MASKED = FEED_PATH_PREFIX + "{feedToken}.ics"
+
+
+def loggable_path(path: str) -> str:
+    """A request path as logs may show it: a feed's address is its only credential, so
+    every path under /calendars/ical/ is shown as the route's template."""
+    return FEED_PATH_MASKED if path.startswith(FEED_PATH_PREFIX) else path
+
+
+def new_feed_token() -> str:
+    """A fresh feed token: the secret part of a feed's address, shown once, stored hashed."""
+    return FEED_TOKEN_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(40))
 
 
 def hash_token(token: str) -> str:

@@ -13,6 +13,7 @@ from slotblock.service.caches.answers import AnswerCache
 from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.clock import StoredClock, wall_clock_ms
+from slotblock.service.feeds import FeedService
 from slotblock.service.idempotency import IdempotentCreates
 from slotblock.service.oauth import OAuthService
 from slotblock.service.tenants import TenantService
@@ -35,6 +36,7 @@ class Services:
     idempotent: IdempotentCreates
     webhooks: WebhookService
     answers: AnswerCache
+    feeds: FeedService
     clock: Callable[[], int]
 
 
@@ -57,5 +59,6 @@ def build_services(
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, settings, clock),
         answers=AnswerCache(blocks, settings.answer_cache_bytes),
+        feeds=FeedService(store, settings, clock, blocks),
         clock=clock,
     )

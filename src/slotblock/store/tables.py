@@ -1,14 +1,16 @@
 """The schema. `location_id` is the distribution key: every table's primary key leads with
-it except nine. `locations` is keyed by the location itself; `tokens` and `admin_tokens` by
-their own id, since a request's token is looked up by its hash before its location is known
-(and admin tokens have none); `outbox` by a global sequence, which orders the deliveries;
+it except ten. `locations` is keyed by the location itself; `tokens`, `feed_tokens` and
+`admin_tokens` by their own id, since a request's token is looked up by its hash before its
+location is known (and admin tokens have none); `outbox` by a global sequence, which orders
+the deliveries;
 `server_secrets` by the secret's name (the server's own keys, one per use, no location);
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
 `request_log` hold the state of the whole database (for tests; empty in production). Three
 indexes serve scans across every location: the dispatcher's due deliveries,
 `outbox (state, next_attempt_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
-and `outbox (state, finished_ms)`; the tokens' unique hashes are looked up across locations
-too; every other index leads with `location_id` (`tests/store/test_store.py` holds this list).
+and `outbox (state, finished_ms)`; the tokens' and feed tokens' unique hashes are looked up
+across locations too; every other index leads with `location_id` (`tests/store/test_store.py`
+holds this list).
 
 Blocks keep both their own times and the bounds that candidate selection uses:
 
@@ -172,6 +174,25 @@ tokens = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("revoked_ms", Ms, nullable=True),
+    sa.Index(None, "location_id"),
+)
+
+# The secret addresses of iCalendar feeds (`GET /calendars/ical/{feedToken}.ics`), stored by
+# hash only: each publishes the blocked time of one calendar, user or group and grants
+# nothing else. `target_kind` is calendar, user or group. Revoked feeds keep their row.
+feed_tokens = sa.Table(
+    "feed_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("target_kind", sa.String(16), nullable=False),
+    sa.Column("target_id", Id, nullable=False),
+    sa.Column("busy_only", sa.Boolean, nullable=False),
+    sa.Column("include_connected", sa.Boolean, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
     sa.Column("created_ms", Ms, nullable=False),
     sa.Column("revoked_ms", Ms, nullable=True),
     sa.Index(None, "location_id"),

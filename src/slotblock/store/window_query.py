@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -249,6 +249,21 @@ class WindowReader:
         async with pool.acquire(timeout=self.timeouts.pool) as conn:
             found: Sequence[Any] | None = await conn.fetchrow(sql)
         return found
+
+    async def mapped_rows(
+        self, compiled: Callable[[bool], tuple[str, tuple[str, ...]]], params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The rows, by column name, of a read-only statement that `compiled(is_sqlite)`
+        gives as SQL and the order of its positional parameters, on this reader's
+        connection: one statement, in autocommit, failures as the window query's."""
+        sql, order = compiled(self.is_sqlite)
+        if self.is_sqlite:
+            with reachable():
+                cursor = self._sqlite_connection().execute(sql, params)
+                names = [column[0] for column in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows = await self._fetch(sql, [params[name] for name in order])
+        return [dict(row) for row in rows]
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import domain_error_response, error_response
 from slotblock.core.errors import SlotblockError, Unavailable
+from slotblock.core.tokens import loggable_path
 
 log = logging.getLogger("slotblock.core.errors")
 TRACEBACK_EVERY_SECONDS = 60.0
@@ -81,13 +82,14 @@ class Failures:
             if self.traceback_due(f"outage {kind}"):
                 log.warning(
                     "database unavailable (%s: %s) on %s %s (request id %s); answered 503",
-                    kind, exc, scope["method"], scope["path"], request_id,
+                    kind, exc, scope["method"], loggable_path(scope["path"]), request_id,
                 )  # fmt: skip
             exc = Unavailable("the database is unavailable; retry later")
         if isinstance(exc, SlotblockError):
             return domain_error_response(exc, self.retry_after_seconds)
         log.error(
-            "unhandled %s on %s %s (request id %s)", kind, scope["method"], scope["path"],
+            "unhandled %s on %s %s (request id %s)", kind, scope["method"],
+            loggable_path(scope["path"]),
             request_id, exc_info=exc if self.traceback_due(kind) else None,
         )  # fmt: skip
         return error_response(500, "Internal server error")

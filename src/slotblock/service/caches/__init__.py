@@ -1,2 +1,2 @@
-"""The service's caches of query work: answers validated against the data version, and
-series instances per (series version, week)."""
+"""The service's caches of query work: answers and feed documents validated against the
+data version, and series instances per (series version, week)."""

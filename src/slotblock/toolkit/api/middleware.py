@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from slotblock.api.errors import error_response
 from slotblock.core.faults import ADMIN_PREFIX, EXEMPT_PATHS, FaultRule, RequestFacts, exempt
 from slotblock.core.oauth import redacted_form
+from slotblock.core.tokens import loggable_path
 from slotblock.toolkit.service.control_plane import ControlPlane
 from slotblock.toolkit.service.request_log import RequestRecord
 
@@ -161,7 +162,9 @@ class ControlMiddleware:
         try:
             return await self._pick(scope)
         except Exception:  # an unreachable database: the request answers 503 itself
-            log.warning("cannot apply fault rules to %s", scope["path"], exc_info=True)
+            log.warning(
+                "cannot apply fault rules to %s", loggable_path(scope["path"]), exc_info=True
+            )
             return None
 
     async def _pick(self, scope: Scope) -> FaultRule | None:
@@ -206,7 +209,7 @@ class ControlMiddleware:
         try:
             await self._write_log(scope, exchange, wall_ms, seconds)
         except Exception:  # the answer stands whether or not it was logged
-            log.warning("cannot log a request to %s", scope["path"], exc_info=True)
+            log.warning("cannot log a request to %s", loggable_path(scope["path"]), exc_info=True)
 
     async def _write_log(
         self, scope: Scope, exchange: _Exchange, wall_ms: int, seconds: float
@@ -221,7 +224,7 @@ class ControlMiddleware:
         record = RequestRecord(
             time_ms=wall_ms,
             method=scope["method"],
-            path=scope["path"],
+            path=loggable_path(scope["path"]),
             query=scope.get("query_string", b"").decode("latin-1"),
             status=exchange.status,
             duration_ms=seconds * 1000,

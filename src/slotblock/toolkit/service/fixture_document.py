@@ -11,6 +11,9 @@
                    originalStartTime, startTime, endTime, the text fields)
       tokens[]:    id, name, scopes, and token (the value, chosen by the caller) or tokenHash
                    (its SHA-256, as exported), revoked
+      feeds[]:     id, calendarId | userId | groupId, busyOnly, includeConnected, name, and
+                   token (the secret of its address, chosen by the caller) or tokenHash,
+                   revoked
     clock:         now (epoch ms, or ISO 8601 with an offset), frozen (default false): the
                    service's time from the load on (core/clock.py)
     companies[]:   id, name, locations[] (ids of locations of the document or stored)
@@ -130,6 +133,19 @@ class TokenDoc(_Strict):
     revoked: bool = False
 
 
+class FeedDoc(_Strict):
+    id: str | None = None
+    calendarId: str | None = None
+    userId: str | None = None
+    groupId: str | None = None
+    busyOnly: bool = False
+    includeConnected: bool = False
+    name: str = ""
+    token: str | None = None
+    tokenHash: str | None = None
+    revoked: bool = False
+
+
 class LocationDoc(_Strict):
     id: str
     name: str = ""
@@ -139,6 +155,7 @@ class LocationDoc(_Strict):
     calendars: list[CalendarDoc] = []
     blocks: list[BlockDoc] = []
     tokens: list[TokenDoc] = []
+    feeds: list[FeedDoc] = []
 
 
 class ClockDoc(_Strict):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import sqlalchemy as sa
@@ -40,9 +40,11 @@ from slotblock.core.model import (
     TEXT_FIELDS,
     Block,
     Calendar,
+    Feed,
     Group,
     Location,
     Override,
+    TargetKind,
     TokenInfo,
 )
 from slotblock.core.rrule_work import Budget
@@ -55,12 +57,14 @@ from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from slotblock.store import changes as change_store
 from slotblock.store import clock as clock_store
+from slotblock.store import feeds as feed_store
 from slotblock.store import tokens as token_store
 from slotblock.store.integrity import is_outage
 from slotblock.toolkit.service import fixture_oauth
 from slotblock.toolkit.service.fixture_document import (
     BlockDoc,
     CalendarDoc,
+    FeedDoc,
     FixtureDoc,
     LocationDoc,
     TokenDoc,
@@ -85,6 +89,7 @@ class _Plan:
     blocks: list[tuple[Block, str]] = field(default_factory=list)
     tokens: list[tuple[TokenInfo, str, str]] = field(default_factory=list)
     oauth: fixture_oauth.OAuthPlan = field(default_factory=fixture_oauth.OAuthPlan)
+    feeds: list[tuple[Feed, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         oauth = {k: n for k, n in self.oauth.counts().items() if n}
@@ -95,6 +100,7 @@ class _Plan:
             "calendars": len(self.calendars),
             "blocks": len(self.blocks),
             "tokens": len(self.tokens),
+            "feeds": len(self.feeds),
         }
 
 
@@ -122,6 +128,8 @@ class _Builder:
         self._location_ids: set[str] = set()
         self._token_ids: set[str] = set()
         self._token_hashes: set[str] = set()
+        self._feed_ids: set[str] = set()
+        self._feed_hashes: set[str] = set()
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -177,6 +185,9 @@ class _Builder:
             self.block(doc, block, where, owners, block_ids, zone_ok=zone_ok)
         for index, token in enumerate(doc.tokens):
             self.token(doc.id, token, f"{path}.tokens[{index}]")
+        targets = {"calendar": calendars, "user": users, "group": set(groups)}
+        for index, feed in enumerate(doc.feeds):
+            self.feed(doc.id, feed, f"{path}.feeds[{index}]", targets)
 
     def users(self, doc: LocationDoc, path: str) -> set[str]:
         seen: set[str] = set()
@@ -386,7 +397,43 @@ class _Builder:
         )
         self.plan.tokens.append((info, digest, path))
 
-    def token_hash(self, doc: TokenDoc, path: str) -> str | None:
+    def feed(self, location_id: str, doc: FeedDoc, path: str, targets: dict[str, set[str]]) -> None:
+        feed_id = self.chosen_id(doc.id, f"{path}.id", self._feed_ids)
+        digest = self.token_hash(doc, path)
+        given = [
+            (kind, value)
+            for kind, value in (
+                ("calendar", doc.calendarId),
+                ("user", doc.userId),
+                ("group", doc.groupId),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            self.problem(path, "exactly one of calendarId, userId or groupId is required")
+            return
+        kind, target_id = given[0]
+        if target_id not in targets[kind]:
+            self.problem(path, f"{kind} {target_id} is not in this location")
+        if digest is None:
+            return
+        if digest in self._feed_hashes:
+            self.problem(path, "the same feed token is given twice")
+        self._feed_hashes.add(digest)
+        feed = Feed(
+            id=feed_id,
+            location_id=location_id,
+            target_kind=cast(TargetKind, kind),
+            target_id=target_id,
+            busy_only=doc.busyOnly,
+            include_connected=doc.includeConnected,
+            name=doc.name,
+            created_ms=self.now,
+            revoked_ms=self.now if doc.revoked else None,
+        )
+        self.plan.feeds.append((feed, digest, path))
+
+    def token_hash(self, doc: TokenDoc | FeedDoc, path: str) -> str | None:
         if (doc.token is None) == (doc.tokenHash is None):
             self.problem(path, "exactly one of token or tokenHash is required")
         elif doc.token is not None and not _TOKEN.fullmatch(doc.token):
@@ -548,6 +595,14 @@ async def _taken(conn: AsyncConnection, plan: _Plan) -> list[str]:
             problems.append(f"{path}.id: token id {info.id} already exists")
         if digest in hashes:
             problems.append(f"{path}: this token already exists")
+    feed_ids, feed_hashes = await admin_store.taken_feeds(
+        conn, [f.id for f, _, _ in plan.feeds], [h for _, h, _ in plan.feeds]
+    )
+    for feed, digest, path in plan.feeds:
+        if feed.id in feed_ids:
+            problems.append(f"{path}.id: feed id {feed.id} already exists")
+        if digest in feed_hashes:
+            problems.append(f"{path}: this feed token already exists")
     new_locations = {location.id for location, _ in plan.locations}
     return problems + await fixture_oauth.taken(conn, plan.oauth, new_locations)
 
@@ -581,6 +636,7 @@ def _steps(plan: _Plan, now: int, *, one_by_one: bool) -> list[tuple[str, Step]]
     else:
         steps.append(("$", _step(block_store.insert_blocks, [b for b, _ in plan.blocks])))
     steps += [(path, _step(_insert_token, info, digest)) for info, digest, path in plan.tokens]
+    steps += [(path, _step(feed_store.insert_feed, f, digest)) for f, digest, path in plan.feeds]
     return steps
 
 
@@ -643,6 +699,7 @@ async def _export_location(conn: AsyncConnection, location_id: str) -> dict[str,
         "calendars": [_calendar_doc(c) for c in await directory.list_calendars(conn, location_id)],
         "blocks": blocks,
         "tokens": sorted(tokens, key=lambda t: str(t["id"])),
+        "feeds": await _feed_docs(conn, location_id),
     }
 
 
@@ -704,3 +761,17 @@ def _token_doc(info: TokenInfo, digest: str) -> dict[str, Any]:
     if info.revoked_ms is not None:
         doc["revoked"] = True
     return doc
+
+
+async def _feed_docs(conn: AsyncConnection, location_id: str) -> list[dict[str, Any]]:
+    hashes = await admin_store.feed_hashes(conn, location_id)
+    docs = []
+    for feed in await feed_store.list_feeds(conn, location_id):
+        target = {"calendar": "calendarId", "user": "userId", "group": "groupId"}
+        doc: dict[str, Any] = {"id": feed.id, target[feed.target_kind]: feed.target_id}
+        doc |= {"busyOnly": feed.busy_only, "includeConnected": feed.include_connected}
+        doc |= {"name": feed.name, "tokenHash": hashes[feed.id]}
+        if feed.revoked_ms is not None:
+            doc["revoked"] = True
+        docs.append(doc)
+    return sorted(docs, key=lambda d: str(d["id"]))

@@ -18,6 +18,7 @@ from slotblock.store.tables import (
     calendars,
     change_counters,
     data_versions,
+    feed_tokens,
     groups,
     idempotency_keys,
     locations,
@@ -32,7 +33,7 @@ from slotblock.store.tables import (
 )
 
 # Children before parents, so that foreign keys hold at every step.
-_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
+_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, feed_tokens, users)
 # What the changes of a location leave behind; its change counter stays, so that change
 # numbers never go back (a sync token from before the reset still sees the reset's writes).
 _CHANGE_TABLES = (block_changes, webhook_attempts, outbox, idempotency_keys, webhooks)
@@ -138,6 +139,27 @@ async def taken_tokens(
     """Those of `ids` and of `hashes` that stored tokens already have."""
     query = sa.select(tokens.c.id, tokens.c.token_hash).where(
         sa.or_(tokens.c.id.in_(ids), tokens.c.token_hash.in_(hashes))
+    )
+    rows = (await conn.execute(query)).all()
+    return {row.id for row in rows}, {row.token_hash for row in rows}
+
+
+async def feed_hashes(conn: AsyncConnection, location_id: str) -> dict[str, str]:
+    """Feed id → stored hash of its token, for the location's feeds."""
+    rows = await conn.execute(
+        sa.select(feed_tokens.c.id, feed_tokens.c.token_hash).where(
+            feed_tokens.c.location_id == location_id
+        )
+    )
+    return {row.id: row.token_hash for row in rows}
+
+
+async def taken_feeds(
+    conn: AsyncConnection, ids: Sequence[str], hashes: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Those of `ids` and of `hashes` that stored feeds already have."""
+    query = sa.select(feed_tokens.c.id, feed_tokens.c.token_hash).where(
+        sa.or_(feed_tokens.c.id.in_(ids), feed_tokens.c.token_hash.in_(hashes))
     )
     rows = (await conn.execute(query)).all()
     return {row.id for row in rows}, {row.token_hash for row in rows}
