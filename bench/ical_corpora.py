@@ -124,7 +124,7 @@ def _span(event: Any, zone_name: str) -> Span | None:
 
 def _ms(value: date | datetime, zone_name: str) -> int:
     if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - a wall time
+        value = datetime(value.year, value.month, value.day)
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(zone_name))
     return to_ms(value)

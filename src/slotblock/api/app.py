@@ -21,6 +21,7 @@ from slotblock.api.routes import (
     blocked_slots_lean,
     calendars,
     changes,
+    connections,
     docs,
     health,
     webhooks,
@@ -32,6 +33,7 @@ from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.service.clock import StoredClock
 from slotblock.service.container import build_services
+from slotblock.service.workers.connection_syncer import ConnectionSyncer
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, Timeouts, is_database_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
@@ -72,10 +74,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if settings.webhook_dispatch:
             dispatcher = Dispatcher(the_store, settings, clock, event_json)
             dispatcher.start()
+        # …and syncs connected calendars (service/workers/connection_syncer.py).
+        syncer = None
+        if settings.connection_sync:
+            syncer = ConnectionSyncer(app.state.services.connections.syncer)
+            syncer.start()
         yield
         await rate_limits.close(app)
         if dispatcher is not None:
             await dispatcher.stop()
+        if syncer is not None:
+            await syncer.stop()
         if owned:
             await the_store.dispose()
 
@@ -97,6 +106,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
     app.include_router(webhooks.router)
+    app.include_router(connections.router)  # before /calendars/{calendarId}
     app.include_router(blocked_slots.router)
     # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
     app.include_router(free_busy_router)

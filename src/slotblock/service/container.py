@@ -13,6 +13,7 @@ from slotblock.service.caches.answers import AnswerCache
 from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.clock import StoredClock, wall_clock_ms
+from slotblock.service.connections import ConnectionService
 from slotblock.service.idempotency import IdempotentCreates
 from slotblock.service.tenants import TenantService
 from slotblock.service.webhooks import WebhookService
@@ -32,6 +33,7 @@ class Services:
     changes: ChangeFeed
     idempotent: IdempotentCreates
     webhooks: WebhookService
+    connections: ConnectionService
     answers: AnswerCache
     clock: Callable[[], int]
 
@@ -53,6 +55,7 @@ def build_services(
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, settings, clock),
+        connections=ConnectionService(store, settings, clock),
         answers=AnswerCache(blocks, settings.answer_cache_bytes),
         clock=clock,
     )

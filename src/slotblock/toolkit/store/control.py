@@ -13,6 +13,7 @@ from slotblock.store.tables import (
     admin_tokens,
     block_changes,
     blocks,
+    calendar_connections,
     calendar_members,
     calendars,
     change_counters,
@@ -29,7 +30,15 @@ from slotblock.store.tables import (
 )
 
 # Children before parents, so that foreign keys hold at every step.
-_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, users)
+_LOCATION_TABLES = (
+    blocks,
+    calendar_connections,
+    calendar_members,
+    calendars,
+    groups,
+    tokens,
+    users,
+)
 # What the changes of a location leave behind; its change counter stays, so that change
 # numbers never go back (a sync token from before the reset still sees the reset's writes).
 _CHANGE_TABLES = (block_changes, outbox, idempotency_keys, webhooks)
