@@ -16,6 +16,7 @@ from slotblock.config import Settings
 from slotblock.service.container import Services
 from slotblock.store import Store
 from slotblock.store.tables import block_changes, calendar_connections
+from tests.api.test_event_dto import check
 from tests.conftest import Tenant
 from tests.connections.calendar_server import CalendarHost, hosting
 
@@ -138,6 +139,8 @@ async def test_the_busy_events_become_the_users_blocks_with_their_source(
         datetime(2027, 1, 25, 9, tzinfo=LA),
     ]
     assert all(e["createdBy"] == {"source": "ical"} for e in events)
+    for event in events:  # exact CalendarEventDTOs, createdBy included
+        check(event)
     assert all(e["calendarId"] == "" and e["assignedUserId"] == tenant.user_id for e in events)
     assert {e["title"] for e in events} == {"Budget review", "Holiday"}
     assert await blocked(client, tenant, calendarId=tenant.calendar_id) == []

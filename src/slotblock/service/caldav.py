@@ -14,7 +14,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from slotblock.core.model import Connection
-from slotblock.service.connection_fetch import Fetched, FetchFailed, auth_headers, check_answer
+from slotblock.service.connection_fetch import (
+    PLAIN,
+    Fetched,
+    FetchFailed,
+    auth_headers,
+    check_answer,
+)
 from slotblock.service.outbound import OutboundClient
 
 DAV = "{DAV:}"
@@ -60,7 +66,12 @@ class _Dav:
         self.max_bytes = max_bytes
 
     async def _report(self, method: str, body: bytes, depth: str) -> tuple[int, ET.Element]:
-        headers = {"content-type": "application/xml; charset=utf-8", "depth": depth, **self.auth}
+        headers = {
+            "content-type": "application/xml; charset=utf-8",
+            "depth": depth,
+            **PLAIN,
+            **self.auth,
+        }
         answer = await self.client.following(
             method, self.url, content=body, headers=headers, read_bytes=self.max_bytes + 1
         )

@@ -17,6 +17,11 @@ from slotblock.service.outbound import DestinationRefused, OutboundClient, Unrea
 __all__ = ["DestinationRefused", "FetchFailed", "Fetched", "Unreachable", "fetch_ical"]
 
 
+# The body as sent, not compressed: the byte cap counts what is parsed (no zip bomb), and
+# the guard reads the raw stream.
+PLAIN = {"accept-encoding": "identity"}
+
+
 class FetchFailed(Exception):
     """The calendar answered, but not with a calendar (4xx, 5xx, too large)."""
 
@@ -42,7 +47,7 @@ def auth_headers(connection: Connection, secret: str | None) -> dict[str, str]:
 async def fetch_ical(
     client: OutboundClient, connection: Connection, secret: str | None, max_bytes: int
 ) -> Fetched:
-    headers = {"accept": "text/calendar", **auth_headers(connection, secret)}
+    headers = {"accept": "text/calendar", **PLAIN, **auth_headers(connection, secret)}
     if connection.etag:
         headers["if-none-match"] = connection.etag
     if connection.last_modified:
