@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ class CalendarHost:
     statuses: list[int] = field(default_factory=list)  # of each GET answered
     headers: list[dict[str, str]] = field(default_factory=list)  # of each GET
     redirect_to: str | None = None
+    status: int = 200  # the answer of a GET that is not a 304
+    hang_s: float = 0.0  # how long a GET waits before it is answered
 
     @property
     def etag(self) -> str:
@@ -31,12 +34,14 @@ def hosting(document: bytes = b"") -> Iterator[CalendarHost]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             host.headers.append({k.lower(): v for k, v in self.headers.items()})
+            if host.hang_s:
+                time.sleep(host.hang_s)
             if host.redirect_to is not None:
                 self._answer(302, b"", {"Location": host.redirect_to})
             elif self.headers.get("If-None-Match") == host.etag:
                 self._answer(304, b"", {"ETag": host.etag})
             else:
-                self._answer(200, host.document, {"ETag": host.etag})
+                self._answer(host.status, host.document, {"ETag": host.etag})
 
         def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             host.statuses.append(status)
@@ -58,5 +63,6 @@ def hosting(document: bytes = b"") -> Iterator[CalendarHost]:
     try:
         yield host
     finally:
+        host.hang_s = 0.0
         server.shutdown()
         server.server_close()

@@ -29,10 +29,13 @@ BATCH = 10  # connections claimed at once
 
 
 class ConnectionSyncer:
-    def __init__(self, sync: ConnectionSync, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, sync: ConnectionSync, poll_seconds: float = POLL_SECONDS, batch: int = BATCH
+    ) -> None:
         self.sync = sync
         self.store = sync.store
         self.poll_seconds = poll_seconds
+        self.batch = batch
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._lock: IO[bytes] | None = None
@@ -45,7 +48,7 @@ class ConnectionSyncer:
         if not self._may_sync():
             return 0
         async with self.store.begin() as conn:
-            due = await connection_store.claim_due(conn, clock(), self.sync.lease_ms, BATCH)
+            due = await connection_store.claim_due(conn, clock(), self.sync.lease_ms, self.batch)
         await asyncio.gather(*(self.sync.sync(c) for c in due))
         return len(due)
 
