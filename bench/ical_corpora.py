@@ -85,26 +85,34 @@ def compare_file(path: Path, zone_name: str = ZONE) -> FileResult:
 
 
 def _theirs(data: bytes, zone_name: str) -> tuple[int, list[Span]] | None:
-    """(window start, the busy instances in a year from it) by recurring-ical-events."""
+    """(window start, the busy instances in a year from it) by recurring-ical-events, over
+    every VCALENDAR of the file."""
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-        start = _earliest(calendar, zone_name)
-        if start is None:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+        starts = [s for c in calendars if (s := _earliest(c, zone_name)) is not None]
+        if not starts:
             return 0, []
-        end = start + YEAR_MS
-        query = recurring_ical_events.of(calendar, components=["VEVENT"])
-        events = query.between(_utc(start), _utc(end))
+        start = min(starts)
+        spans: list[Span] = []
+        for calendar in calendars:
+            query = recurring_ical_events.of(calendar, components=["VEVENT"])
+            events = query.between(_utc(start), _utc(start + YEAR_MS))
+            spans += [span for event in events if (span := _span(event, zone_name))]
     except Exception:  # noqa: BLE001 - a file the reference cannot read is counted, not fatal
         return None
-    return start, [span for event in events if (span := _span(event, zone_name))]
+    return start, spans
 
 
 def _earliest(calendar: Any, zone_name: str) -> int | None:
-    starts = [
-        _ms(component.decoded("DTSTART"), zone_name)
-        for component in calendar.walk("VEVENT")
-        if component.get("DTSTART") is not None
-    ]
+    """The earliest DTSTART that is a date or date-time (broken values are left out)."""
+    starts = []
+    for component in calendar.walk("VEVENT"):
+        try:
+            value = component.decoded("DTSTART")
+        except (KeyError, ValueError, AttributeError):
+            continue
+        if isinstance(value, date):
+            starts.append(_ms(value, zone_name))
     return min(starts) if starts else None
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import icalendar
@@ -137,16 +137,28 @@ def _anonymous_uid(component: Any) -> str:
 
 
 def _import_uid(uid: str, components: list[Any], limits: ImportLimits, out: ImportResult) -> None:
+    components = sorted(components, key=_revision)  # the latest revision last: it wins
     masters = [c for c in components if c.get("RECURRENCE-ID") is None]
     overrides = [c for c in components if c.get("RECURRENCE-ID") is not None]
     if len(masters) > 1:
-        out.warn(uid, f"{len(masters)} events share this UID: the first is kept")
+        out.warn(uid, f"{len(masters)} events share this UID: the latest revision is kept")
+        masters = masters[-1:]
     if not masters:  # instances of a series this document does not hold: each on its own
         for instance in overrides:
             original = _time(instance, "RECURRENCE-ID", limits.location_zone)
             _one_off(f"{uid}/{original.ms}", instance, limits, out)
         return
     _master(uid, masters[0], overrides, limits, out)
+
+
+def _revision(component: Any) -> tuple[int, str]:
+    """RFC 5546 §2.1.4: a higher SEQUENCE, then a later DTSTAMP, is the newer revision."""
+    try:
+        sequence = int(component.get("SEQUENCE") or 0)
+    except ValueError:
+        sequence = 0
+    stamp = component.get("LAST-MODIFIED") or component.get("DTSTAMP")
+    return sequence, stamp.to_ical().decode() if stamp is not None else ""
 
 
 # --- times ----------------------------------------------------------------------------------
@@ -181,8 +193,6 @@ def _wall_ms(wall: datetime, zone_name: str) -> int:
 def _iana(value: datetime) -> str | None:
     """The IANA zone of an aware value: ZoneInfo (icalendar maps TZIDs, Windows names
     included, to it), UTC, or None (a VTIMEZONE that names no known zone)."""
-    if value.utcoffset() == timedelta(0) and value.tzname() in ("UTC", "Z", "GMT"):
-        return "UTC"
     key = getattr(value.tzinfo, "key", None)
     if isinstance(key, str):
         try:
@@ -190,6 +200,8 @@ def _iana(value: datetime) -> str | None:
         except ValueError:
             return None
         return key
+    if value.tzinfo is UTC or value.tzinfo == UTC:
+        return "UTC"
     return None
 
 
@@ -273,21 +285,53 @@ def _master(
     base = _block(uid, master, limits, out)
     if base is None:
         return
-    rdates = {ms: key for ms, key in _rdate_blocks(uid, master, base, limits, out)}
     changed = {_time(o, "RECURRENCE-ID", limits.location_zone).ms: o for o in overrides}
-    for original in set(changed) & set(rdates):
-        _one_off(rdates.pop(original), changed.pop(original), limits, out)
+    rdates = dict(_rdate_blocks(uid, master, base, limits))
+    of_rdates = {original: changed.pop(original) for original in rdates if original in changed}
+    free = _is_free(master)
+    series = None
     if master.get("RRULE") is None:
+        _one_of_many(base, changed.pop(base.start_ms, None), free, limits, out)
+    else:
+        series = _series(uid, master, base, changed, limits, out)
+    excluded = {_instant(v, base.timezone).ms for v in _values(master.get("EXDATE"))}
+    for original, block in rdates.items():
+        if original in excluded or (series is not None and _occurs(series, original)):
+            continue  # RFC 5545 §3.8.5.2: EXDATE excludes RDATEs too; a set has no twins
+        _one_of_many(block, of_rdates.get(original), free, limits, out)
+    if series is None:
         _instances_apart(uid, changed, limits, out)
-        return
-    _series(uid, master, base, changed, limits, out)
+
+
+def _occurs(series: ImportedBlock, start_ms: int) -> bool:
+    return recurrence.is_occurrence(
+        recurrence.Series(
+            start_ms=series.start_ms,
+            duration_ms=series.end_ms - series.start_ms,
+            zone=series.timezone,
+            rule=recurrence.stored_rule(series.rrule or ""),
+            last_start_ms=series.last_start_ms,
+        ),
+        start_ms,
+    )
+
+
+def _one_of_many(
+    block: ImportedBlock, changed: Any, free: bool, limits: ImportLimits, out: ImportResult
+) -> None:
+    """An occurrence that is a block of its own: as its RECURRENCE-ID component says, if
+    there is one; else as the series says (nothing, when the series is free time)."""
+    if changed is not None:
+        _one_off(block.key, changed, limits, out)
+    elif not free:
+        out.blocks.append(block)
 
 
 def _rdate_blocks(
-    uid: str, master: Any, base: ImportedBlock, limits: ImportLimits, out: ImportResult
-) -> Iterator[tuple[int, str]]:
-    """Each RDATE as a block of its own (slotblock's series hold one RRULE): (its start,
-    its key); the block is added unless the series is free time."""
+    uid: str, master: Any, base: ImportedBlock, limits: ImportLimits
+) -> Iterator[tuple[int, ImportedBlock]]:
+    """Each RDATE as a block of its own (slotblock's series hold one RRULE), by its start;
+    an RDATE equal to DTSTART is DTSTART itself."""
     for value in _values(master.get("RDATE")):
         if isinstance(value, tuple):  # a PERIOD: (start, end or duration)
             begin = _instant(value[0], limits.location_zone)
@@ -296,12 +340,9 @@ def _rdate_blocks(
         else:
             begin = _instant(value, limits.location_zone)
             end_ms = begin.ms + base.end_ms - base.start_ms
-        key = f"{uid}/{begin.ms}"
-        if begin.ms == base.start_ms:
-            continue  # the DTSTART itself, already an occurrence
-        if not _is_free(master):
-            out.blocks.append(replace(base, key=key, start_ms=begin.ms, end_ms=end_ms))
-        yield begin.ms, key
+        if begin.ms != base.start_ms:
+            key = f"{uid}/{begin.ms}"
+            yield begin.ms, replace(base, key=key, start_ms=begin.ms, end_ms=end_ms)
 
 
 def _values(prop: Any) -> Iterator[Any]:
@@ -325,19 +366,21 @@ def _series(
     changed: dict[int, Any],
     limits: ImportLimits,
     out: ImportResult,
-) -> None:
+) -> ImportedBlock | None:
+    """The series of an RRULE (added to `out`), its overrides applied; None when it is
+    skipped or free time (then its busy instances are blocks of their own)."""
     start = _time(master, "DTSTART", limits.location_zone)
     if start.zone is None:
         out.warn(uid, "skipped: a recurring event in a time zone that names no known zone")
-        return
-    free = _is_free(master)
-    if free:  # free time blocks nothing; its busy instances are blocks of their own
-        _instances_apart(uid, changed, limits, out)
-        return
+        return None
+    if _is_free(master):
+        return None
     text = _rule_text(uid, master, out)
-    series = _anchored(uid, text, base, start, limits, out)
+    series, alone = _anchored(uid, text, base, start, limits, out)
+    if alone is not None:  # DTSTART, not an occurrence of the rule
+        _one_of_many(alone, changed.pop(start.ms, None), False, limits, out)
     if series is None:
-        return
+        return None
     exdates = {_instant(v, start.zone).ms for v in _values(master.get("EXDATE"))}
     overrides, apart = _overrides(series, changed, exdates, limits)
     try:
@@ -349,10 +392,13 @@ def _series(
         last = recurrence.last_start(rule, series.start_ms, series.timezone, limits.rule_work)
     except (RecurrenceError, TooMuchWork) as exc:
         out.warn(uid, f"skipped: {exc}")
-        return
-    out.blocks.append(
-        replace(series, rrule=rule.text, last_start_ms=last, overrides=tuple(overrides))
-    )
+        return None
+    done = replace(series, rrule=rule.text, last_start_ms=last, overrides=tuple(overrides))
+    out.blocks.append(done)
+    for original in list(changed):
+        if original in {o.original_start_ms for o in overrides} or original in apart:
+            del changed[original]
+    return done
 
 
 def _rule_text(uid: str, master: Any, out: ImportResult) -> str:
@@ -370,29 +416,29 @@ def _anchored(
     start: _Time,
     limits: ImportLimits,
     out: ImportResult,
-) -> ImportedBlock | None:
-    """The series starting at its rule's first occurrence. A DTSTART that is not one is a
-    block of its own (RFC 5545 §3.8.5.3: DTSTART is always the first instance)."""
+) -> tuple[ImportedBlock | None, ImportedBlock | None]:
+    """(the series, starting at its rule's first occurrence; DTSTART as a block of its own
+    when it is not one: RFC 5545 §3.8.5.3 counts DTSTART as the first instance always)."""
     assert start.zone is not None
     series = replace(base, timezone=start.zone)
     try:
         recurrence.parse_rule(
             text, start_ms=start.ms, zone_name=start.zone, max_count=10**9, work=limits.rule_work
         )
-        return series
+        return series, None
     except RecurrenceError as exc:
         if "DTSTART must be" not in str(exc):
             out.warn(uid, f"skipped: {exc}")
-            return None
+            return None, None
     except TooMuchWork as exc:
         out.warn(uid, f"skipped: {exc}")
-        return None
+        return None, None
+    alone = replace(series, key=f"{uid}/dtstart")
     first_ms = _first_occurrence(text, start, zone(start.zone), limits)
-    out.blocks.append(replace(series, key=f"{uid}/dtstart"))
     if first_ms is None:
-        return None  # the rule has no occurrence after DTSTART: a one-off
+        return None, alone  # the rule has no occurrence after DTSTART
     duration = base.end_ms - base.start_ms
-    return replace(series, start_ms=first_ms, end_ms=first_ms + duration)
+    return replace(series, start_ms=first_ms, end_ms=first_ms + duration), alone
 
 
 def _first_occurrence(text: str, start: _Time, tz: Any, limits: ImportLimits) -> int | None:
