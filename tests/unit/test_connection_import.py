@@ -196,3 +196,28 @@ def test_block_ids_are_stable_ids_apart_per_connection_and_key() -> None:
     assert first == block_id("conn1", "uid@example.com") and is_id(first) and len(first) == 20
     assert "_" not in first
     assert len({first, block_id("conn2", "uid@example.com"), block_id("conn1", "x")}) == 3
+
+
+def test_one_calendars_vtimezone_does_not_change_how_another_reads() -> None:
+    """icalendar caches VTIMEZONEs process-wide by TZID; a calendar naming a made-up zone
+    "Pacific Standard Time" (+14:00) must not move another user's Outlook times."""
+    hostile = calendar(
+        "BEGIN:VTIMEZONE", "TZID:Pacific Standard Time", "BEGIN:STANDARD",
+        "DTSTART:19700101T000000", "TZOFFSETFROM:+1400", "TZOFFSETTO:+1400", "END:STANDARD",
+        "END:VTIMEZONE",
+        *event("h", "DTSTART;TZID=Pacific Standard Time:20270110T090000", "DURATION:PT1H"),
+    )  # fmt: skip
+    honest = calendar(
+        *event("o", "DTSTART;TZID=Pacific Standard Time:20270110T090000", "DURATION:PT1H")
+    )
+    import_calendar(hostile, LIMITS)
+    [block] = import_calendar(honest, LIMITS).blocks
+    assert _at(block.start_ms) == datetime(2027, 1, 10, 9, tzinfo=LA)
+    assert block.timezone == "America/Los_Angeles"
+
+
+def test_an_unknown_tzid_without_vtimezone_is_floating() -> None:
+    doc = calendar(*event("u", 'DTSTART;TZID="Western/Central Europe":20270110T090000',
+                          "DURATION:PT1H"))  # fmt: skip
+    [block] = import_calendar(doc, LIMITS).blocks
+    assert _at(block.start_ms) == datetime(2027, 1, 10, 9, tzinfo=PARIS)

@@ -26,14 +26,16 @@ same event gets the same id at every sync (`block_id`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import icalendar
 from dateutil.rrule import rrule, rrulestr
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from slotblock.core import recurrence
 from slotblock.core.errors import RecurrenceError, TooMuchWork
@@ -60,6 +62,8 @@ class ImportLimits:
     max_count: int = 1_000  # largest COUNT of a rule
     rule_work: int = 50_000  # recurrence work per rule (core/rrule_work.py)
     max_exceptions: int = 500  # EXDATEs plus overrides of one series
+    # The document's own VTIMEZONEs that name no known zone (set by `import_calendar`).
+    own_zones: Mapping[str, tzinfo] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,11 @@ def block_id(connection_id: str, key: str) -> str:
 
 def import_calendar(data: bytes | str, limits: ImportLimits) -> ImportResult:
     """The blocks of an iCalendar document (one or more VCALENDARs)."""
+    calendars = _parse(data)
+    limits = replace(limits, own_zones=_own_zones(calendars))
     result = ImportResult()
     by_uid: dict[str, list[Any]] = {}
-    for component in _events(data, limits.max_events):
+    for component in _events(calendars, limits.max_events):
         result.events += 1
         uid = str(component.get("UID") or _anonymous_uid(component))
         by_uid.setdefault(uid, []).append(component)
@@ -117,11 +123,14 @@ def import_calendar(data: bytes | str, limits: ImportLimits) -> ImportResult:
     return result
 
 
-def _events(data: bytes | str, most: int) -> Iterator[Any]:
+def _parse(data: bytes | str) -> list[Any]:
     try:
-        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+        return list(icalendar.Calendar.from_ical(data, multiple=True))
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise ImportRefused(f"not an iCalendar document: {str(exc)[:200]}") from exc
+
+
+def _events(calendars: list[Any], most: int) -> Iterator[Any]:
     count = 0
     for calendar in calendars:
         for component in calendar.walk("VEVENT"):
@@ -145,7 +154,7 @@ def _import_uid(uid: str, components: list[Any], limits: ImportLimits, out: Impo
         masters = masters[-1:]
     if not masters:  # instances of a series this document does not hold: each on its own
         for instance in overrides:
-            original = _time(instance, "RECURRENCE-ID", limits.location_zone)
+            original = _time(instance, "RECURRENCE-ID", limits)
             _one_off(f"{uid}/{original.ms}", instance, limits, out)
         return
     _master(uid, masters[0], overrides, limits, out)
@@ -172,53 +181,92 @@ class _Time:
     wall: datetime
 
 
-def _time(component: Any, name: str, location_zone: str) -> _Time:
-    return _instant(component.decoded(name), location_zone)
+def _time(component: Any, name: str, limits: ImportLimits) -> _Time:
+    return _instant(component.decoded(name), _tzid(component.get(name)), limits)
 
 
-def _instant(value: date | datetime, location_zone: str) -> _Time:
-    """A DATE or DATE-TIME value as an instant, and the zone its wall time is in."""
-    if not isinstance(value, datetime):  # a DATE: midnight in the location's zone
+def _tzid(prop: Any) -> str | None:
+    params = getattr(prop, "params", None)
+    return None if params is None else params.get("TZID")
+
+
+def _instant(
+    value: date | datetime, tzid: str | None, limits: ImportLimits, floating: str | None = None
+) -> _Time:
+    """A DATE or DATE-TIME value as an instant, and the zone its wall time is in. Dates and
+    floating times are wall times of `floating` (by default the location's zone)."""
+    local = floating or limits.location_zone
+    if not isinstance(value, datetime):  # a DATE: midnight
         wall = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - a wall time
-        return _Time(_wall_ms(wall, location_zone), location_zone, True, wall)
-    if value.tzinfo is None:  # floating: the location's wall clock
-        return _Time(_wall_ms(value, location_zone), location_zone, False, value)
-    return _Time(to_ms(value), _iana(value), False, value.replace(tzinfo=None))
+        return _Time(_wall_ms(wall, local), local, True, wall)
+    wall = value.replace(tzinfo=None)
+    if tzid is not None:
+        name = iana_zone(tzid)
+        if name is not None:
+            return _Time(_wall_ms(wall, name), name, False, wall)
+        own = limits.own_zones.get(tzid)
+        if own is not None:  # the document's own VTIMEZONE: an instant, no zone to expand in
+            return _Time(to_ms(wall.replace(tzinfo=own)), None, False, wall)
+        # A TZID without a zone or VTIMEZONE: read as floating, as icalendar reads it.
+    if value.tzinfo is None or tzid is not None:  # floating
+        return _Time(_wall_ms(wall, local), local, False, wall)
+    return _Time(to_ms(value), "UTC", False, wall)  # UTC (`Z`)
+
+
+def iana_zone(tzid: str) -> str | None:
+    """The IANA zone a TZID names: itself, a Windows zone name ("Pacific Standard Time",
+    as Outlook writes), or a globally unique TZID's trailing IANA name
+    ("/freeassociation.sourceforge.net/Europe/Berlin", RFC 5545 §3.2.19)."""
+    cleaned = tzid.strip().strip("/")
+    parts = cleaned.split("/")
+    candidates = [cleaned, WINDOWS_TO_OLSON.get(cleaned, "")]
+    candidates += ["/".join(parts[i:]) for i in range(1, len(parts))]
+    for candidate in candidates:
+        if candidate and _is_zone(candidate):
+            return candidate
+    return None
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _own_zones(calendars: Any) -> dict[str, tzinfo]:
+    """The document's VTIMEZONEs as time zones of this document only (icalendar's own
+    lookup caches them process-wide by TZID, where one calendar's VTIMEZONE would change
+    how another's times read)."""
+    zones: dict[str, tzinfo] = {}
+    for calendar in calendars:
+        for component in calendar.walk("VTIMEZONE"):
+            name = str(component.get("TZID") or "")
+            if name and iana_zone(name) is None and name not in zones:
+                with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                    zones[name] = component.to_tz(lookup_tzid=False)
+    return zones
 
 
 def _wall_ms(wall: datetime, zone_name: str) -> int:
     return to_ms(wall.replace(tzinfo=zone(zone_name)))
 
 
-def _iana(value: datetime) -> str | None:
-    """The IANA zone of an aware value: ZoneInfo (icalendar maps TZIDs, Windows names
-    included, to it), UTC, or None (a VTIMEZONE that names no known zone)."""
-    key = getattr(value.tzinfo, "key", None)
-    if isinstance(key, str):
-        try:
-            zone(key)
-        except ValueError:
-            return None
-        return key
-    if value.tzinfo is UTC or value.tzinfo == UTC:
-        return "UTC"
-    return None
-
-
-def _end_ms(component: Any, start: _Time, location_zone: str) -> int | None:
+def _end_ms(component: Any, start: _Time, limits: ImportLimits) -> int | None:
     """The end of an event: DTEND, DTSTART + DURATION, or the RFC's default (a DATE event
     lasts one day; a DATE-TIME event without either ends at its start)."""
     if component.get("DTEND") is not None:
-        return _time(component, "DTEND", location_zone).ms
+        return _time(component, "DTEND", limits).ms
     duration = component.get("DURATION")
     if duration is not None:
         delta = component.decoded("DURATION")
         if start.is_date or (delta.days and start.zone is not None):  # nominal days
             wall = start.wall + delta
-            return _wall_ms(wall, start.zone or location_zone)
+            return _wall_ms(wall, start.zone or limits.location_zone)
         return start.ms + int(delta.total_seconds() * 1000)
     if start.is_date:
-        return _wall_ms(start.wall + timedelta(days=1), location_zone)
+        return _wall_ms(start.wall + timedelta(days=1), limits.location_zone)
     return None
 
 
@@ -255,8 +303,8 @@ def _block(
     if component.get("DTSTART") is None:
         out.warn(key, "skipped: no DTSTART")
         return None
-    start = _time(component, "DTSTART", limits.location_zone)
-    end = _end_ms(component, start, limits.location_zone)
+    start = _time(component, "DTSTART", limits)
+    end = _end_ms(component, start, limits)
     if end is None or end <= start.ms:
         out.warn(key, "skipped: the event lasts no time (it blocks nothing)")
         return None
@@ -285,7 +333,7 @@ def _master(
     base = _block(uid, master, limits, out)
     if base is None:
         return
-    changed = {_time(o, "RECURRENCE-ID", limits.location_zone).ms: o for o in overrides}
+    changed = {_recurrence_id(o, master, limits): o for o in overrides}
     rdates = dict(_rdate_blocks(uid, master, base, limits))
     of_rdates = {original: changed.pop(original) for original in rdates if original in changed}
     free = _is_free(master)
@@ -294,7 +342,9 @@ def _master(
         _one_of_many(base, changed.pop(base.start_ms, None), free, limits, out)
     else:
         series = _series(uid, master, base, changed, limits, out)
-    excluded = {_instant(v, base.timezone).ms for v in _values(master.get("EXDATE"))}
+    excluded = {
+        _instant(v, tzid, limits, base.timezone).ms for v, tzid in _values(master.get("EXDATE"))
+    }
     for original, block in rdates.items():
         if original in excluded or (series is not None and _occurs(series, original)):
             continue  # RFC 5545 §3.8.5.2: EXDATE excludes RDATEs too; a set has no twins
@@ -316,6 +366,15 @@ def _occurs(series: ImportedBlock, start_ms: int) -> bool:
     )
 
 
+def _recurrence_id(component: Any, master: Any, limits: ImportLimits) -> int:
+    """The start of the occurrence a RECURRENCE-ID names. Of a series of dates, a
+    date-time names its day (some exports write `RECURRENCE-ID:20200921T000000Z`)."""
+    value = component.decoded("RECURRENCE-ID")
+    if isinstance(value, datetime) and not isinstance(master.decoded("DTSTART"), datetime):
+        value = value.date()
+    return _instant(value, _tzid(component.get("RECURRENCE-ID")), limits).ms
+
+
 def _one_of_many(
     block: ImportedBlock, changed: Any, free: bool, limits: ImportLimits, out: ImportResult
 ) -> None:
@@ -332,24 +391,25 @@ def _rdate_blocks(
 ) -> Iterator[tuple[int, ImportedBlock]]:
     """Each RDATE as a block of its own (slotblock's series hold one RRULE), by its start;
     an RDATE equal to DTSTART is DTSTART itself."""
-    for value in _values(master.get("RDATE")):
+    for value, tzid in _values(master.get("RDATE")):
         if isinstance(value, tuple):  # a PERIOD: (start, end or duration)
-            begin = _instant(value[0], limits.location_zone)
+            begin = _instant(value[0], tzid, limits)
             end = value[1] if isinstance(value[1], datetime) else value[0] + value[1]
-            end_ms = _instant(end, limits.location_zone).ms
+            end_ms = _instant(end, tzid, limits).ms
         else:
-            begin = _instant(value, limits.location_zone)
+            begin = _instant(value, tzid, limits)
             end_ms = begin.ms + base.end_ms - base.start_ms
         if begin.ms != base.start_ms:
             key = f"{uid}/{begin.ms}"
             yield begin.ms, replace(base, key=key, start_ms=begin.ms, end_ms=end_ms)
 
 
-def _values(prop: Any) -> Iterator[Any]:
-    """The values of a (possibly repeated) DATE/DATE-TIME/PERIOD list property."""
+def _values(prop: Any) -> Iterator[tuple[Any, str | None]]:
+    """The values of a (possibly repeated) DATE/DATE-TIME/PERIOD list property, each
+    with its TZID."""
     for item in prop if isinstance(prop, list) else [prop] if prop is not None else []:
         for one in item.dts:
-            yield one.dt
+            yield one.dt, _tzid(one) or _tzid(item)
 
 
 def _instances_apart(
@@ -369,7 +429,7 @@ def _series(
 ) -> ImportedBlock | None:
     """The series of an RRULE (added to `out`), its overrides applied; None when it is
     skipped or free time (then its busy instances are blocks of their own)."""
-    start = _time(master, "DTSTART", limits.location_zone)
+    start = _time(master, "DTSTART", limits)
     if start.zone is None:
         out.warn(uid, "skipped: a recurring event in a time zone that names no known zone")
         return None
@@ -381,7 +441,9 @@ def _series(
         _one_of_many(alone, changed.pop(start.ms, None), False, limits, out)
     if series is None:
         return None
-    exdates = {_instant(v, start.zone).ms for v in _values(master.get("EXDATE"))}
+    exdates = {
+        _instant(v, tzid, limits, start.zone).ms for v, tzid in _values(master.get("EXDATE"))
+    }
     overrides, apart = _overrides(series, changed, exdates, limits)
     try:
         rule = _checked_rule(text, exdates | apart, series, limits)
@@ -393,7 +455,11 @@ def _series(
     except (RecurrenceError, TooMuchWork) as exc:
         out.warn(uid, f"skipped: {exc}")
         return None
-    done = replace(series, rrule=rule.text, last_start_ms=last, overrides=tuple(overrides))
+    done = replace(series, rrule=rule.text, last_start_ms=last)
+    # A RECURRENCE-ID that names no occurrence of the rule changes nothing (RFC 5545
+    # §3.8.4.4 names an instance of the set); the set's RDATEs are blocks of their own.
+    kept = tuple(o for o in overrides if _occurs(done, o.original_start_ms))
+    done = replace(done, overrides=kept)
     out.blocks.append(done)
     for original in list(changed):
         if original in {o.original_start_ms for o in overrides} or original in apart:
