@@ -38,10 +38,12 @@ def hosting(document: bytes = b"") -> Iterator[CalendarHost]:
                 time.sleep(host.hang_s)
             if host.redirect_to is not None:
                 self._answer(302, b"", {"Location": host.redirect_to})
+            elif host.status != 200:
+                self._answer(host.status, b"failing", {})
             elif self.headers.get("If-None-Match") == host.etag:
                 self._answer(304, b"", {"ETag": host.etag})
             else:
-                self._answer(host.status, host.document, {"ETag": host.etag})
+                self._answer(200, host.document, {"ETag": host.etag})
 
         def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             host.statuses.append(status)

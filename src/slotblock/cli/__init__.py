@@ -14,6 +14,7 @@ from slotblock import __version__
 from slotblock.cli import (
     calendars,
     clock,
+    connections,
     groups,
     locations,
     serving,
@@ -56,6 +57,7 @@ for noun, module in (
     ("calendar", calendars),
     ("token", tokens),
     ("webhook", webhooks),
+    ("connection", connections),
     ("clock", clock),
 ):
     app.add_typer(module.app, name=noun)

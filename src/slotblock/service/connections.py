@@ -75,6 +75,10 @@ class ConnectionService:
     async def create(self, principal: Principal, body: ConnectionInput) -> Connection:
         require_scope(principal, CALENDARS_WRITE)
         check_location(principal, body.location_id)
+        return await self.create_in(body)
+
+    async def create_in(self, body: ConnectionInput) -> Connection:
+        """Create a connection (the CLI's and the fixtures' way: no token involved)."""
         connection, secret = self.new_connection(body)
         async with self.store.begin() as conn:
             await self._check_room(conn, body)
@@ -116,11 +120,22 @@ class ConnectionService:
         if await connection_store.count_of(conn, body.location_id) >= most:
             raise Unprocessable(f"a location may hold at most {most} connected calendars")
 
-    async def list(self, principal: Principal, location_id: str) -> list[Connection]:
+    async def list_own(self, principal: Principal, location_id: str) -> list[Connection]:
         require_scope(principal, CALENDARS_READ)
         check_location(principal, location_id)
         async with self.store.read() as conn:
             return await connection_store.list_of(conn, location_id)
+
+    async def list_all(self, location_id: str | None = None) -> list[Connection]:
+        async with self.store.read() as conn:
+            return await connection_store.list_of(conn, location_id)
+
+    async def find(self, connection_id: str) -> Connection:
+        """A connection by its id alone, in any location (the CLI names it so)."""
+        for connection in await self.list_all():
+            if connection.id == connection_id:
+                return connection
+        raise NotFound("Connection not found")
 
     async def get(self, principal: Principal, connection_id: str) -> Connection:
         require_scope(principal, CALENDARS_READ)

@@ -96,7 +96,7 @@ async def create(body: ConnectionBody, who: Caller, svc: Svc) -> Response:
 async def list_all(
     locationId: Annotated[str, Query(min_length=1, max_length=64)], who: Caller, svc: Svc
 ) -> Response:
-    found = await svc.connections.list(who, locationId)
+    found = await svc.connections.list_own(who, locationId)
     return json_response({"connections": [connection_json(c) for c in found]})
 
 
