@@ -272,3 +272,44 @@ async def test_deleting_the_connection_deletes_its_blocks(
     assert await blocked(client, tenant, userId=tenant.user_id) == []
     read = await client.get(f"/calendars/connections/{connected}", headers=tenant.headers())
     assert read.status_code == 404
+
+
+async def test_fixtures_load_connections_and_export_them_without_credentials(
+    client: httpx.AsyncClient, tenant: Tenant, host: CalendarHost, services: Services
+) -> None:
+    from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
+
+    settings = Settings(outbound_allow_networks="127.0.0.0/8", connection_key=KEY)
+    fixtures = FixtureService(services.store, RuleLimits.of(settings), services.clock)
+    document_ = {
+        "locations": [
+            {
+                "id": "Fixture1",
+                "timezone": "Europe/Paris",
+                "users": [{"id": "Ann", "name": "Ann"}],
+                "connections": [
+                    {"id": "AnnCal", "userId": "Ann", "url": host.url, "type": "ical",
+                     "username": "ann", "password": "s3cret-pass"},
+                    {"userId": "Bob", "url": "ftp://x"},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    with pytest.raises(Exception, match=r"connections\[1\]") as refused:
+        await fixtures.load(document_)
+    assert "no user Bob" in str(refused.value) and "http://" in str(refused.value)
+    location = document_["locations"][0]
+    location["connections"] = location["connections"][:1]  # type: ignore[index]
+    loaded = await fixtures.load(document_)
+    assert loaded["connections"] == 1
+    synced = await services.connections.sync_in("Fixture1", "AnnCal")
+    assert synced.last_error is None and synced.event_count == 2
+    assert host.headers[-1]["authorization"].startswith("Basic ")
+    exported = await fixtures.export("Fixture1")
+    [shown] = exported["locations"]
+    assert shown["connections"] == [
+        {"id": "AnnCal", "userId": "Ann", "url": host.url, "type": "ical",
+         "source": "ical", "busyOnly": False},
+    ]  # fmt: skip
+    assert shown["blocks"] == []  # synced blocks come back with the next sync
+    assert "s3cret" not in str(exported)

@@ -27,6 +27,7 @@ from slotblock.core.model import (
 from slotblock.core.tokens import new_id
 from slotblock.service.auth import check_location, require_scope
 from slotblock.service.changes import ChangeLog
+from slotblock.service.connection_secrets import SecretBox
 from slotblock.service.connection_sync import ConnectionSync
 from slotblock.service.outbound import OutboundPolicy
 from slotblock.store import Store, locks
@@ -63,12 +64,49 @@ def default_source(url: str, kind: str) -> str:
     return "caldav" if kind == "caldav" else "ical"
 
 
+class ConnectionFactory:
+    """A new connection from what a client, the CLI or a fixture gives: the URL checked by
+    the outbound policy, the type and source settled, the password sealed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.policy = OutboundPolicy.from_settings(settings)
+        self.box = SecretBox(settings.connection_key)
+
+    def new(
+        self, body: ConnectionInput, now_ms: int, connection_id: str | None = None
+    ) -> tuple[Connection, str | None]:
+        url = self.policy.check_url(body.url)
+        kind = body.kind or ("caldav" if body.password else "ical")
+        if kind not in CONNECTION_KINDS:
+            raise InvalidInput(f"type must be one of {', '.join(CONNECTION_KINDS)}")
+        source = body.source or default_source(url, kind)
+        if source not in CONNECTION_SOURCES:
+            raise InvalidInput(f"source must be one of {', '.join(CONNECTION_SOURCES)}")
+        if body.username and not body.password:
+            raise InvalidInput("password should not be empty when username is given")
+        secret = self.box.seal(body.password) if body.password else None
+        connection = Connection(
+            location_id=body.location_id,
+            id=connection_id or new_id(),
+            user_id=body.user_id,
+            url=url,
+            kind=kind,
+            source=source,
+            busy_only=body.busy_only,
+            username=body.username or None,
+            has_secret=secret is not None,
+            created_ms=now_ms,
+            next_sync_ms=now_ms,
+        )
+        return connection, secret
+
+
 class ConnectionService:
     def __init__(self, store: Store, settings: Settings, clock: Callable[[], int]) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self.policy = OutboundPolicy.from_settings(settings)
+        self.factory = ConnectionFactory(settings)
         self.syncer = ConnectionSync(store, settings, clock)
         self.changes = ChangeLog(clock)
 
@@ -86,32 +124,7 @@ class ConnectionService:
         return connection
 
     def new_connection(self, body: ConnectionInput) -> tuple[Connection, str | None]:
-        """The connection `body` asks for, checked, and its sealed secret."""
-        url = self.policy.check_url(body.url)
-        kind = body.kind or ("caldav" if body.password else "ical")
-        if kind not in CONNECTION_KINDS:
-            raise InvalidInput(f"type must be one of {', '.join(CONNECTION_KINDS)}")
-        source = body.source or default_source(url, kind)
-        if source not in CONNECTION_SOURCES:
-            raise InvalidInput(f"source must be one of {', '.join(CONNECTION_SOURCES)}")
-        if body.username and not body.password:
-            raise InvalidInput("password should not be empty when username is given")
-        secret = self.syncer.box.seal(body.password) if body.password else None
-        now = self.clock()
-        connection = Connection(
-            location_id=body.location_id,
-            id=new_id(),
-            user_id=body.user_id,
-            url=url,
-            kind=kind,
-            source=source,
-            busy_only=body.busy_only,
-            username=body.username or None,
-            has_secret=secret is not None,
-            created_ms=now,
-            next_sync_ms=now,
-        )
-        return connection, secret
+        return self.factory.new(body, self.clock())
 
     async def _check_room(self, conn: AsyncConnection, body: ConnectionInput) -> None:
         if not await locks.hold_users(conn, body.location_id, [body.user_id]):
