@@ -299,7 +299,7 @@ async def test_fixtures_load_connections_and_export_them_without_credentials(
         await fixtures.load(document_)
     assert "no user Bob" in str(refused.value) and "http://" in str(refused.value)
     location = document_["locations"][0]
-    location["connections"] = location["connections"][:1]  # type: ignore[index]
+    location["connections"] = location["connections"][:1]
     loaded = await fixtures.load(document_)
     assert loaded["connections"] == 1
     synced = await services.connections.sync_in("Fixture1", "AnnCal")
