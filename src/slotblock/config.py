@@ -301,6 +301,34 @@ class Settings(BaseSettings):
     webhook_prune_batch: int = Field(
         1000, ge=1, description="Outbox rows deleted per transaction when old rows are pruned."
     )
+    connection_key: str | None = Field(
+        None,
+        min_length=16,
+        description="Key (16 characters or more) that seals the passwords and tokens of "
+        "connected calendars in the database; every node must have the same. Unset: "
+        "connections with credentials are refused (422).",
+    )
+    connection_sync: bool = Field(
+        True, description="Run the connected calendars' syncer inside `serve` (one per process)."
+    )
+    connection_sync_seconds: float = Field(
+        300, gt=0, description="How often each connected calendar is synced."
+    )
+    connection_timeout_seconds: float = Field(
+        10, gt=0, description="Timeout of one request to a connected calendar (all of it)."
+    )
+    connection_max_bytes: int = Field(
+        5_242_880, ge=1024, description="Largest calendar document a sync reads (bytes)."
+    )
+    connection_max_events: int = Field(
+        5_000, ge=1, description="Most events one connected calendar may hold."
+    )
+    connection_retry_max_seconds: float = Field(
+        3600, gt=0, description="Longest delay before a failing connection is tried again."
+    )
+    connection_max_per_location: int = Field(
+        50, ge=1, description="Most connected calendars one location may hold (422 past it)."
+    )
     outbound_allow_networks: str = Field(
         "",
         description="Comma-separated networks (CIDR) that outbound calls (webhook deliveries) "
@@ -418,4 +446,6 @@ class Settings(BaseSettings):
 
 
 # Settings whose values are never printed (an error shows *** instead).
-SECRETS = frozenset({"admin_token", "metrics_token", "webhook_signing_key"})
+SECRETS = frozenset(
+    {"admin_token", "metrics_token", "webhook_signing_key", "sync_token_key", "connection_key"}
+)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import ConfigDict
 
-from slotblock.api.schemas import BlockSlotBody, CalendarEventDTO
+from slotblock.api.schemas import BlockSlotBody, CalendarEventDTO, CreatedOrUpdatedBy
 from slotblock.core.model import TEXT_FIELDS
 from tests.api.calls import create, edit, events
 from tests.api.test_recurring import APRIL, series_with_moved_second
@@ -85,4 +85,6 @@ def _example(annotation: Any) -> Any:
         return False
     if annotation == list[str]:
         return []
+    if annotation == CreatedOrUpdatedBy | None:
+        return {"source": "google_calendar"}
     return "x"

@@ -4,7 +4,7 @@ across a DST change, busy-only texts, and the connected-calendar filter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -97,13 +97,8 @@ def test_busy_only_says_busy_even_on_changed_instances() -> None:
     assert document.count(b"SUMMARY:Busy") == 2
 
 
-@dataclass(frozen=True, kw_only=True)
-class _SyncedBlock(Block):
-    created_by: dict[str, str] = field(default_factory=dict)
-
-
-def test_blocks_from_a_connected_calendar_are_told_by_created_by_source() -> None:
+def test_blocks_from_a_connected_calendar_are_told_by_their_connection() -> None:
     plain = block(wall(2026, 1, 5, 9), 60)
-    synced = _SyncedBlock(**plain.__dict__, created_by={"source": "google_calendar"})
+    synced = dataclasses.replace(plain, connection_id="conn1", source="google_calendar")
     assert not from_connected_calendar(plain)
     assert from_connected_calendar(synced)

@@ -21,6 +21,7 @@ from slotblock.api.routes import (
     blocked_slots_lean,
     calendars,
     changes,
+    connections,
     docs,
     feeds,
     health,
@@ -36,6 +37,7 @@ from slotblock.config import Settings
 from slotblock.core.faults import ADMIN_PREFIX
 from slotblock.service.clock import StoredClock
 from slotblock.service.container import build_services
+from slotblock.service.workers.connection_syncer import ConnectionSyncer
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, Timeouts, is_database_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
@@ -62,6 +64,22 @@ def serving_timeouts(settings: Settings) -> Timeouts:
     )
 
 
+# The API's routes, in matching order: a fixed path before a parameter that would match it.
+API_ROUTERS = (
+    health.router,
+    oauth.router,
+    changes.router,  # before /calendars/blocked-slots… and /calendars/{id}
+    webhooks.router,
+    feeds.router,  # before /calendars/{calendarId}
+    connections.router,  # before /calendars/{calendarId}
+    blocked_slots.router,
+    free_busy_router,  # before calendars: /calendars/free-busy would match /calendars/{id}
+    free_slots_router,
+    block_slot_router,
+    calendars.router,
+)
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The ASGI app. The database must already be migrated (`slotblock migrate`/`serve`)."""
     owned = store is None
@@ -78,10 +96,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             dispatcher = Dispatcher(the_store, settings, clock, event_json)
             app.state.dispatcher = dispatcher  # its tally goes into /metrics
             dispatcher.start()
+        # …and syncs connected calendars (service/workers/connection_syncer.py).
+        syncer = None
+        if settings.connection_sync:
+            syncer = ConnectionSyncer(app.state.services.connections.syncer)
+            syncer.start()
         yield
         await rate_limits.close(app)
         if dispatcher is not None:
             await dispatcher.stop()
+        if syncer is not None:
+            await syncer.stop()
         if owned:
             await the_store.dispose()
 
@@ -101,26 +126,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.services = build_services(the_store, settings, clock)
     app.state.event_fragments = EventFragments(settings.fragment_cache_bytes)
     errors.install(app, settings.retry_after_seconds)
-    app.include_router(health.router)
-    app.include_router(oauth.router)
-    app.include_router(changes.router)  # before /calendars/blocked-slots… and /calendars/{id}
-    app.include_router(webhooks.router)
-    app.include_router(feeds.router)  # before /calendars/{calendarId}
-    app.include_router(blocked_slots.router)
-    # before calendars: /calendars/free-busy would otherwise match /calendars/{calendarId}
-    app.include_router(free_busy_router)
-    app.include_router(free_slots_router)
-    app.include_router(block_slot_router)
-    app.include_router(calendars.router)
+    for router in API_ROUTERS:
+        app.include_router(router)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
     control = admin.install(app, settings)
-    app.include_router(admin_webhooks.router)
-    app.include_router(admin_clock.router)
-    app.include_router(admin_oauth.router)
+    for router in (admin_webhooks.router, admin_clock.router, admin_oauth.router):
+        app.include_router(router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)
     docs.install(app, hidden_while_off=(ADMIN_PREFIX + "/", control.gate.enabled))

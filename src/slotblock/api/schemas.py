@@ -346,6 +346,12 @@ class LocationQuery(Query):
 # --- response documentation --------------------------------------------------------------
 
 
+class CreatedOrUpdatedBy(BaseModel):
+    """The official `CreatedOrUpdatedBy`: a synced block's source (google_calendar…)."""
+
+    source: str
+
+
 class CalendarEventDTO(BaseModel):
     """What `event_json` sends (a test validates real responses against it, extra keys
     forbidden)."""
@@ -374,6 +380,7 @@ class CalendarEventDTO(BaseModel):
     assigned_resources: list[str]
     master_event_id: str | None = None
     original_start_time: str | None = None
+    created_by: CreatedOrUpdatedBy | None = None  # a block synced from a connected calendar
 
 
 class GetCalendarEventsSuccessfulResponseDTO(BaseModel):
@@ -429,4 +436,6 @@ def event_json(event: Event, timezone: str) -> dict[str, Any]:
     if event.original_start_ms is not None:
         out["masterEventId"] = block.id
         out["originalStartTime"] = format_ms(event.original_start_ms, tz)
+    if block.source is not None:
+        out["createdBy"] = {"source": block.source}
     return out

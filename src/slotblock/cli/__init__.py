@@ -14,6 +14,7 @@ from slotblock import __version__
 from slotblock.cli import (
     calendars,
     clock,
+    connections,
     feeds,
     groups,
     locations,
@@ -58,6 +59,7 @@ for noun, module in (
     ("token", tokens),
     ("webhook", webhooks),
     ("feed", feeds),
+    ("connection", connections),
     ("clock", clock),
 ):
     app.add_typer(module.app, name=noun)

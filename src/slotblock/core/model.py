@@ -133,6 +133,10 @@ class Block:
     updated_ms: int
     group_id: str | None = None  # the calendar's group, filled in by queries
     version: int = 0  # bumped by every write (store), so (id, version) names one content
+    # A block synced from a connected calendar: its connection, and the `createdBy.source`
+    # it is shown with (google_calendar…); None for a block a client wrote. Read-only.
+    connection_id: str | None = None
+    source: str | None = None
 
     @property
     def duration_ms(self) -> int:
@@ -193,3 +197,34 @@ class Event:
     def text(self, name: str) -> str:
         value = self.fields.get(name, getattr(self.block, name))
         return str(value)
+
+
+CONNECTION_SOURCES = ("google_calendar", "outlook_calendar", "icloud_calendar", "caldav", "ical")
+CONNECTION_KINDS = ("ical", "caldav")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connection:
+    """A user's own calendar whose busy time becomes the user's blocks (service/connections.py).
+    Its password or token is kept sealed (`has_secret`) and never read back out."""
+
+    location_id: str
+    id: str
+    user_id: str
+    url: str
+    kind: str  # CONNECTION_KINDS: an iCalendar document, or a CalDAV collection
+    source: str  # CONNECTION_SOURCES: the blocks' createdBy.source
+    busy_only: bool
+    username: str | None
+    has_secret: bool
+    created_ms: int
+    next_sync_ms: int
+    last_success_ms: int | None = None
+    last_error: str | None = None
+    last_error_ms: int | None = None
+    failures: int = 0
+    event_count: int = 0
+    warnings: tuple[str, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    sync_token: str | None = None

@@ -366,7 +366,7 @@ class BlockService:
 
         async def attempt() -> Event | None:
             async with self.store.begin() as conn:
-                block, version = await self._load(conn, principal, master_id)
+                block, version = await self._load_writable(conn, principal, master_id)
                 check_if_match(if_match, block)
                 if original is None:
                     changed = await self.cpu.run(self._edit_block, block, body)
@@ -389,6 +389,18 @@ class BlockService:
         found = await block_store.get_block(conn, principal.location.id, block_id, lock=True)
         if found is None:
             raise NotFound("Event not found")
+        return found
+
+    async def _load_writable(
+        self, conn: AsyncConnection, principal: Principal, block_id: str
+    ) -> tuple[Block, int]:
+        """`_load`, and 422 for a block synced from a connected calendar (read-only)."""
+        found = await self._load(conn, principal, block_id)
+        if found[0].connection_id is not None:
+            raise Unprocessable(
+                f"this blocked slot comes from a connected calendar ({found[0].source}, "
+                f"connection {found[0].connection_id}): change it in its source calendar"
+            )
         return found
 
     def _edit_block(self, block: Block, body: BlockInput) -> Block:
@@ -436,7 +448,7 @@ class BlockService:
 
         async def attempt() -> bool | None:
             async with self.store.begin() as conn:
-                block, version = await self._load(conn, principal, master_id)
+                block, version = await self._load_writable(conn, principal, master_id)
                 check_if_match(if_match, block)
                 if original is None:
                     if await block_store.delete_block(conn, block.location_id, block.id):

@@ -13,6 +13,7 @@ from slotblock.service.caches.answers import AnswerCache
 from slotblock.service.calendars import CalendarService
 from slotblock.service.changes import ChangeFeed
 from slotblock.service.clock import StoredClock, wall_clock_ms
+from slotblock.service.connections import ConnectionService
 from slotblock.service.feeds import FeedService
 from slotblock.service.idempotency import IdempotentCreates
 from slotblock.service.oauth import OAuthService
@@ -35,6 +36,7 @@ class Services:
     changes: ChangeFeed
     idempotent: IdempotentCreates
     webhooks: WebhookService
+    connections: ConnectionService
     answers: AnswerCache
     feeds: FeedService
     clock: Callable[[], int]
@@ -58,6 +60,7 @@ def build_services(
         changes=ChangeFeed(store, settings, clock),
         idempotent=IdempotentCreates(store, blocks, settings, clock),
         webhooks=WebhookService(store, settings, clock),
+        connections=ConnectionService(store, settings, clock),
         answers=AnswerCache(blocks, settings.answer_cache_bytes),
         feeds=FeedService(store, settings, clock, blocks),
         clock=clock,

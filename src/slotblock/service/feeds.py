@@ -20,7 +20,7 @@ a secret address (`GET /calendars/ical/{feedToken}.ics`) for calendar apps to su
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -75,12 +75,9 @@ class FeedAnswer:
 
 
 def from_connected_calendar(block: Block) -> bool:
-    """True for a block synced from a connected calendar: one whose `createdBy.source` is
-    set (blocks written through the API have none)."""
-    created_by = getattr(block, "created_by", None)
-    if isinstance(created_by, Mapping):
-        return bool(created_by.get("source"))
-    return bool(getattr(created_by, "source", None) or getattr(block, "source", None))
+    """True for a block synced from a connected calendar (blocks written through the API
+    have no connection)."""
+    return block.connection_id is not None
 
 
 class FeedService:

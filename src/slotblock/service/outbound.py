@@ -89,6 +89,13 @@ class Answer:
     status: int
     head: bytes  # the first bytes of the body, at most the `read_bytes` asked for
     bytes_read: int  # what was taken from the connection (at most one read past the cap)
+    headers: tuple[tuple[str, str], ...] = ()  # names lower-cased
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key == name.lower()), None)
+
+
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class OutboundPolicy:
@@ -266,7 +273,33 @@ class OutboundClient:
             head, read = await _read_head(response, read_bytes)
         finally:
             await response.aclose()
-        return Answer(response.status_code, head, read)
+        received = tuple((k.lower(), v) for k, v in response.headers.items())
+        return Answer(response.status_code, head, read, received)
+
+    async def following(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_bytes: int,
+        max_redirects: int = 5,
+    ) -> Answer:
+        """`request`, following up to `max_redirects` redirects: each new URL is checked
+        as the first was (a redirect to a refused destination is DestinationRefused), and a
+        303 turns the request into a GET without body."""
+        for _ in range(max_redirects + 1):
+            answer = await self.request(
+                method, url, content=content, headers=headers, read_bytes=read_bytes
+            )
+            location = answer.header("location")
+            if answer.status not in REDIRECTS or not location:
+                return answer
+            url = str(httpx.URL(url).join(location))
+            if answer.status == 303:
+                method, content = "GET", None
+        raise Unreachable(f"more than {max_redirects} redirects")
 
 
 async def _read_head(response: httpx.Response, limit: int) -> tuple[bytes, int]:

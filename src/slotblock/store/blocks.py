@@ -125,6 +125,21 @@ async def delete_block(conn: AsyncConnection, location_id: str, block_id: str) -
     return result.rowcount == 1
 
 
+async def blocks_of_connection(
+    conn: AsyncConnection, location_id: str, connection_id: str, *, lock: bool = False
+) -> list[tuple[Block, int]]:
+    """A connected calendar's synced blocks and their versions (`lock`: held for this
+    transaction's writes, as `get_block`'s)."""
+    query = (
+        sa.select(*_COLUMNS)
+        .select_from(_JOIN)
+        .where(blocks.c.location_id == location_id, blocks.c.connection_id == connection_id)
+    )
+    if lock:
+        query = query.with_for_update(of=blocks)
+    return [(_block(row), row.version) for row in await conn.execute(query)]
+
+
 async def calendar_has_blocks(conn: AsyncConnection, location_id: str, calendar_id: str) -> bool:
     query = sa.select(blocks.c.id).where(
         blocks.c.location_id == location_id, blocks.c.calendar_id == calendar_id

@@ -5,9 +5,10 @@ location is known (and admin tokens have none); `outbox` by a global sequence, w
 the deliveries;
 `server_secrets` by the secret's name (the server's own keys, one per use, no location);
 the control plane's `clock`, `control_state`, `fault_rules` (ids unique database-wide) and
-`request_log` hold the state of the whole database (for tests; empty in production). Three
+`request_log` hold the state of the whole database (for tests; empty in production). Four
 indexes serve scans across every location: the dispatcher's due deliveries,
-`outbox (state, next_attempt_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
+`outbox (state, next_attempt_ms)`, the connection syncers' due connections,
+`calendar_connections (next_sync_ms)`, and the retentions' pruning, `block_changes (changed_ms)`
 and `outbox (state, finished_ms)`; the tokens' and feed tokens' unique hashes are looked up
 across locations too; every other index leads with `location_id` (`tests/store/test_store.py`
 holds this list).
@@ -132,6 +133,9 @@ blocks = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_ms", Ms, nullable=False),
     sa.Column("updated_ms", Ms, nullable=False),
+    # Set on blocks synced from a connected calendar (read-only through the API).
+    sa.Column("connection_id", Id, nullable=True),
+    sa.Column("source", sa.String(32), nullable=True),
     sa.ForeignKeyConstraint(
         ["location_id", "calendar_id"], ["calendars.location_id", "calendars.id"]
     ),
@@ -164,6 +168,7 @@ blocks = sa.Table(
         "long_span",
         "bound_end_ms",
     ),
+    sa.Index(None, "location_id", "connection_id"),
 )
 
 tokens = sa.Table(
@@ -373,6 +378,40 @@ request_log = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("body_size", sa.BigInteger, nullable=False),
     sa.Column("error", sa.JSON, nullable=True),
+)
+
+# A user's connected calendar (service/connections.py). `secret` is sealed (Fernet, with
+# SLOTBLOCK_CONNECTION_KEY) and never read back out by any answer or export. A syncer
+# claims a due connection by setting `claimed_until_ms` (on PostgreSQL under
+# `FOR UPDATE SKIP LOCKED`), and a sync's end clears it: one connection is synced by one
+# node at a time.
+calendar_connections = sa.Table(
+    "calendar_connections",
+    metadata,
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("busy_only", sa.Boolean, nullable=False),
+    sa.Column("username", sa.Text, nullable=True),
+    sa.Column("secret", sa.Text, nullable=True),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("next_sync_ms", Ms, nullable=False),
+    sa.Column("claimed_until_ms", Ms, nullable=True),  # a syncer's lease
+    sa.Column("last_success_ms", Ms, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_ms", Ms, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("event_count", sa.Integer, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+    sa.Column("sync_token", sa.Text, nullable=True),
+    sa.ForeignKeyConstraint(["location_id", "user_id"], ["users.location_id", "users.id"]),
+    sa.Index(None, "next_sync_ms"),  # the syncers' due connections, across locations
+    sa.Index(None, "location_id", "user_id"),
 )
 
 # Keys the server makes for itself (hex), one row per use, shared by every node: the key of

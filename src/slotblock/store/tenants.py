@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from slotblock.core.model import Location
 from slotblock.store.tables import (
     blocks,
+    calendar_connections,
     calendar_members,
     calendars,
     groups,
@@ -54,13 +55,18 @@ async def list_users(conn: AsyncConnection, location_id: str) -> list[tuple[str,
 
 
 async def user_in_use(conn: AsyncConnection, location_id: str, user_id: str) -> bool:
-    """Whether a calendar lists the user or a block is assigned to them."""
+    """Whether a calendar lists the user, a block is assigned to them, or a connected
+    calendar is theirs."""
     for query in (
         sa.select(sa.literal(1)).where(
             calendar_members.c.location_id == location_id, calendar_members.c.user_id == user_id
         ),
         sa.select(sa.literal(1)).where(
             blocks.c.location_id == location_id, blocks.c.assigned_user_id == user_id
+        ),
+        sa.select(sa.literal(1)).where(
+            calendar_connections.c.location_id == location_id,
+            calendar_connections.c.user_id == user_id,
         ),
     ):
         if (await conn.execute(query.limit(1))).first():

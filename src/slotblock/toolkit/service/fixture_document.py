@@ -146,6 +146,20 @@ class FeedDoc(_Strict):
     revoked: bool = False
 
 
+class ConnectionDoc(_Strict):
+    """A connected calendar (service/connections.py); the password, if given, is sealed
+    when loaded and never exported."""
+
+    id: str | None = None
+    userId: str
+    url: str
+    type: Literal["ical", "caldav"] | None = None
+    source: str | None = None
+    busyOnly: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
 class LocationDoc(_Strict):
     id: str
     name: str = ""
@@ -156,6 +170,7 @@ class LocationDoc(_Strict):
     blocks: list[BlockDoc] = []
     tokens: list[TokenDoc] = []
     feeds: list[FeedDoc] = []
+    connections: list[ConnectionDoc] = []
 
 
 class ClockDoc(_Strict):

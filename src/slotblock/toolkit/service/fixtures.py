@@ -32,6 +32,7 @@ from slotblock.core.errors import (
     NotFound,
     RecurrenceError,
     ReferenceMissing,
+    SlotblockError,
 )
 from slotblock.core.instances import series_of
 from slotblock.core.isotime import format_ms, parse_iso, zone
@@ -40,6 +41,7 @@ from slotblock.core.model import (
     TEXT_FIELDS,
     Block,
     Calendar,
+    Connection,
     Feed,
     Group,
     Location,
@@ -52,11 +54,13 @@ from slotblock.core.tokens import hash_token, is_id, new_id
 from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import slugify
 from slotblock.service.clock import wall_clock_ms
+from slotblock.service.connections import ConnectionFactory, ConnectionInput
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
 from slotblock.store import changes as change_store
 from slotblock.store import clock as clock_store
+from slotblock.store import connections as connection_store
 from slotblock.store import feeds as feed_store
 from slotblock.store import tokens as token_store
 from slotblock.store.integrity import is_outage
@@ -64,6 +68,7 @@ from slotblock.toolkit.service import fixture_oauth
 from slotblock.toolkit.service.fixture_document import (
     BlockDoc,
     CalendarDoc,
+    ConnectionDoc,
     FeedDoc,
     FixtureDoc,
     LocationDoc,
@@ -90,31 +95,45 @@ class _Plan:
     tokens: list[tuple[TokenInfo, str, str]] = field(default_factory=list)
     oauth: fixture_oauth.OAuthPlan = field(default_factory=fixture_oauth.OAuthPlan)
     feeds: list[tuple[Feed, str, str]] = field(default_factory=list)
+    connections: list[tuple[Connection, str | None, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         oauth = {k: n for k, n in self.oauth.counts().items() if n}
-        return oauth | {
-            "locations": [location.id for location, _ in self.locations],
-            "users": len(self.users),
-            "groups": len(self.groups),
-            "calendars": len(self.calendars),
-            "blocks": len(self.blocks),
-            "tokens": len(self.tokens),
-            "feeds": len(self.feeds),
-        }
+        return (
+            oauth
+            | {
+                "locations": [location.id for location, _ in self.locations],
+                "users": len(self.users),
+                "groups": len(self.groups),
+                "calendars": len(self.calendars),
+                "blocks": len(self.blocks),
+                "tokens": len(self.tokens),
+                "feeds": len(self.feeds),
+            }
+            | ({"connections": len(self.connections)} if self.connections else {})
+        )
 
 
 @dataclass(frozen=True)
 class RuleLimits:
-    """What an API write allows a rule (SLOTBLOCK_MAX_COUNT, _RULE_WORK, _MAX_EXCEPTIONS)."""
+    """What an API write allows a rule (SLOTBLOCK_MAX_COUNT, _RULE_WORK, _MAX_EXCEPTIONS),
+    and a connection (the outbound policy, SLOTBLOCK_CONNECTION_KEY)."""
 
     max_count: int = Settings.model_fields["max_count"].default
     work: int = Settings.model_fields["rule_work"].default
     max_exceptions: int = Settings.model_fields["max_exceptions"].default
+    connections: ConnectionFactory = field(
+        default_factory=lambda: ConnectionFactory(Settings()), compare=False
+    )
 
     @classmethod
     def of(cls, settings: Settings) -> RuleLimits:
-        return cls(settings.max_count, settings.rule_work, settings.max_exceptions)
+        return cls(
+            settings.max_count,
+            settings.rule_work,
+            settings.max_exceptions,
+            ConnectionFactory(settings),
+        )
 
 
 class _Builder:
@@ -188,6 +207,9 @@ class _Builder:
         targets = {"calendar": calendars, "user": users, "group": set(groups)}
         for index, feed in enumerate(doc.feeds):
             self.feed(doc.id, feed, f"{path}.feeds[{index}]", targets)
+        seen: set[str] = set()
+        for index, connection in enumerate(doc.connections):
+            self.connection(doc.id, connection, f"{path}.connections[{index}]", users, seen)
 
     def users(self, doc: LocationDoc, path: str) -> set[str]:
         seen: set[str] = set()
@@ -433,6 +455,29 @@ class _Builder:
         )
         self.plan.feeds.append((feed, digest, path))
 
+    def connection(
+        self, location_id: str, doc: ConnectionDoc, path: str, users: set[str], seen: set[str]
+    ) -> None:
+        connection_id = self.chosen_id(doc.id, f"{path}.id", seen)
+        if doc.userId not in users:
+            self.problem(f"{path}.userId", f"no user {doc.userId} in this location")
+        body = ConnectionInput(
+            location_id=location_id,
+            user_id=doc.userId,
+            url=doc.url,
+            kind=doc.type,
+            source=doc.source,
+            busy_only=doc.busyOnly,
+            username=doc.username,
+            password=doc.password,
+        )
+        try:
+            connection, secret = self.limits.connections.new(body, self.now, connection_id)
+        except SlotblockError as exc:
+            self.problem(path, exc.message)
+            return
+        self.plan.connections.append((connection, secret, path))
+
     def token_hash(self, doc: TokenDoc | FeedDoc, path: str) -> str | None:
         if (doc.token is None) == (doc.tokenHash is None):
             self.problem(path, "exactly one of token or tokenHash is required")
@@ -637,6 +682,10 @@ def _steps(plan: _Plan, now: int, *, one_by_one: bool) -> list[tuple[str, Step]]
         steps.append(("$", _step(block_store.insert_blocks, [b for b, _ in plan.blocks])))
     steps += [(path, _step(_insert_token, info, digest)) for info, digest, path in plan.tokens]
     steps += [(path, _step(feed_store.insert_feed, f, digest)) for f, digest, path in plan.feeds]
+    steps += [
+        (path, _step(connection_store.insert, connection, secret))
+        for connection, secret, path in plan.connections
+    ]
     return steps
 
 
@@ -680,7 +729,8 @@ async def _export_location(conn: AsyncConnection, location_id: str) -> dict[str,
     blocks = []
     for block_id in await admin_store.block_ids(conn, location_id):
         found = await block_store.get_block(conn, location_id, block_id)
-        if found is not None:
+        # a connected calendar's blocks are not exported: its next sync brings them back
+        if found is not None and found[0].connection_id is None:
             blocks.append(_block_doc(found[0], location.timezone))
     hashes = await admin_store.token_hashes(conn, location_id)
     tokens = [
@@ -700,6 +750,21 @@ async def _export_location(conn: AsyncConnection, location_id: str) -> dict[str,
         "blocks": blocks,
         "tokens": sorted(tokens, key=lambda t: str(t["id"])),
         "feeds": await _feed_docs(conn, location_id),
+        "connections": [
+            _connection_doc(c) for c in await connection_store.list_of(conn, location_id)
+        ],
+    }
+
+
+def _connection_doc(connection: Connection) -> dict[str, Any]:
+    """A connection without its credentials (never exported: give them again to load it)."""
+    return {
+        "id": connection.id,
+        "userId": connection.user_id,
+        "url": connection.url,
+        "type": connection.kind,
+        "source": connection.source,
+        "busyOnly": connection.busy_only,
     }
 
 

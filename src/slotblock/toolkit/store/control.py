@@ -14,6 +14,7 @@ from slotblock.store.tables import (
     admin_tokens,
     block_changes,
     blocks,
+    calendar_connections,
     calendar_members,
     calendars,
     change_counters,
@@ -33,7 +34,16 @@ from slotblock.store.tables import (
 )
 
 # Children before parents, so that foreign keys hold at every step.
-_LOCATION_TABLES = (blocks, calendar_members, calendars, groups, tokens, feed_tokens, users)
+_LOCATION_TABLES = (
+    blocks,
+    calendar_connections,
+    calendar_members,
+    calendars,
+    groups,
+    tokens,
+    feed_tokens,
+    users,
+)
 # What the changes of a location leave behind; its change counter stays, so that change
 # numbers never go back (a sync token from before the reset still sees the reset's writes).
 _CHANGE_TABLES = (block_changes, webhook_attempts, outbox, idempotency_keys, webhooks)
