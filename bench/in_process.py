@@ -160,7 +160,7 @@ async def create_steps(url: str, token: str, count: int = 1_200) -> dict[str, fl
                 label = "create through the app" + (", two statements" if two else "")
                 times.setdefault(label, []).append(time.perf_counter() - began)
     finally:
-        block_create.one_statement = one_statement  # type: ignore[assignment]
+        block_create.one_statement = one_statement
         for target, name, original in undo:
             setattr(target, name, original)
         await store.dispose()
