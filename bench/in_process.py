@@ -1,6 +1,8 @@
 """A seed request's cost inside the application (the ASGI app called directly, no HTTP), with
 and without the production machinery, beside the floor app's; then a create's, and the p50
-of each of its steps (the service's transaction and every statement it runs).
+of each of its steps (the service's transaction and every statement it runs); every other
+create takes the calendar's check and the insert as two statements, side by side with the
+one statement PostgreSQL runs (store/block_create.py).
 
     .venv/bin/python -m bench.in_process                  # SQLite, N = 2k, p50 of 3,000 requests
     .venv/bin/python -m bench.in_process postgresql://postgres@127.0.0.1/slotblock_bench
