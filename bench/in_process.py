@@ -1,6 +1,8 @@
 """A seed request's cost inside the application (the ASGI app called directly, no HTTP), with
 and without the production machinery, beside the floor app's; then a create's, and the p50
-of each of its steps (the service's transaction and every statement it runs).
+of each of its steps (the service's transaction and every statement it runs); every other
+create takes the calendar's check and the insert as two statements, side by side with the
+one statement PostgreSQL runs (store/block_create.py).
 
     .venv/bin/python -m bench.in_process                  # SQLite, N = 2k, p50 of 3,000 requests
     .venv/bin/python -m bench.in_process postgresql://postgres@127.0.0.1/slotblock_bench
@@ -33,6 +35,7 @@ from slotblock.api.app import create_app
 from slotblock.config import Settings
 from slotblock.service import blocks as blocks_service
 from slotblock.service import changes as changes_service
+from slotblock.store import block_create
 
 PRODUCTION: dict[str, Any] = {
     "rate_limit_burst": 10**9, "rate_limit_daily": 10**9, "access_log": True, "metrics": "open"
@@ -86,6 +89,7 @@ async def measure(url: str, token: str, extra: dict[str, Any], repeat: bool) -> 
 # The steps of a create, timed where they are called from (module, function).
 CREATE_STEPS = (
     (blocks_service, "locks", "hold_calendar_group"),
+    (blocks_service, "block_create", "hold_calendar_and_insert"),
     (blocks_service, "block_store", "insert_block"),
     (changes_service, "change_store", "take_seq"),
     (changes_service, "change_store", "insert_change"),
@@ -144,15 +148,21 @@ async def create_steps(url: str, token: str, count: int = 1_200) -> dict[str, fl
     async def send(_: Any) -> None:
         pass
 
+    one_statement = block_create.one_statement
     try:
         async with app.router.lifespan_context(app):
             for i in range(count):
                 if i == 200:
                     times.clear()
+                # Side by side: every other create takes the calendar's two statements.
+                two = i % 2 == 1
+                block_create.one_statement = (lambda _: False) if two else one_statement  # type: ignore[assignment]
                 began = time.perf_counter()
                 await app(dict(scope), receive, send)
-                times.setdefault("create through the app", []).append(time.perf_counter() - began)
+                label = "create through the app" + (", two statements" if two else "")
+                times.setdefault(label, []).append(time.perf_counter() - began)
     finally:
+        block_create.one_statement = one_statement
         for target, name, original in undo:
             setattr(target, name, original)
         await store.dispose()

@@ -64,7 +64,7 @@ from slotblock.service.caches.week_expansion import WeekExpansion
 from slotblock.service.changes import ChangeLog
 from slotblock.service.cpu import CpuWork
 from slotblock.service.write_retry import until_written
-from slotblock.store import Store, locks
+from slotblock.store import Store, block_create, locks
 from slotblock.store import blocks as block_store
 from slotblock.store.window_query import Keys, window_reader
 
@@ -309,13 +309,24 @@ class BlockService:
         else:
             block = self._with_rule(block, body.rrule)
         async with self.store.begin() as conn:
-            group_id = await self._check_owner(conn, block)
-            await block_store.insert_block(conn, block)
+            group_id = await self._check_owner_and_insert(conn, block)
             block = replace(block, group_id=group_id, version=1)
             await self.changes.record(conn, None, block)
             if on_created is not None:
                 await on_created(conn, master_event(block))
         return master_event(block)
+
+    async def _check_owner_and_insert(self, conn: AsyncConnection, block: Block) -> str | None:
+        """The block inserted once its owner is held (404 if missing); its calendar's group.
+        On PostgreSQL a calendar's block is held and inserted in one statement."""
+        if block.calendar_id is not None and block_create.one_statement(conn):
+            held, group_id = await block_create.hold_calendar_and_insert(conn, block)
+            if not held:
+                raise NotFound("Calendar not found")
+            return group_id
+        group_id = await self._check_owner(conn, block)
+        await block_store.insert_block(conn, block)
+        return group_id
 
     async def _check_owner(self, conn: AsyncConnection, block: Block) -> str | None:
         """404 unless the block's calendar or user is in its location; the calendar's group."""
