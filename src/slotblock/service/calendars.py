@@ -91,6 +91,7 @@ class CalendarService:
             await _check_location_exists(conn, location_id)
             await self._check_references(conn, calendar)
             await directory.insert_calendar(conn, calendar, self.clock())
+            await self.changes.record_team_change(conn, None, calendar)
         return calendar
 
     async def get_calendar(self, principal: Principal, calendar_id: str) -> Calendar:
@@ -125,18 +126,20 @@ class CalendarService:
             await self._check_references(conn, changed)
             await directory.update_calendar(conn, changed, self.clock())
             await self.changes.record_calendar_move(conn, current, changed)
+            await self.changes.record_team_change(conn, current, changed)
         return changed
 
     async def delete_calendar(self, principal: Principal, calendar_id: str) -> None:
         require_scope(principal, CALENDARS_WRITE)
         location_id = principal.location.id
         async with self.store.begin() as conn:
-            await calendar_in(conn, location_id, calendar_id)
+            current = await calendar_in(conn, location_id, calendar_id)
             if not await locks.claim_calendar(conn, location_id, calendar_id):
                 raise NotFound("Calendar not found")
             if await block_store.calendar_has_blocks(conn, location_id, calendar_id):
                 raise Unprocessable("the calendar has blocked slots; delete them first")
             await directory.delete_calendar(conn, location_id, calendar_id)
+            await self.changes.record_team_change(conn, current, None)
 
     async def _check_references(self, conn: AsyncConnection, calendar: Calendar) -> None:
         # Held, not only read: a concurrent delete of the group or a user waits for us.

@@ -82,6 +82,52 @@ class ChangeLog:
             conn, after.location_id, after.id, groups, self.clock()
         )
 
+    async def record_team_change(
+        self, conn: AsyncConnection, before: Calendar | None, after: Calendar | None
+    ) -> None:
+        """After a calendar write (create: no `before`; delete: no `after`) that moves users
+        into or out of a group (its team or its group changed): log their synced blocks
+        entering and leaving groups (a group holds its team members' synced blocks, see
+        store/targets.py).
+
+        The location's counter is taken first, after the write (the order of every block
+        writer: its rows, then the counter): a team change or a sync that took it before
+        has committed when the users' other calendars and synced blocks are read here, and
+        one that takes it after sees this write."""
+        users = _moving_users(before, after)
+        if not users:
+            return
+        calendar = after or before
+        assert calendar is not None  # a user moves with one of them
+        location_id = calendar.location_id
+        first = await change_store.take_seq(conn, location_id)
+        others = await change_store.user_groups(conn, location_id, users, besides=calendar.id)
+        moves = {
+            user: (others[user] | _groups_in(before, user), others[user] | _groups_in(after, user))
+            for user in users
+        }
+        await change_store.log_member_moves(conn, location_id, first, moves, self.clock())
+
+
+def _groups_in(calendar: Calendar | None, user: str) -> frozenset[str]:
+    """The group the calendar puts the user in (none unless on its team)."""
+    if calendar is None or not calendar.group_id:
+        return frozenset()
+    team = {str(member["userId"]) for member in calendar.team_members}
+    return frozenset((calendar.group_id,)) if user in team else frozenset()
+
+
+def _grouped_team(calendar: Calendar | None) -> set[tuple[str, str]]:
+    if calendar is None or not calendar.group_id:
+        return set()
+    return {(str(member["userId"]), calendar.group_id) for member in calendar.team_members}
+
+
+def _moving_users(before: Calendar | None, after: Calendar | None) -> list[str]:
+    """The users whose place in a group a calendar write may change."""
+    moved = _grouped_team(before) ^ _grouped_team(after)
+    return sorted({user for user, _ in moved})
+
 
 @dataclass(frozen=True)
 class FeedQuery:

@@ -14,7 +14,7 @@ from slotblock.core.isotime import MAX_MS
 from slotblock.core.model import Block, Override, TargetKind, Targets
 from slotblock.store.integrity import writing
 from slotblock.store.tables import SHORT_SPAN_MS, blocks, calendars, groups, users
-from slotblock.store.targets import target_params, target_scope
+from slotblock.store.targets import GroupPath, Synced, target_params, target_scope
 
 _GONE = "Calendar or user not found"
 _COLUMNS = (*blocks.c, calendars.c.group_id)  # blocks.c includes version
@@ -150,9 +150,24 @@ async def calendar_has_blocks(conn: AsyncConnection, location_id: str, calendar_
 @lru_cache(maxsize=8)
 def _window_statement(shape: tuple[bool, bool, bool]) -> sa.CompoundSelect[Any]:
     """The window statement for one shape of target filter, built once (building a
-    statement costs more than running it), with bound parameters for every value."""
+    statement costs more than running it), with bound parameters for every value.
+
+    A group filter reads the group's calendars' blocks and its team members' synced blocks
+    (see store/targets.py) in parts of their own: each part is a range scan of one index
+    (by calendar, by user), where one condition joining both would scan the location."""
+    paths: tuple[GroupPath, ...] = ("calendars", "members") if shape[2] else ("either",)
+    parts = [part for path in paths for part in _window_parts(shape, path)]
+    return sa.union_all(*parts)
+
+
+def _window_parts(shape: tuple[bool, bool, bool], path: GroupPath) -> list[sa.Select[Any]]:
+    """Short one-off blocks by start, and long blocks and series by their stored bounds."""
     scope = target_scope(
-        shape, blocks.c.location_id, [blocks.c.calendar_id], [blocks.c.assigned_user_id]
+        shape,
+        blocks.c.location_id,
+        [blocks.c.calendar_id],
+        [blocks.c.assigned_user_id],
+        synced=Synced(blocks.c.connection_id, path),
     )
     start: sa.BindParameter[int] = sa.bindparam("start_ms")
     end: sa.BindParameter[int] = sa.bindparam("end_ms")
@@ -177,7 +192,7 @@ def _window_statement(shape: tuple[bool, bool, bool]) -> sa.CompoundSelect[Any]:
             blocks.c.bound_start_ms < end,
         )
     )
-    return sa.union_all(short, long)
+    return [short, long]
 
 
 def _window_params(

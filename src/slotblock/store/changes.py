@@ -8,7 +8,7 @@ still commit (on SQLite writers are serialised anyway).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.core.model import Block, Targets
 from slotblock.store.blocks import _COLUMNS, _JOIN, _block
-from slotblock.store.tables import block_changes, blocks, calendars, change_counters
-from slotblock.store.targets import target_params, target_scope
+from slotblock.store.tables import (
+    block_changes,
+    blocks,
+    calendar_members,
+    calendars,
+    change_counters,
+)
+from slotblock.store.targets import Synced, target_params, target_scope
 
 
 def _upsert(dialect: str, *, floor: bool) -> Any:
@@ -101,6 +107,9 @@ async def insert_change(
     block = after or before
     assert block is not None
     prev = before or block
+    if block.connection_id is not None and block.assigned_user_id is not None:
+        await _insert_synced_change(conn, seq, block, deleted=after is None, now_ms=now_ms)
+        return
     await conn.execute(
         _INSERT_CHANGE,
         {
@@ -126,6 +135,125 @@ _TAKE_MORE = (
     .values(seq=change_counters.c.seq + sa.bindparam("n"))
     .returning(change_counters.c.seq)
 )
+
+
+async def _numbers(conn: AsyncConnection, location_id: str, first: int, count: int) -> range:
+    """`count` change numbers from `first`, taken already (the counter row is this
+    transaction's until it ends, so the next ones are ours)."""
+    if count > 1:
+        await conn.execute(_TAKE_MORE, {"l": location_id, "n": count - 1})
+    return range(first, first + count)
+
+
+async def user_groups(
+    conn: AsyncConnection, location_id: str, user_ids: Sequence[str], besides: str | None = None
+) -> dict[str, frozenset[str]]:
+    """The groups of each user: those with a calendar that lists the user on its team (the
+    groups that hold the user's synced blocks, see store/targets.py); `besides`: leaving
+    that calendar out."""
+    query = (
+        sa.select(calendar_members.c.user_id, calendars.c.group_id)
+        .distinct()
+        .join(
+            calendars,
+            sa.and_(
+                calendars.c.location_id == calendar_members.c.location_id,
+                calendars.c.id == calendar_members.c.calendar_id,
+            ),
+        )
+        .where(
+            calendar_members.c.location_id == location_id,
+            calendar_members.c.user_id.in_(user_ids),
+            calendars.c.group_id.is_not(None),
+        )
+    )
+    if besides is not None:
+        query = query.where(calendars.c.id != besides)
+    found: dict[str, set[str]] = {user: set() for user in user_ids}
+    for row in await conn.execute(query):
+        found[row.user_id].add(row.group_id)
+    return {user: frozenset(groups) for user, groups in found.items()}
+
+
+async def _insert_synced_change(
+    conn: AsyncConnection, seq: int, block: Block, *, deleted: bool, now_ms: int
+) -> None:
+    """A synced block's change, recorded once per group its user is in now (read after
+    the counter was taken, so after any concurrent team change committed: see
+    `log_member_moves`), or once without a group."""
+    user = block.assigned_user_id
+    assert user is not None
+    found = await user_groups(conn, block.location_id, [user])
+    groups: list[str | None] = [*sorted(found[user])] or [None]
+    numbers = await _numbers(conn, block.location_id, seq, len(groups))
+    row = {
+        "location_id": block.location_id,
+        "block_id": block.id,
+        "deleted": deleted,
+        "assigned_user_id": user,
+        "prev_assigned_user_id": user,
+        "changed_ms": now_ms,
+    }
+    await conn.execute(
+        block_changes.insert(),
+        [
+            {**row, "seq": number, "group_id": group, "prev_group_id": group}
+            for number, group in zip(numbers, groups, strict=True)
+        ],
+    )
+
+
+Moves = Mapping[str, tuple[frozenset[str], frozenset[str]]]  # user: (groups before, after)
+
+
+async def log_member_moves(
+    conn: AsyncConnection, location_id: str, first: int, moves: Moves, now_ms: int
+) -> int:
+    """Log the synced blocks of users who entered or left groups (a team or a calendar's
+    group changed) as changed: a block enters a group's feed (`group_id`) or leaves it as a
+    tombstone there (`prev_group_id`); how many changes, numbered from `first`.
+
+    The caller took the location's counter (`first`) before it read the groups: one team
+    change at a time, and a sync that took the counter before has committed the blocks
+    listed here; a sync that takes it after reads the groups of after."""
+    moved = {user: pair for user, pair in moves.items() if pair[0] != pair[1]}
+    if not moved:
+        return 0
+    query = (
+        sa.select(blocks.c.id, blocks.c.assigned_user_id)
+        .where(
+            blocks.c.location_id == location_id,
+            blocks.c.assigned_user_id.in_(list(moved)),
+            blocks.c.connection_id.is_not(None),
+        )
+        .order_by(blocks.c.id)
+    )
+    rows: list[tuple[str, str, tuple[str | None, str | None]]] = []
+    for block_id, user in (await conn.execute(query)).all():
+        before, after = moved[user]
+        rows += [(block_id, user, (group, None)) for group in sorted(after - before)]
+        rows += [(block_id, user, (None, group)) for group in sorted(before - after)]
+    if not rows:
+        return 0
+    numbers = await _numbers(conn, location_id, first, len(rows))
+    await conn.execute(
+        block_changes.insert(),
+        [
+            {
+                "location_id": location_id,
+                "seq": number,
+                "block_id": block_id,
+                "deleted": False,
+                "assigned_user_id": user,
+                "prev_assigned_user_id": user,
+                "group_id": group,
+                "prev_group_id": prev_group,
+                "changed_ms": now_ms,
+            }
+            for number, (block_id, user, (group, prev_group)) in zip(numbers, rows, strict=True)
+        ],
+    )
+    return len(rows)
 
 
 async def log_calendar_move(
@@ -222,7 +350,11 @@ async def changed_block_ids(
 
 def _block_scope(targets: Targets) -> list[Any]:
     return target_scope(
-        targets.shape, blocks.c.location_id, [blocks.c.calendar_id], [blocks.c.assigned_user_id]
+        targets.shape,
+        blocks.c.location_id,
+        [blocks.c.calendar_id],
+        [blocks.c.assigned_user_id],
+        synced=Synced(blocks.c.connection_id),
     )
 
 
