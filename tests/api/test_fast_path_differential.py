@@ -12,7 +12,9 @@ ids, metrics), every answer — status, headers, body — must be the same bytes
    hit the caches;
 2. apps with warm caches while another process writes (an edit, a moved instance, a delete,
    a calendar moved to another group) and while the location is reset and loaded again with
-   the same ids and other content;
+   the same ids and other content; a group's answers holding a team member's blocks synced
+   from a connected calendar (served over HTTP), and losing them when another process
+   takes the user off the team;
 3. failures: the app's PostgreSQL connections killed, the database cut off and back behind a
    TCP proxy (503 with the configured Retry-After meanwhile), a SQLite file locked by another
    process, an error in the worker thread that expands series.
@@ -46,6 +48,7 @@ from slotblock.config import Settings
 from slotblock.core.isotime import format_ms, parse_iso, zone
 from slotblock.core.model import Block
 from slotblock.service.calendars import CalendarInput, GroupInput
+from slotblock.service.connections import ConnectionInput, ConnectionService
 from slotblock.service.container import Services
 from slotblock.service.rate_limits import open_rate_limiter
 from slotblock.store import blocks as block_store
@@ -54,6 +57,7 @@ from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
 from tests.api.calls import create, delete, edit
 from tests.api.tcp_proxy import TcpProxy
 from tests.conftest import PG_URL, Tenant, _pg_execute
+from tests.connections.calendar_server import hosting
 
 pytestmark = pytest.mark.anyio
 
@@ -482,6 +486,67 @@ async def reset_and_load(url: str, data: Data, round_: int) -> None:
     finally:
         await store.dispose()
     data.series = [(series_id, start + 3_600_000) for series_id, start in data.series]
+
+
+# --- 2b. a group's team members' synced blocks --------------------------------------------
+
+SYNCED_CALENDAR = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//tests//EN\r
+BEGIN:VEVENT\r
+UID:weekly@example.com\r
+DTSTART:20230403T033000Z\r
+DTEND:20230403T043000Z\r
+RRULE:FREQ=WEEKLY;COUNT=8\r
+SUMMARY:Weekly\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:day-off@example.com\r
+DTSTART;VALUE=DATE:20230405\r
+SUMMARY:Day off\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+async def test_a_groups_synced_blocks_answer_as_the_reference(
+    database_url: str, services: Services, tenant: Tenant, client: httpx.AsyncClient
+) -> None:
+    """A connection synced from a real HTTP-served calendar: the group of its user's
+    calendar finds its blocks on every path, and loses them on every path, caches warm,
+    when another process takes the user off the team (and finds them again after)."""
+    data = await populated(services, client, tenant)
+    t = tenant
+    allowed = Settings(
+        outbound_allow_networks="127.0.0.0/8", connection_key="a key of the differential test"
+    )
+    connections = ConnectionService(services.store, allowed, services.clock)
+    with hosting(SYNCED_CALENDAR) as host:
+        made = await connections.create_in(ConnectionInput(t.location_id, t.user_id, host.url))
+        synced = await connections.sync_in(t.location_id, made.id)
+    assert synced.last_error is None and synced.event_count == 2
+    kinds = (ALL_ON, Switches(answers=True, direct=True), Switches(blocks=True, direct=True),
+             Switches(lean=True), Switches(expansion=True, fragments=True))  # fmt: skip
+    group_window = watched(data)[3]
+    assert dict(group_window[0])["groupId"] == t.group_id
+    async with AsyncExitStack() as stack:
+        reference = await stack.enter_async_context(serving(app_settings(database_url, REFERENCE)))
+        apps = [
+            await stack.enter_async_context(serving(app_settings(database_url, k))) for k in kinds
+        ]
+        for team, found in (([t.user_id], True), ([], False), ([t.user_id], True)):
+            await compare(apps, reference, watched(data))  # answers now cached
+            statuses = _other_node(database_url, t.token, [
+                ["PUT", f"/calendars/{t.calendar_id}", {"teamMembers": [{"userId": u} for u in team]}],
+            ])  # fmt: skip
+            assert statuses == [200]
+            await compare(apps, reference, watched(data))  # the same windows, right after
+            answer = await reference.client.get(
+                "/calendars/blocked-slots", params=urlencode(group_window[0]), headers=t.headers()
+            )
+            sources = [e for e in answer.json()["events"] if e.get("createdBy", {}).get("source")]
+            assert len(sources) == (9 if found else 0), answer.text[:300]  # 8 weekly, 1 day
+        await anyio.to_thread.run_sync(explore, apps, reference, data, 10)
 
 
 # --- 3. failures ---------------------------------------------------------------------------
