@@ -29,6 +29,7 @@ from tests.connections.test_connections_api import (
     settings,
     sync,
 )
+from tests.feeds.calls import fetch, make_feed, strictly_valid
 
 pytestmark = pytest.mark.anyio
 __all__ = ["settings"]
@@ -186,3 +187,18 @@ async def test_the_groups_change_feed_follows_the_synced_blocks(
     # an unchanged resync after all of it: still nothing
     await sync(client, t, connection_id)
     assert (await feed(client, t, token, groupId=t.group_id))[0] == []
+
+
+async def test_a_groups_calendar_feed_has_them_when_it_includes_connected_calendars(
+    client: httpx.AsyncClient, tenant: Tenant, connected: str
+) -> None:
+    t = tenant
+    plain = await make_feed(client, t, groupId=t.group_id)
+    withsync = await make_feed(client, t, groupId=t.group_id, includeConnected=True)
+    titles = []
+    for feed_ in (plain, withsync):
+        answer = await fetch(client, feed_["path"])
+        assert answer.status_code == 200, answer.text
+        events = strictly_valid(answer.content).walk("VEVENT")
+        titles.append(sorted(str(event["SUMMARY"]) for event in events))
+    assert titles == [[], ["Holiday", "Review"]]  # the series is one VEVENT with its RRULE
