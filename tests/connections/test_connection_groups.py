@@ -6,6 +6,7 @@ edited, deleted, leaving with the user — with nothing new after an unchanged r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -202,3 +203,31 @@ async def test_a_groups_calendar_feed_has_them_when_it_includes_connected_calend
         events = strictly_valid(answer.content).walk("VEVENT")
         titles.append(sorted(str(event["SUMMARY"]) for event in events))
     assert titles == [[], ["Holiday", "Review"]]  # the series is one VEVENT with its RRULE
+
+
+async def test_syncs_racing_team_changes_leave_the_groups_feed_right(
+    client: httpx.AsyncClient, tenant: Tenant, connected: str, host: CalendarHost
+) -> None:
+    """Each round, a sync that edits every synced block runs at once with the user taken
+    off the team (or put back): the group's feed, followed, then holds exactly the blocks
+    a fresh group query finds (PostgreSQL runs them concurrently; SQLite one after the
+    other, in either order)."""
+    t = tenant
+    mirrored: dict[str, dict[str, Any]] = {}
+    items, token = await feed(client, t, groupId=t.group_id)
+    mirrored.update({item["id"]: item for item in items})
+    for round_, team in enumerate(([], [t.user_id], [], [t.user_id])):
+        host.document = document(MEETING.format(title=f"Review {round_}"), HOLIDAY)
+        await asyncio.gather(sync(client, t, connected), set_team(client, t, *team))
+        items, token = await feed(client, t, token, groupId=t.group_id)
+        for item in items:
+            if item.get("deleted"):
+                mirrored.pop(item["id"], None)
+            else:
+                mirrored[item["id"]] = item
+        listed = await blocked(client, t, groupId=t.group_id)
+        masters = {str(e.get("masterEventId") or e["id"]) for e in listed}
+        assert set(mirrored) == masters, round_
+        assert len(masters) == (2 if team else 0)
+        titles = {str(e["title"]) for e in listed} - {"Holiday"}
+        assert {m["title"] for m in mirrored.values()} - {"Holiday"} == titles
