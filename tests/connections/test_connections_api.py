@@ -274,7 +274,7 @@ async def test_deleting_the_connection_deletes_its_blocks(
     assert read.status_code == 404
 
 
-async def test_fixtures_load_connections_and_export_them_without_credentials(
+async def test_fixtures_load_connections_and_export_them_without_secrets(
     client: httpx.AsyncClient, tenant: Tenant, host: CalendarHost, services: Services
 ) -> None:
     from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
@@ -307,9 +307,15 @@ async def test_fixtures_load_connections_and_export_them_without_credentials(
     assert host.headers[-1]["authorization"].startswith("Basic ")
     exported = await fixtures.export("Fixture1")
     [shown] = exported["locations"]
+    redacted = host.url.removesuffix("calendar.ics") + "…"
     assert shown["connections"] == [
-        {"id": "AnnCal", "userId": "Ann", "url": host.url, "type": "ical",
+        {"id": "AnnCal", "userId": "Ann", "url": redacted, "type": "ical",
          "source": "ical", "busyOnly": False},
     ]  # fmt: skip
     assert shown["blocks"] == []  # synced blocks come back with the next sync
-    assert "s3cret" not in str(exported)
+    assert "s3cret" not in str(exported) and "calendar.ics" not in str(exported)
+    # loading the export back asks for the address again, as for the password
+    exported["locations"][0]["id"] = "Fixture2"
+    with pytest.raises(Exception, match="redacted address") as again:
+        await fixtures.load(exported)
+    assert "connections[0]" in str(again.value)
