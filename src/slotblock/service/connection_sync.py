@@ -200,6 +200,8 @@ class ConnectionSync:
     async def _read_into(
         self, rebuild: Rebuild, dav: CalDav, hrefs: list[str], limits: ImportLimits
     ) -> bool:
+        if not hrefs:
+            return True
         found, gone = await dav.multiget(hrefs)
         if gone:
             return False
