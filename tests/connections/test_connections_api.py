@@ -4,6 +4,7 @@ user's blocked slots."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -232,6 +233,50 @@ async def test_the_password_is_sealed_and_never_returned(
     assert "hunter2" not in sealed
     await sync(client, tenant, made.json()["id"])
     assert host.headers[-1]["authorization"] == "Basic YW5uOmh1bnRlcjItc2VjcmV0"
+
+
+async def test_the_address_is_never_shown(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    host: CalendarHost,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A secret address (as Google's) is a credential: the create answer, the read, the
+    list, a failed sync's error and the logs show `http://host:port/…`; the database holds
+    it sealed; the sync reaches it."""
+    secret = "/calendar/ical/ann%40example.com/private-0123abcd/basic.ics"
+    address = host.url.removesuffix("/calendar.ics") + secret
+    shown = host.url.removesuffix("calendar.ics") + "…"
+    body = {"locationId": tenant.location_id, "userId": tenant.user_id, "url": address}
+    made = await client.post("/calendars/connections", json=body, headers=tenant.headers())
+    assert made.status_code == 201 and made.json()["url"] == shown, made.text
+    connection = made.json()["id"]
+    state = await sync(client, tenant, connection)
+    assert state["lastError"] is None and state["events"] == 2 and state["url"] == shown
+    assert host.paths == [secret]
+    host.status = 404
+    caplog.set_level(logging.DEBUG)
+    failed = await sync(client, tenant, connection)
+    assert failed["lastError"] == "FetchFailed: HTTP 404" and failed["failures"] == 1
+    read = await client.get(f"/calendars/connections/{connection}", headers=tenant.headers())
+    listed = await client.get(
+        "/calendars/connections",
+        params={"locationId": tenant.location_id},
+        headers=tenant.headers(),
+    )
+    assert read.json()["url"] == listed.json()["connections"][0]["url"] == shown
+    async with store.read() as conn:
+        row = (await conn.execute(sa.select(calendar_connections))).one()
+    assert row.address.startswith("gAAAAA")  # Fernet: sealed with SLOTBLOCK_CONNECTION_KEY
+    everything = made.text + str(state) + str(failed) + read.text + listed.text + caplog.text
+    for spelling in ("private-0123abcd", "basic.ics"):
+        assert spelling not in everything + str(tuple(row))
+    assert f"connection {connection} failed to sync" in caplog.text
+    again = await client.post(
+        "/calendars/connections", json=body | {"url": shown}, headers=tenant.headers()
+    )
+    assert again.status_code == 400 and "redacted address" in again.text
 
 
 async def test_urls_are_checked_by_the_outbound_guard(
