@@ -2,11 +2,12 @@
 the user's synced blocks of that connection what the calendar says.
 
 A block's id comes from the connection and the event's key (`block_id`), so the same event
-keeps its id across syncs. A CalDAV collection is read resource by resource (service/
-caldav.py): after the first read, a sync reads only the resources that changed, and
-rebuilds only the blocks of the UIDs they hold (core/connection_resources.py). A block is written only when what a reader sees of it changed:
-an unchanged calendar (a 304, or the same document) writes nothing, so the changes feed,
-webhooks and versions see real changes only. The writes go through the change log in one
+keeps its id across syncs. A CalDAV collection is read resource by resource
+(service/caldav.py): after the first read, a sync reads only the resources that changed,
+and rebuilds only the blocks of the UIDs they hold (core/connection_resources.py). A block
+is written only when what a reader sees of it changed: an unchanged calendar (a 304, an
+unchanged sync token, or the same document) writes nothing, so the changes feed, webhooks
+and versions see real changes only. The writes go through the change log in one
 transaction, as a client's writes do.
 
 A failed sync keeps the blocks of the last good one, records its error (the calendar's

@@ -5,7 +5,8 @@ by the outbound policy when it is given (http(s) only; no private, loopback or l
 destination unless SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS allows it) and again at every
 request of a sync. Its password or token is sealed (service/connection_secrets.py) and
 never returned; so is its URL, which may be the calendar's only credential: a connection
-shows `scheme://host[:port]/…` (core/connection_address.py). Deleting a connection deletes its synced blocks (each a change).
+shows `scheme://host[:port]/…` (core/connection_address.py). Deleting a connection
+deletes its synced blocks (each a change).
 """
 
 from __future__ import annotations
