@@ -7,6 +7,7 @@ a full read that stays correct. The limits hold on the incremental path too."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from slotblock.store import Store
 from slotblock.store.tables import calendar_connections, connection_resources
 from tests.conftest import Clock, Tenant
 from tests.connections.counting_proxy import Exchange, counting
-from tests.connections.test_caldav_peers import peer, put, remove
+from tests.connections.test_caldav_peers import free_port, peer, put, remove, servers
 from tests.connections.test_connections_api import (
     KEY,
     blocked,
@@ -206,3 +207,39 @@ async def test_the_limits_hold_on_the_incremental_path(
         await limited.aclose()
     state = await services.connections.syncer.sync(state)
     assert state.last_error is None and "Big" in (await titles(client, tenant)).values()
+
+
+async def test_one_uid_in_two_resources_on_a_real_server(
+    client: httpx.AsyncClient, tenant: Tenant, tmp_path: Path, store: Store
+) -> None:
+    """Radicale refuses a PUT of a UID another resource holds (RFC 4791 no-uid-conflict),
+    but a collection on disk may hold one anyway (files copied in): the first href's event
+    is the block, in an incremental read as in a full one, and when it goes the other's
+    event takes its block back."""
+    pytest.importorskip("radicale")
+    root = tmp_path / "radicale"
+    with servers.radicale(root, free_port()) as (url, auth):
+        await loaded(url, auth)
+        with counting(url) as proxy:
+            connection = await connect(client, tenant, proxy.url, auth)
+            await sync(client, tenant, connection)
+            ids = await titles(client, tenant)
+            [three] = [k for k, v in ids.items() if v == "Event 3"]
+            folder = root / "collection-root" / "bench" / "calendar"
+            (folder / "dup.ics").write_bytes(event(3, "Event 3 copied"))  # "dup" < "e03"
+            proxy.take()
+            await sync(client, tenant, connection)
+            seen = proxy.take()
+            assert kinds(seen) == ["sync-collection", "calendar-multiget", "calendar-multiget"]
+            assert [named(s) for s in seen[1:]] == [["dup.ics"], ["e03.ics"]]
+            assert await titles(client, tenant) == ids | {three: "Event 3 copied"}
+            (folder / "dup.ics").unlink()
+            await sync(client, tenant, connection)
+            assert [named(s) for s in proxy.take()[1:]] == [["e03.ics"]]
+            assert await titles(client, tenant) == ids
+            async with store.begin() as conn:  # a full read agrees
+                await conn.execute(sa.update(calendar_connections).values(sync_token=None))
+            (folder / "dup.ics").write_bytes(event(3, "Event 3 copied"))
+            await sync(client, tenant, connection)
+            assert kinds(proxy.take()) == ["PROPFIND", "calendar-query"]
+            assert await titles(client, tenant) == ids | {three: "Event 3 copied"}
