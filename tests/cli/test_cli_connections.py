@@ -18,12 +18,14 @@ def test_connection_add_list_sync_remove(
     with hosting(document(HOLIDAY)) as host:
         connection = ok(database_url, "connection", "add", "--location", location,
                         "--user", user, "--url", host.url)  # fmt: skip
-        line = f"{connection}\t{location}\t{user}\tical\t{host.url}"
+        shown = host.url.removesuffix("calendar.ics") + "…"  # the address itself: never
+        line = f"{connection}\t{location}\t{user}\tical\t{shown}"
         assert ok(database_url, "connection", "list") == f"{line}\t0 events"
         assert ok(database_url, "connection", "sync", connection) == f"{line}\t1 events"
         host.status = 500
         failed = run(database_url, "connection", "sync", connection)
         assert failed.returncode == 1 and "error: Unreachable: HTTP 500" in failed.stdout
+        assert "calendar.ics" not in failed.stdout + failed.stderr
     assert ok(database_url, "connection", "list", "--location", "other") == ""
     assert run(database_url, "connection", "remove", connection).returncode == 0
     assert ok(database_url, "connection", "list") == ""

@@ -18,6 +18,7 @@ class CalendarHost:
     document: bytes = b""
     statuses: list[int] = field(default_factory=list)  # of each GET answered
     headers: list[dict[str, str]] = field(default_factory=list)  # of each GET
+    paths: list[str] = field(default_factory=list)  # of each GET (any path is the calendar)
     redirect_to: str | None = None
     status: int = 200  # the answer of a GET that is not a 304
     hang_s: float = 0.0  # how long a GET waits before it is answered
@@ -34,6 +35,7 @@ def hosting(document: bytes = b"") -> Iterator[CalendarHost]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             host.headers.append({k.lower(): v for k, v in self.headers.items()})
+            host.paths.append(self.path)
             if host.hang_s:
                 time.sleep(host.hang_s)
             if host.redirect_to is not None:

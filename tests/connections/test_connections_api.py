@@ -4,6 +4,7 @@ user's blocked slots."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -234,6 +235,50 @@ async def test_the_password_is_sealed_and_never_returned(
     assert host.headers[-1]["authorization"] == "Basic YW5uOmh1bnRlcjItc2VjcmV0"
 
 
+async def test_the_address_is_never_shown(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    host: CalendarHost,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A secret address (as Google's) is a credential: the create answer, the read, the
+    list, a failed sync's error and the logs show `http://host:port/…`; the database holds
+    it sealed; the sync reaches it."""
+    secret = "/calendar/ical/ann%40example.com/private-0123abcd/basic.ics"
+    address = host.url.removesuffix("/calendar.ics") + secret
+    shown = host.url.removesuffix("calendar.ics") + "…"
+    body = {"locationId": tenant.location_id, "userId": tenant.user_id, "url": address}
+    made = await client.post("/calendars/connections", json=body, headers=tenant.headers())
+    assert made.status_code == 201 and made.json()["url"] == shown, made.text
+    connection = made.json()["id"]
+    state = await sync(client, tenant, connection)
+    assert state["lastError"] is None and state["events"] == 2 and state["url"] == shown
+    assert host.paths == [secret]
+    host.status = 404
+    caplog.set_level(logging.DEBUG)
+    failed = await sync(client, tenant, connection)
+    assert failed["lastError"] == "FetchFailed: HTTP 404" and failed["failures"] == 1
+    read = await client.get(f"/calendars/connections/{connection}", headers=tenant.headers())
+    listed = await client.get(
+        "/calendars/connections",
+        params={"locationId": tenant.location_id},
+        headers=tenant.headers(),
+    )
+    assert read.json()["url"] == listed.json()["connections"][0]["url"] == shown
+    async with store.read() as conn:
+        row = (await conn.execute(sa.select(calendar_connections))).one()
+    assert row.address.startswith("gAAAAA")  # Fernet: sealed with SLOTBLOCK_CONNECTION_KEY
+    everything = made.text + str(state) + str(failed) + read.text + listed.text + caplog.text
+    for spelling in ("private-0123abcd", "basic.ics"):
+        assert spelling not in everything + str(tuple(row))
+    assert f"connection {connection} failed to sync" in caplog.text
+    again = await client.post(
+        "/calendars/connections", json=body | {"url": shown}, headers=tenant.headers()
+    )
+    assert again.status_code == 400 and "redacted address" in again.text
+
+
 async def test_urls_are_checked_by_the_outbound_guard(
     client: httpx.AsyncClient, tenant: Tenant, services: Services
 ) -> None:
@@ -274,7 +319,7 @@ async def test_deleting_the_connection_deletes_its_blocks(
     assert read.status_code == 404
 
 
-async def test_fixtures_load_connections_and_export_them_without_credentials(
+async def test_fixtures_load_connections_and_export_them_without_secrets(
     client: httpx.AsyncClient, tenant: Tenant, host: CalendarHost, services: Services
 ) -> None:
     from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
@@ -307,9 +352,15 @@ async def test_fixtures_load_connections_and_export_them_without_credentials(
     assert host.headers[-1]["authorization"].startswith("Basic ")
     exported = await fixtures.export("Fixture1")
     [shown] = exported["locations"]
+    redacted = host.url.removesuffix("calendar.ics") + "…"
     assert shown["connections"] == [
-        {"id": "AnnCal", "userId": "Ann", "url": host.url, "type": "ical",
+        {"id": "AnnCal", "userId": "Ann", "url": redacted, "type": "ical",
          "source": "ical", "busyOnly": False},
     ]  # fmt: skip
     assert shown["blocks"] == []  # synced blocks come back with the next sync
-    assert "s3cret" not in str(exported)
+    assert "s3cret" not in str(exported) and "calendar.ics" not in str(exported)
+    # loading the export back asks for the address again, as for the password
+    exported["locations"][0]["id"] = "Fixture2"
+    with pytest.raises(Exception, match="redacted address") as again:
+        await fixtures.load(exported)
+    assert "connections[0]" in str(again.value)

@@ -68,7 +68,7 @@ def test_connected_calendars_as_the_readme_says(tmp_path: Path, sqlite_template:
         printed = [server.stdout.readline() for _ in range(3)]
         connection, location, user, source, served, state = printed[0].rstrip("\n").split("\t")
         assert (location, user) == (tenant.location_id, tenant.user_id)
-        assert (source, state) == ("ical", "2 events") and served.endswith("/calendar.ics")
+        assert (source, state) == ("ical", "2 events") and served == f"http://127.0.0.1:{files}/…"
         assert printed[1].split("\t")[0] == connection and printed[2] == "---\n"
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, server, seconds=30)
@@ -81,7 +81,7 @@ def test_connected_calendars_as_the_readme_says(tmp_path: Path, sqlite_template:
         out = bash(prelude + api, tmp_path, env)
         synced, listed, answer, deleted = documents(out)
         assert synced["lastError"] is None and synced["events"] == 2 and synced["busyOnly"]
-        assert len(listed["connections"]) == 2
+        assert len(listed["connections"]) == 2 and "calendar.ics" not in str(listed)
         events = answer["events"]
         assert len(events) == 14  # 6 standups and a holiday, from each connection
         assert {e["title"] for e in events} == {"Standup", "Holiday", "Busy"}

@@ -3,6 +3,7 @@ connection over a real socket."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,16 @@ from slotblock.api.app import create_app
 from slotblock.config import Settings
 from slotblock.store import Store
 from tests.live import live_server
-from tests.toolkit.conftest import ADMIN, API, CALENDAR, CI_TOKEN, LOCATION, load, readme_fixture
+from tests.toolkit.conftest import (
+    ADMIN,
+    API,
+    CALENDAR,
+    CI_TOKEN,
+    LOCATION,
+    USER,
+    load,
+    readme_fixture,
+)
 
 pytestmark = pytest.mark.anyio
 GROUPS = "/calendars/groups"
@@ -154,6 +164,21 @@ async def test_requests_are_logged_without_the_token(loaded: httpx.AsyncClient) 
     assert write["durationMs"] > 0 and write["time"] > 1_700_000_000_000
     limited = (await loaded.get("/_admin/requests", params={"limit": 1}, headers=ADMIN)).json()
     assert limited["requests"] == logged[:1]
+
+
+async def test_a_connected_calendar_is_logged_without_its_address_or_password(
+    loaded: httpx.AsyncClient,
+) -> None:
+    secret = "https://calendar.google.com/calendar/ical/ann/private-0123abcd/basic.ics"
+    body = {"locationId": LOCATION, "userId": USER, "url": secret, "password": "pw-0123"}
+    await loaded.post("/calendars/connections", json=body, headers=API)
+    logged = (await loaded.get("/_admin/requests", headers=ADMIN)).json()["requests"]
+    assert logged[0]["path"] == "/calendars/connections"
+    assert json.loads(logged[0]["body"]) == body | {
+        "url": "https://calendar.google.com/…",
+        "password": "***",
+    }
+    assert "private-0123abcd" not in str(logged) and "pw-0123" not in str(logged)
 
 
 @pytest.fixture

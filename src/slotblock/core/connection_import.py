@@ -76,6 +76,7 @@ class ImportedBlock:
     rrule: str | None = None  # Rule.text: an RRULE line, then one EXDATE line
     last_start_ms: int | None = None
     overrides: tuple[Override, ...] = ()
+    uid: str = ""  # the UID of the event(s) it comes from
 
 
 @dataclass
@@ -116,10 +117,12 @@ def import_calendar(data: bytes | str, limits: ImportLimits) -> ImportResult:
         uid = str(component.get("UID") or _anonymous_uid(component))
         by_uid.setdefault(uid, []).append(component)
     for uid, components in by_uid.items():
+        first = len(result.blocks)
         try:
             _import_uid(uid, components, limits, result)
         except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
             result.warn(uid, f"skipped: {type(exc).__name__}: {str(exc)[:200]}")
+        result.blocks[first:] = [replace(b, uid=uid) for b in result.blocks[first:]]
     return result
 
 

@@ -31,7 +31,6 @@ class Fetched:
     documents: tuple[bytes, ...] | None  # None: unchanged since the last read
     etag: str | None = None
     last_modified: str | None = None
-    sync_token: str | None = None
 
 
 def auth_headers(connection: Connection, secret: str | None) -> dict[str, str]:

@@ -4,7 +4,9 @@ Reads need `calendars.readonly`, writes `calendars.write`. A connection's URL is
 by the outbound policy when it is given (http(s) only; no private, loopback or link-local
 destination unless SLOTBLOCK_OUTBOUND_ALLOW_NETWORKS allows it) and again at every
 request of a sync. Its password or token is sealed (service/connection_secrets.py) and
-never returned. Deleting a connection deletes its synced blocks (each a change).
+never returned; so is its URL, which may be the calendar's only credential: a connection
+shows `scheme://host[:port]/…` (core/connection_address.py). Deleting a connection
+deletes its synced blocks (each a change).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.config import Settings
+from slotblock.core.connection_address import is_redacted, redacted
 from slotblock.core.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from slotblock.core.model import (
     CALENDARS_READ,
@@ -64,9 +67,16 @@ def default_source(url: str, kind: str) -> str:
     return "caldav" if kind == "caldav" else "ical"
 
 
+@dataclass(frozen=True)
+class NewConnection:
+    connection: Connection  # its `url` redacted
+    secret: str | None  # the password or token, sealed
+    address: str  # the URL, sealed (as given when there is no key)
+
+
 class ConnectionFactory:
     """A new connection from what a client, the CLI or a fixture gives: the URL checked by
-    the outbound policy, the type and source settled, the password sealed."""
+    the outbound policy, the type and source settled, the password and the URL sealed."""
 
     def __init__(self, settings: Settings) -> None:
         self.policy = OutboundPolicy.from_settings(settings)
@@ -74,7 +84,12 @@ class ConnectionFactory:
 
     def new(
         self, body: ConnectionInput, now_ms: int, connection_id: str | None = None
-    ) -> tuple[Connection, str | None]:
+    ) -> NewConnection:
+        if is_redacted(body.url):
+            raise InvalidInput(
+                "url is a redacted address (as slotblock shows one): give the calendar's "
+                "full address"
+            )
         url = self.policy.check_url(body.url)
         kind = body.kind or ("caldav" if body.password else "ical")
         if kind not in CONNECTION_KINDS:
@@ -89,7 +104,7 @@ class ConnectionFactory:
             location_id=body.location_id,
             id=connection_id or new_id(),
             user_id=body.user_id,
-            url=url,
+            url=redacted(url),
             kind=kind,
             source=source,
             busy_only=body.busy_only,
@@ -98,7 +113,7 @@ class ConnectionFactory:
             created_ms=now_ms,
             next_sync_ms=now_ms,
         )
-        return connection, secret
+        return NewConnection(connection, secret, self.box.seal_address(url))
 
 
 class ConnectionService:
@@ -117,14 +132,11 @@ class ConnectionService:
 
     async def create_in(self, body: ConnectionInput) -> Connection:
         """Create a connection (the CLI's and the fixtures' way: no token involved)."""
-        connection, secret = self.new_connection(body)
+        new = self.factory.new(body, self.clock())
         async with self.store.begin() as conn:
             await self._check_room(conn, body)
-            await connection_store.insert(conn, connection, secret)
-        return connection
-
-    def new_connection(self, body: ConnectionInput) -> tuple[Connection, str | None]:
-        return self.factory.new(body, self.clock())
+            await connection_store.insert(conn, new.connection, new.secret, new.address)
+        return new.connection
 
     async def _check_room(self, conn: AsyncConnection, body: ConnectionInput) -> None:
         if not await locks.hold_users(conn, body.location_id, [body.user_id]):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import unicodedata
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
@@ -63,6 +64,18 @@ __all__ = [
 ]
 
 MAX_URL_LENGTH = 2048
+
+
+class _NoRequestLines(logging.Filter):
+    """httpx logs every request's URL ("HTTP Request: GET <url>", at INFO): the URLs this
+    module calls can be credentials of their own (a calendar's secret address), so that
+    line is never logged (no log line of this module names a URL's path either)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request:")
+
+
+logging.getLogger("httpx").addFilter(_NoRequestLines())
 Resolve = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 
 

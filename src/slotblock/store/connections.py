@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotblock.core.model import Connection
 from slotblock.store.blocks import blocks_of_connection
+from slotblock.store.connection_resources import forget as forget_resources
 from slotblock.store.integrity import writing
 from slotblock.store.tables import calendar_connections as table
 
 __all__ = ["SyncState", "blocks_of_connection"]
 
-_PUBLIC = [c for c in table.c if c.name not in ("secret", "claimed_until_ms")]
+_KEPT_APART = ("secret", "address", "claimed_until_ms")  # never read into a Connection
+_PUBLIC = [c for c in table.c if c.name not in _KEPT_APART]
 
 
 def _connection(row: Any) -> Connection:
@@ -31,15 +33,14 @@ def _select() -> sa.Select[Any]:
     return sa.select(*_PUBLIC, table.c.secret.is_not(None).label("has_secret"))
 
 
-async def insert(conn: AsyncConnection, connection: Connection, secret: str | None) -> None:
-    values = {
-        c.name: getattr(connection, c.name)
-        for c in table.c
-        if c.name not in ("secret", "claimed_until_ms")
-    }
+async def insert(
+    conn: AsyncConnection, connection: Connection, secret: str | None, address: str
+) -> None:
+    """Insert a connection; `secret` and `address` (the URL) as sealed by the service."""
+    values = {c.name: getattr(connection, c.name) for c in table.c if c.name not in _KEPT_APART}
     values["warnings"] = list(connection.warnings)
     with writing(duplicate="a connection with that id already exists", missing="User not found"):
-        await conn.execute(table.insert().values(**values, secret=secret))
+        await conn.execute(table.insert().values(**values, secret=secret, address=address))
 
 
 async def get(conn: AsyncConnection, location_id: str, connection_id: str) -> Connection | None:
@@ -56,6 +57,24 @@ async def secret_of(conn: AsyncConnection, location_id: str, connection_id: str)
     return (await conn.execute(query)).scalar_one_or_none()
 
 
+async def address_of(conn: AsyncConnection, location_id: str, connection_id: str) -> str | None:
+    """The URL as stored (sealed, or as given when no key sealed it): the sync's only."""
+    query = sa.select(table.c.address).where(
+        table.c.location_id == location_id, table.c.id == connection_id
+    )
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def set_address(
+    conn: AsyncConnection, location_id: str, connection_id: str, address: str
+) -> None:
+    await conn.execute(
+        table.update()
+        .where(table.c.location_id == location_id, table.c.id == connection_id)
+        .values(address=address)
+    )
+
+
 async def list_of(conn: AsyncConnection, location_id: str | None = None) -> list[Connection]:
     query = _select().order_by(table.c.location_id, table.c.id)
     if location_id is not None:
@@ -69,6 +88,7 @@ async def count_of(conn: AsyncConnection, location_id: str) -> int:
 
 
 async def delete(conn: AsyncConnection, location_id: str, connection_id: str) -> bool:
+    await forget_resources(conn, location_id, connection_id)
     result = await conn.execute(
         table.delete().where(table.c.location_id == location_id, table.c.id == connection_id)
     )

@@ -381,7 +381,9 @@ request_log = sa.Table(
 )
 
 # A user's connected calendar (service/connections.py). `secret` is sealed (Fernet, with
-# SLOTBLOCK_CONNECTION_KEY) and never read back out by any answer or export. A syncer
+# SLOTBLOCK_CONNECTION_KEY) and never read back out by any answer or export; so is
+# `address`, the calendar's URL (sealed when the key is set; core/connection_address.py),
+# where `url` holds only what may be shown of it (`https://host/…`). A syncer
 # claims a due connection by setting `claimed_until_ms` (on PostgreSQL under
 # `FOR UPDATE SKIP LOCKED`), and a sync's end clears it: one connection is synced by one
 # node at a time.
@@ -391,7 +393,8 @@ calendar_connections = sa.Table(
     sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
     sa.Column("id", Id, primary_key=True),
     sa.Column("user_id", Id, nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),  # redacted: scheme://host[:port]/…
+    sa.Column("address", sa.Text, nullable=True),  # the URL, sealed
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("busy_only", sa.Boolean, nullable=False),
@@ -412,6 +415,26 @@ calendar_connections = sa.Table(
     sa.ForeignKeyConstraint(["location_id", "user_id"], ["users.location_id", "users.id"]),
     sa.Index(None, "next_sync_ms"),  # the syncers' due connections, across locations
     sa.Index(None, "location_id", "user_id"),
+)
+
+# The resources of a CalDAV connection's collection as its last sync left them (one row per
+# href: its ETag, the blocks it gave by UID, its events and warnings), so that the next sync
+# reads only the resources the sync token says changed (core/connection_resources.py).
+connection_resources = sa.Table(
+    "connection_resources",
+    metadata,
+    sa.Column("location_id", Id, primary_key=True),
+    sa.Column("connection_id", Id, primary_key=True),
+    sa.Column("href", sa.Text, primary_key=True),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("uids", sa.JSON, nullable=False),  # {UID: [block id, ...]}
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["location_id", "connection_id"],
+        ["calendar_connections.location_id", "calendar_connections.id"],
+        name="fk_connection_resources_connection",  # the convention's name is too long
+    ),
 )
 
 # Keys the server makes for itself (hex), one row per use, shared by every node: the key of

@@ -1,7 +1,9 @@
 """Connected calendars of a location's users (`/calendars/connections`, an extension): a
 user's own calendar (an iCalendar address, or a CalDAV collection) whose busy events
 become that user's blocked slots, with `createdBy.source`. Reads need calendars.readonly,
-writes calendars.write. A password or token is accepted, sealed, and never returned."""
+writes calendars.write. A password or token is accepted, sealed, and never returned; the
+URL too is never returned (it may be the calendar's only credential): a connection shows
+`scheme://host[:port]/…` (core/connection_address.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,12 @@ class ConnectionBody(BaseModel):
     locationId: IdText
     userId: IdText
     url: str = Field(
-        min_length=1, max_length=2048, description="An iCalendar address or a CalDAV collection."
+        min_length=1,
+        max_length=2048,
+        description=(
+            "An iCalendar address or a CalDAV collection; never shown back (a connection "
+            "shows scheme://host[:port]/…)."
+        ),
     )
     type: Literal["ical", "caldav"] | None = Field(
         None, description="ical or caldav (default: caldav when a password is given)."

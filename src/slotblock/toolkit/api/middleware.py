@@ -25,6 +25,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
+from slotblock.core.connection_address import redacted_body
 from slotblock.core.faults import ADMIN_PREFIX, EXEMPT_PATHS, FaultRule, RequestFacts, exempt
 from slotblock.core.oauth import redacted_form
 from slotblock.core.tokens import loggable_path
@@ -238,9 +239,12 @@ class ControlMiddleware:
 
 
 def _loggable(path: str, body: bytes) -> bytes:
-    """The body as the log may keep it: an OAuth form without its secrets (the request log
-    keeps no secret in clear, as the token stores keep hashes only)."""
-    return redacted_form(body) if path.startswith("/oauth/") else body
+    """The body as the log may keep it: an OAuth form without its secrets, a connected
+    calendar without its password and with its address redacted (the request log keeps no
+    secret in clear, as the token stores keep hashes only)."""
+    if path.startswith("/oauth/"):
+        return redacted_form(body)
+    return redacted_body(body) if path == "/calendars/connections" else body
 
 
 def _operation_id(scope: Scope, known: list[tuple[str, re.Pattern[str], str]]) -> str | None:

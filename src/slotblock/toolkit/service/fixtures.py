@@ -54,7 +54,7 @@ from slotblock.core.tokens import hash_token, is_id, new_id
 from slotblock.core.wire import calendar_json, group_json
 from slotblock.service.calendars import slugify
 from slotblock.service.clock import wall_clock_ms
-from slotblock.service.connections import ConnectionFactory, ConnectionInput
+from slotblock.service.connections import ConnectionFactory, ConnectionInput, NewConnection
 from slotblock.service.write_retry import until_written
 from slotblock.store import Store, directory
 from slotblock.store import blocks as block_store
@@ -95,7 +95,7 @@ class _Plan:
     tokens: list[tuple[TokenInfo, str, str]] = field(default_factory=list)
     oauth: fixture_oauth.OAuthPlan = field(default_factory=fixture_oauth.OAuthPlan)
     feeds: list[tuple[Feed, str, str]] = field(default_factory=list)
-    connections: list[tuple[Connection, str | None, str]] = field(default_factory=list)
+    connections: list[tuple[NewConnection, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         oauth = {k: n for k, n in self.oauth.counts().items() if n}
@@ -472,11 +472,11 @@ class _Builder:
             password=doc.password,
         )
         try:
-            connection, secret = self.limits.connections.new(body, self.now, connection_id)
+            new = self.limits.connections.new(body, self.now, connection_id)
         except SlotblockError as exc:
             self.problem(path, exc.message)
             return
-        self.plan.connections.append((connection, secret, path))
+        self.plan.connections.append((new, path))
 
     def token_hash(self, doc: TokenDoc | FeedDoc, path: str) -> str | None:
         if (doc.token is None) == (doc.tokenHash is None):
@@ -683,8 +683,8 @@ def _steps(plan: _Plan, now: int, *, one_by_one: bool) -> list[tuple[str, Step]]
     steps += [(path, _step(_insert_token, info, digest)) for info, digest, path in plan.tokens]
     steps += [(path, _step(feed_store.insert_feed, f, digest)) for f, digest, path in plan.feeds]
     steps += [
-        (path, _step(connection_store.insert, connection, secret))
-        for connection, secret, path in plan.connections
+        (path, _step(connection_store.insert, new.connection, new.secret, new.address))
+        for new, path in plan.connections
     ]
     return steps
 
@@ -757,7 +757,8 @@ async def _export_location(conn: AsyncConnection, location_id: str) -> dict[str,
 
 
 def _connection_doc(connection: Connection) -> dict[str, Any]:
-    """A connection without its credentials (never exported: give them again to load it)."""
+    """A connection without its credentials, its address redacted (neither is exported:
+    give them again to load it)."""
     return {
         "id": connection.id,
         "userId": connection.user_id,

@@ -18,6 +18,7 @@ from slotblock.store.tables import (
     calendar_members,
     calendars,
     change_counters,
+    connection_resources,
     data_versions,
     feed_tokens,
     groups,
@@ -36,6 +37,7 @@ from slotblock.store.tables import (
 # Children before parents, so that foreign keys hold at every step.
 _LOCATION_TABLES = (
     blocks,
+    connection_resources,
     calendar_connections,
     calendar_members,
     calendars,

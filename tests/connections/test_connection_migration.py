@@ -1,0 +1,102 @@
+"""Migration 0013 on a database with connections made before it: each URL moves out of
+sight (`url` redacted, the address kept apart), a CalDAV connection's sync token is
+cleared (its next sync reads in full and fills the resource table), the next sync with
+SLOTBLOCK_CONNECTION_KEY set seals the address and still reaches the calendar; the
+downgrade gives an unsealed URL back."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+
+from slotblock.config import Settings
+from slotblock.core.model import Location
+from slotblock.service.connection_sync import ConnectionSync
+from slotblock.store import connections as connection_store
+from slotblock.store import directory, open_store
+from slotblock.store.migrate import alembic_config
+from tests.connections.calendar_server import hosting
+from tests.connections.test_connections_api import HOLIDAY, KEY, document
+
+SECRET_PATH = "/calendar/ical/ann/private-0123abcd/basic.ics"
+
+
+def migrate(path: Path, revision: str, *, down: bool = False) -> None:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+    engine.dispose()
+
+
+def connection_row(id_: str, url: str, kind: str) -> dict[str, Any]:
+    return {
+        "location_id": "loc1", "id": id_, "user_id": "ann", "url": url, "kind": kind,
+        "source": kind, "busy_only": False, "username": None, "secret": None,
+        "created_ms": 0, "next_sync_ms": 0, "failures": 0, "event_count": 0, "warnings": "[]",
+        "sync_token": "token-1" if kind == "caldav" else None,
+    }  # fmt: skip
+
+
+def rows(path: Path) -> dict[str, Any]:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        found = connection.execute(sa.text("SELECT * FROM calendar_connections ORDER BY id"))
+        result = {row.id: row for row in found}
+    engine.dispose()
+    return result
+
+
+async def seeded(path: Path, url: str) -> None:
+    store = open_store(f"sqlite:///{path}", pool_size=1)
+    try:
+        async with store.begin() as conn:
+            await directory.insert_location(conn, Location("loc1", "L", "Europe/Paris"), 0)
+            await directory.insert_user(conn, "loc1", "ann", "Ann", "", 0)
+            table = sa.table("calendar_connections", *map(sa.column, connection_row("", "", "")))
+            await conn.execute(table.insert().values(connection_row("ical1", url, "ical")))
+            dav = connection_row("dav1", "https://dav.example.com/cal/ann/", "caldav")
+            await conn.execute(table.insert().values(dav))
+    finally:
+        await store.dispose()
+
+
+async def synced(path: Path) -> tuple[str | None, int]:
+    settings = Settings(outbound_allow_networks="127.0.0.0/8", connection_key=KEY)
+    store = open_store(f"sqlite:///{path}", pool_size=1)
+    syncer = ConnectionSync(store, settings, lambda: 1_800_000_000_000)
+    try:
+        async with store.read() as conn:
+            found = await connection_store.get(conn, "loc1", "ical1")
+        assert found is not None
+        done = await syncer.sync(found)
+        return done.last_error, done.event_count
+    finally:
+        await syncer.aclose()
+        await store.dispose()
+
+
+def test_migration_0013_moves_the_url_out_of_sight(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    migrate(path, "0012_connections")
+    with hosting(document(HOLIDAY)) as host:
+        url = host.url.removesuffix("/calendar.ics") + SECRET_PATH
+        asyncio.run(seeded(path, url))
+        migrate(path, "0013_connection_resources")
+        before = rows(path)
+        assert before["ical1"].url == host.url.removesuffix("calendar.ics") + "…"
+        assert before["ical1"].address == url  # kept as it was: a migration has no key
+        assert before["dav1"].url == "https://dav.example.com/…"
+        assert before["dav1"].sync_token is None and before["ical1"].sync_token is None
+        migrate(path, "0012_connections", down=True)
+        assert rows(path)["ical1"].url == url
+        migrate(path, "0013_connection_resources")
+        assert asyncio.run(synced(path)) == (None, 1)
+        assert host.paths == [SECRET_PATH]
+    after = rows(path)["ical1"]
+    assert after.address.startswith("gAAAAA") and "private" not in str(tuple(after))
