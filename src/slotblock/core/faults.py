@@ -7,7 +7,8 @@ and token id (all given must hold). It fires for every matching request, for the
 `times` matching requests, or for each matching request with `probability` (the n-th draw
 of a rule is a function of its `seed` and n alone, so that processes sharing the draw count
 draw the sequence one process would). Its action: answer `status` (429 with the
-platform's rate-limit headers and Retry-After, 500, 502, 503), wait `latency_ms` first
+platform's rate-limit headers and Retry-After, 409 as a write that lost to concurrent
+ones, 500, 502, 503), wait `latency_ms` first
 (alone: then answer normally), or `drop` the connection. Paths under /_admin/ and the
 health probes are exempt: a test must always be able to reach the control plane.
 """
