@@ -65,7 +65,7 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
     token = seed_demo(database_url)
     with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
         view = WeekView(driver, base)
-        view.open(demo.LOCATION_ID, demo.TIMEZONE, DEMO_WEEK)
+        view.open(demo.LOCATION_ID, DEMO_WEEK)
         view.sign_in(token)
         view.settled()
         assert view.text("zone-label") == "Times in Asia/Kolkata (UTC+05:30)"
@@ -101,7 +101,7 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
         view.click("free-toggle")
         view.settled()
         free = driver.find_elements("css selector", ".sb-free")
-        closed = driver.find_elements("css selector", ".fc-non-business")
+        closed = driver.find_elements("css selector", ".sb-closed")
         assert free and closed, "free slots on demand, closed hours shaded"
         drawn_free = driver.execute_script(
             """return [...document.querySelectorAll('[data-free-slot]')].map((el) =>
@@ -115,7 +115,7 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
 
         with chromium(390, 844) as phone:
             view = WeekView(phone, base)
-            view.open(demo.LOCATION_ID, demo.TIMEZONE, "2023-04-04")
+            view.open(demo.LOCATION_ID, "2023-04-04")
             view.sign_in(token)
             view.settled()
             view.show(f"user:{demo.USER_ID}")
@@ -178,7 +178,7 @@ def test_shape_a_dst_week_by_mouse(database_url: str) -> None:
         api = Api(base, tenant.token, tenant.location_id)
         series = paris_week(api)
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-25")
+        view.open(tenant.location_id, "2026-03-25")
         view.sign_in(tenant.token)
         view.settled()
         assert view.text("zone-label").startswith("Times in Europe/Paris (UTC+")
@@ -257,7 +257,7 @@ def test_a_stale_edit_is_refused_with_412(database_url: str) -> None:
             endTime="2026-03-24T11:00:00+01:00",
         )
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in(tenant.token)
         view.settled()
         view.box(block["id"]).click()
@@ -307,7 +307,7 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
     with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in("pit-this-token-does-not-exist")
         view.wait.until(lambda d: d.find_element("id", "signin-error").text)
         assert view.text("signin-error").startswith("The token was refused (401)")
@@ -315,20 +315,22 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
         stored = driver.execute_script("return sessionStorage.getItem('slotblock.token')")
         assert stored is None
 
-        # a live token with another location's id, then a zone that is none
+        # a live token with another location's id (get-location answers 403)
         for field, value in (("token", tenant.token), ("location", "anotherLocation01")):
             driver.find_element("id", field).clear()
             driver.find_element("id", field).send_keys(value)
         driver.find_element("id", "signin-button").click()
         view.wait.until(lambda _: "(403)" in view.text("signin-error"))
         assert view.text("signin-error").startswith("This token may not use that location (403)")
-        driver.find_element("id", "zone").clear()
-        driver.find_element("id", "zone").send_keys("Mars/Olympus")
-        driver.find_element("id", "signin-button").click()
-        view.wait.until(lambda _: "Mars" in view.text("signin-error"))
-        assert (
-            view.text("signin-error")
-            == '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Paris).'
+
+        # a token that is neither a location's nor the admin's (the admin API is off), and
+        # no location id: said so
+        driver.find_element("id", "location").clear()
+        view.sign_in("sba-not-an-admin-token")
+        view.wait.until(lambda _: "admin" in view.text("signin-error"))
+        assert view.text("signin-error") == (
+            "This is not the admin token (or the admin API is off): "
+            "a location token needs the location id."
         )
         assert not driver.find_element("id", "app").is_displayed()
 
@@ -339,7 +341,7 @@ def test_a_token_revoked_meanwhile_leads_back_to_sign_in(database_url: str) -> N
     settings = Settings(database_url=database_url, token_cache_seconds=0)
     with live_server(settings) as base, chromium() as driver:
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in(token)
         view.settled()
         revoke(database_url, token_id)
@@ -459,7 +461,7 @@ def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
             endTime="2026-03-24T11:00:00+01:00",
         )
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in(tenant.token)
         view.settled()
         rename_by_keyboard(view, api, block["id"])
