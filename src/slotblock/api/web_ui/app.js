@@ -268,7 +268,7 @@
     adminToken = token;
     $("token").value = "";
     const wanted = $("location").value.trim();
-    const labels = locations.map((l) => option(l.id, `${l.name || l.id} — ${l.id} (${l.timezone})`));
+    const labels = locations.map((l) => option(l.id, `${l.name || l.id} (${l.timezone}) — ${l.id}`));
     $("pick-location").replaceChildren(...labels);
     if (locations.some((l) => l.id === wanted)) $("pick-location").value = wanted;
     $("pick-error").textContent = locations.length ? "" : "There is no location yet (slotblock location create, or a fixture).";
