@@ -67,3 +67,16 @@ async def test_headers_as_every_api_call(client: httpx.AsyncClient, tenant: Tena
     refused = await client.get(path, headers={"Version": "2021-07-28"})
     assert refused.status_code == 401
     assert refused.json()["message"] == "Invalid token: access token is invalid"
+
+
+async def test_described_in_the_served_document(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operation = document["paths"]["/locations/{locationId}"]["get"]
+    assert operation["operationId"] == "get-location"
+    assert operation["security"] == [{"bearer": []}]
+    parameters = {(p["in"], p["name"]): p for p in operation["parameters"]}
+    assert parameters[("header", "Version")]["required"]
+    assert parameters[("path", "locationId")]["description"] == "Location Id"
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/GetLocationByIdSuccessfulResponseDto")
+    assert set(operation["responses"]) >= {"200", "401", "403"}

@@ -599,6 +599,7 @@ def test_custom_dates_are_shaded_in_place_of_the_weekly_hours(database_url: str)
                return el.getBoundingClientRect().bottom;"""
         )
         assert abs(bottom - view.lane_point("2026-03-25", "13:00:00")[1] + 4) <= 2
+        save_screenshot(view, "web-ui-custom-dates.png", database_url)
 
         driver.find_element("css selector", ".fc-dayGridMonth-button").click()
         view.settled()

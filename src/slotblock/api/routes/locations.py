@@ -6,24 +6,14 @@ IANA timezone. The web view reads its zone from it."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from slotblock.api.dependencies import Caller, Svc, json_response
 from slotblock.api.openapi import ERRORS
+from slotblock.api.schemas import GetLocationByIdSuccessfulResponseDto
 from slotblock.core.model import Location
 
 router = APIRouter(tags=["Locations"])
-
-
-class GetLocationByIdSchema(BaseModel):
-    id: str
-    name: str
-    timezone: str
-
-
-class GetLocationByIdSuccessfulResponseDto(BaseModel):
-    location: GetLocationByIdSchema
 
 
 def location_json(location: Location) -> dict[str, str]:
