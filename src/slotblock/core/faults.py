@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from slotblock.core.errors import CONTENTION
+
 EXEMPT_PATHS = ("/healthz", "/readyz")
 ADMIN_PREFIX = "/_admin"
 # The platform's limits, as its rate-limit headers state them (per token and location).
@@ -77,12 +79,28 @@ class Match:
         return {k: v for k, v in names.items() if v is not None}
 
 
+# The message of each status a rule may answer; a 409 says what slotblock says of a write
+# that lost to concurrent ones.
+MESSAGES = {
+    409: CONTENTION,
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
 @dataclass(frozen=True)
 class Action:
     status: int | None = None
     latency_ms: int = 0
     drop: bool = False
     retry_after_s: int = 10
+
+    @property
+    def message(self) -> str:
+        """The error body's `message` of the status answered."""
+        return MESSAGES.get(self.status or 0, "")
 
     def rate_limit_headers(self) -> dict[str, str]:
         """The platform's rate-limit headers, as on a 429 past the burst limit."""

@@ -25,7 +25,6 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotblock.api.errors import error_response
-from slotblock.core.errors import CONTENTION
 from slotblock.core.faults import ADMIN_PREFIX, EXEMPT_PATHS, FaultRule, RequestFacts, exempt
 from slotblock.core.oauth import redacted_form
 from slotblock.core.tokens import loggable_path
@@ -34,13 +33,6 @@ from slotblock.toolkit.service.request_log import RequestRecord
 
 log = logging.getLogger("slotblock.admin")
 _ERROR_BODY_BYTES = 65_536
-_MESSAGES = {
-    409: CONTENTION,
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 @dataclass
@@ -199,7 +191,7 @@ class ControlMiddleware:
             await self.app(scope, receive, send)
             return
         headers = action.rate_limit_headers() if action.status == 429 else None
-        response = error_response(action.status, _MESSAGES[action.status], headers)
+        response = error_response(action.status, action.message, headers)
         await response(scope, receive, send)
 
     def _operation_id(self, scope: Scope) -> str | None:
