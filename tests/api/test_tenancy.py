@@ -135,6 +135,7 @@ def requests(
          None, 404),
         ("GET", f"/calendars/free-busy?locationId={a.location_id}&groupId={b.group_id}&{window}",
          None, 404),
+        ("GET", f"/locations/{b.location_id}", None, 403),
     ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from slotblock.config import Settings
@@ -65,7 +66,7 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
     token = seed_demo(database_url)
     with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
         view = WeekView(driver, base)
-        view.open(demo.LOCATION_ID, demo.TIMEZONE, DEMO_WEEK)
+        view.open(demo.LOCATION_ID, DEMO_WEEK)
         view.sign_in(token)
         view.settled()
         assert view.text("zone-label") == "Times in Asia/Kolkata (UTC+05:30)"
@@ -101,7 +102,7 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
         view.click("free-toggle")
         view.settled()
         free = driver.find_elements("css selector", ".sb-free")
-        closed = driver.find_elements("css selector", ".fc-non-business")
+        closed = driver.find_elements("css selector", ".sb-closed")
         assert free and closed, "free slots on demand, closed hours shaded"
         drawn_free = driver.execute_script(
             """return [...document.querySelectorAll('[data-free-slot]')].map((el) =>
@@ -115,7 +116,7 @@ def test_demo_week_at_its_local_times(database_url: str) -> None:
 
         with chromium(390, 844) as phone:
             view = WeekView(phone, base)
-            view.open(demo.LOCATION_ID, demo.TIMEZONE, "2023-04-04")
+            view.open(demo.LOCATION_ID, "2023-04-04")
             view.sign_in(token)
             view.settled()
             view.show(f"user:{demo.USER_ID}")
@@ -178,7 +179,7 @@ def test_shape_a_dst_week_by_mouse(database_url: str) -> None:
         api = Api(base, tenant.token, tenant.location_id)
         series = paris_week(api)
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-25")
+        view.open(tenant.location_id, "2026-03-25")
         view.sign_in(tenant.token)
         view.settled()
         assert view.text("zone-label").startswith("Times in Europe/Paris (UTC+")
@@ -257,7 +258,7 @@ def test_a_stale_edit_is_refused_with_412(database_url: str) -> None:
             endTime="2026-03-24T11:00:00+01:00",
         )
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in(tenant.token)
         view.settled()
         view.box(block["id"]).click()
@@ -307,7 +308,7 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
     (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
     with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in("pit-this-token-does-not-exist")
         view.wait.until(lambda d: d.find_element("id", "signin-error").text)
         assert view.text("signin-error").startswith("The token was refused (401)")
@@ -315,20 +316,22 @@ def test_a_refused_token_is_said_in_words(database_url: str) -> None:
         stored = driver.execute_script("return sessionStorage.getItem('slotblock.token')")
         assert stored is None
 
-        # a live token with another location's id, then a zone that is none
+        # a live token with another location's id (get-location answers 403)
         for field, value in (("token", tenant.token), ("location", "anotherLocation01")):
             driver.find_element("id", field).clear()
             driver.find_element("id", field).send_keys(value)
         driver.find_element("id", "signin-button").click()
         view.wait.until(lambda _: "(403)" in view.text("signin-error"))
         assert view.text("signin-error").startswith("This token may not use that location (403)")
-        driver.find_element("id", "zone").clear()
-        driver.find_element("id", "zone").send_keys("Mars/Olympus")
-        driver.find_element("id", "signin-button").click()
-        view.wait.until(lambda _: "Mars" in view.text("signin-error"))
-        assert (
-            view.text("signin-error")
-            == '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Paris).'
+
+        # a token that is neither a location's nor the admin's (the admin API is off), and
+        # no location id: said so
+        driver.find_element("id", "location").clear()
+        view.sign_in("sba-not-an-admin-token")
+        view.wait.until(lambda _: "admin" in view.text("signin-error"))
+        assert view.text("signin-error") == (
+            "This is not the admin token (or the admin API is off): "
+            "a location token needs the location id."
         )
         assert not driver.find_element("id", "app").is_displayed()
 
@@ -339,7 +342,7 @@ def test_a_token_revoked_meanwhile_leads_back_to_sign_in(database_url: str) -> N
     settings = Settings(database_url=database_url, token_cache_seconds=0)
     with live_server(settings) as base, chromium() as driver:
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in(token)
         view.settled()
         revoke(database_url, token_id)
@@ -459,7 +462,7 @@ def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
             endTime="2026-03-24T11:00:00+01:00",
         )
         view = WeekView(driver, base)
-        view.open(tenant.location_id, "Europe/Paris", "2026-03-24")
+        view.open(tenant.location_id, "2026-03-24")
         view.sign_in(tenant.token)
         view.settled()
         rename_by_keyboard(view, api, block["id"])
@@ -467,3 +470,206 @@ def test_keyboard_recurring_form_and_errors_in_words(database_url: str) -> None:
         create_recurring(view, api, tenant.calendar_id)
         refusals_in_words(view, api)
         loading_badge(view, api)
+
+
+def session_values(view: WeekView) -> dict[str, str]:
+    found: dict[str, str] = view.driver.execute_script(
+        "return Object.fromEntries(Object.entries(sessionStorage))"
+    )
+    return found
+
+
+def admin_call(base: str, method: str, path: str) -> Any:
+    answer = httpx.request(
+        method, f"{base}{path}", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_admin_sign_in_then_pick_a_location(database_url: str) -> None:
+    """The admin token lists the locations; the page mints a token of the one picked, keeps
+    only that one, and from then on calls the public API with it alone."""
+    paris, tokyo = asyncio.run(seed_tenants(database_url, ("Europe/Paris", "Asia/Tokyo")))
+    settings = Settings(database_url=database_url, admin_token=ADMIN)
+    with live_server(settings) as base, chromium() as driver:
+        view = WeekView(driver, base)
+        view.open(None, "2026-03-24")
+        view.sign_in(ADMIN)
+        view.wait.until(lambda d: d.find_element("id", "pick").is_displayed())
+        options = driver.execute_script(
+            "return [...document.querySelectorAll('#pick-location option')].map(o => o.value)"
+        )
+        assert sorted(options) == sorted([paris.location_id, tokyo.location_id])
+        assert ADMIN not in session_values(view).values(), "the admin token is never stored"
+
+        from selenium.webdriver.support.ui import Select
+
+        Select(driver.find_element("id", "pick-location")).select_by_value(tokyo.location_id)
+        view.click("pick-button")
+        view.settled()
+        assert view.text("zone-label").startswith("Times in Asia/Tokyo (UTC+09:00)")
+        assert view.text("location-name") == "Test location"
+        stored = session_values(view)
+        assert stored["slotblock.location"] == tokyo.location_id
+        assert stored["slotblock.token"].startswith("pit-")
+        assert ADMIN not in stored.values()
+
+        minted = admin_call(base, "GET", f"/_admin/locations/{tokyo.location_id}/tokens")
+        [token] = [t for t in minted["tokens"] if t["name"] == "web view (admin sign-in)"]
+        assert not token["revoked"]
+        driver.find_element("css selector", ".fc-next-button").click()
+        view.settled()
+        logged = admin_call(base, "GET", "/_admin/requests?limit=50")["requests"]
+        logged = [r for r in logged if not r["path"].startswith("/ui")]  # the page's files
+        assert {r["tokenId"] for r in logged} == {token["id"]}, ("only the minted token", logged)
+        assert all(not r["path"].startswith("/_admin") for r in logged)
+        assert {r["path"] for r in logged} >= {
+            f"/locations/{tokyo.location_id}",
+            "/calendars/",
+            "/calendars/blocked-slots",
+        }
+
+        # sign out, then a wrong admin token is refused in words
+        view.click("sign-out")
+        view.wait.until(lambda d: d.find_element("id", "signin").is_displayed())
+        view.sign_in("sba-this-is-not-the-admin-token")
+        view.wait.until(lambda _: view.text("signin-error"))
+        assert view.text("signin-error").startswith("This is not the admin token")
+        assert session_values(view) == {}
+
+
+OPEN_WEEKDAYS = [
+    {
+        "daysOfTheWeek": [1, 2, 3, 4, 5],
+        "hours": [{"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}],
+    }
+]
+CUSTOM_DATES = [
+    {  # Wednesday: 13:00-15:00 only
+        "date": "2026-03-25T00:00:00.000Z",
+        "hours": [{"openHour": 13, "openMinute": 0, "closeHour": 15, "closeMinute": 0}],
+    },
+    {"date": "2026-03-26T00:00:00.000Z", "hours": []},  # Thursday: a day off
+    {  # Saturday: open in the morning, but deleted, so the weekly hours (none) hold
+        "date": "2026-03-28T00:00:00.000Z",
+        "hours": [{"openHour": 9, "openMinute": 0, "closeHour": 12, "closeMinute": 0}],
+        "deleted": True,
+    },
+]
+
+
+def closed_by_day(view: WeekView) -> dict[str, set[str]]:
+    found: list[list[str]] = view.driver.execute_script(
+        """return [...document.querySelectorAll('[data-closed]')].map((el) =>
+            [el.closest('[data-date]').dataset.date, el.dataset.closed]);"""
+    )
+    out: dict[str, set[str]] = {}
+    for day, hours in found:
+        out.setdefault(day, set()).add(hours)
+    return out
+
+
+def test_custom_dates_are_shaded_in_place_of_the_weekly_hours(database_url: str) -> None:
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    with live_server(Settings(database_url=database_url)) as base, chromium() as driver:
+        api = Api(base, tenant.token, tenant.location_id)
+        # no team: the pickers list no user, whose random id would change the picture
+        hours = {"openHours": OPEN_WEEKDAYS, "availabilities": CUSTOM_DATES, "teamMembers": []}
+        changed = api.call("PUT", f"/calendars/{tenant.calendar_id}", json=hours)
+        assert changed.status_code == 200, changed.text
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "2026-03-24")
+        view.sign_in(tenant.token)
+        view.settled()
+        weekly = {"00:00-09:00", "17:00-24:00"}
+        whole = {"00:00-24:00"}
+        assert closed_by_day(view) == {
+            "2026-03-23": weekly,
+            "2026-03-24": weekly,
+            "2026-03-25": {"00:00-13:00", "15:00-24:00"},
+            "2026-03-26": whole,
+            "2026-03-27": weekly,
+            "2026-03-28": whole,
+            "2026-03-29": whole,  # the DST Sunday: closed all day all the same
+        }
+        # drawn at its local time: Wednesday's first closed box ends where 13:00 begins
+        bottom = driver.execute_script(
+            """const el = document.querySelector(
+                   'td[data-date="2026-03-25"] [data-closed="00:00-13:00"]');
+               return el.getBoundingClientRect().bottom;"""
+        )
+        assert abs(bottom - view.lane_point("2026-03-25", "13:00:00")[1] + 4) <= 2
+        save_screenshot(view, "web-ui-custom-dates.png", database_url)
+
+        driver.find_element("css selector", ".fc-dayGridMonth-button").click()
+        view.settled()
+        closed_days = set(closed_by_day(view))
+        weekends = {f"2026-03-{d:02}" for d in (1, 7, 8, 14, 15, 21, 22, 28, 29)}
+        assert {d for d in closed_days if d.startswith("2026-03")} == weekends | {"2026-03-26"}
+        driver.find_element("css selector", ".fc-timeGridWeek-button").click()
+        view.settled()
+
+        # availabilityType 0: the weekly hours only, the custom dates set aside
+        changed = api.call("PUT", f"/calendars/{tenant.calendar_id}", json={"availabilityType": 0})
+        assert changed.status_code == 200, changed.text
+        view.click("sign-out")
+        view.wait.until(lambda d: d.find_element("id", "signin").is_displayed())
+        view.open(tenant.location_id, "2026-03-24")
+        view.sign_in(tenant.token)
+        view.settled()
+        shaded = closed_by_day(view)
+        assert shaded["2026-03-25"] == shaded["2026-03-26"] == weekly
+
+
+def test_conflict_and_not_found_in_words(database_url: str) -> None:
+    """A 409 (a write that lost to concurrent ones, injected by a fault rule: no single
+    client can make one happen on purpose) and a 404 (a block deleted elsewhere while its
+    editor was open), each said in words, the view reloaded."""
+    (tenant,) = asyncio.run(seed_tenants(database_url, ("Europe/Paris",)))
+    settings = Settings(database_url=database_url, admin_token=ADMIN)
+    with live_server(settings) as base, chromium() as driver:
+        api = Api(base, tenant.token, tenant.location_id)
+        kept, gone = (
+            api.create(
+                calendarId=tenant.calendar_id,
+                title=title,
+                startTime=f"2026-03-24T{hour}:00:00+01:00",
+                endTime=f"2026-03-24T{hour}:30:00+01:00",
+            )
+            for title, hour in (("Inventory", "10"), ("Delivery", "14"))
+        )
+        view = WeekView(driver, base)
+        view.open(tenant.location_id, "2026-03-24")
+        view.sign_in(tenant.token)
+        view.settled()
+
+        add_fault(api, {"match": {"operationId": "edit-block-slot"}, "status": 409, "times": 1})
+        view.box(kept["id"]).click()
+        view.opened("editor")
+        view.settled()
+        driver.find_element("id", "editor-title-input").send_keys(" (counted)")
+        view.click("editor-save")
+        view.wait.until(lambda _: "(409)" in view.text("message"))
+        view.settled()
+        assert view.text("message") == (
+            "Conflict (409): the change conflicted with a concurrent one; retry it. "
+            "Nothing was changed; the view was reloaded."
+        )
+        block = api.call("GET", f"/calendars/events/block-slots/{kept['id']}").json()
+        assert block["title"] == "Inventory"
+
+        view.box(gone["id"]).click()
+        view.opened("editor")
+        view.settled()
+        deleted = api.call("DELETE", f"/calendars/events/{gone['id']}", json={})
+        assert deleted.status_code == 201, deleted.text
+        driver.find_element("id", "editor-title-input").send_keys(" (late)")
+        view.click("editor-save")
+        view.wait.until(lambda _: "(404)" in view.text("message"))
+        view.settled()
+        assert view.text("message") == (
+            "Not found (404): Event not found; it may have been deleted elsewhere. "
+            "The view was reloaded."
+        )
+        assert [b.block_id for b in view.boxes()] == [kept["id"]], "reloaded without it"

@@ -161,8 +161,10 @@ class WeekView:
         self.base = base
         self.wait = WebDriverWait(driver, WAIT_SECONDS)
 
-    def open(self, location_id: str, zone: str, date: str) -> None:
-        self.driver.get(f"{self.base}/ui/#location={location_id}&zone={zone}&date={date}")
+    def open(self, location_id: str | None, date: str) -> None:
+        """The page, with the location id (when given) and the date in its address."""
+        place = f"location={location_id}&" if location_id else ""
+        self.driver.get(f"{self.base}/ui/#{place}date={date}")
         self.wait.until(lambda d: d.execute_script("return !!window.FullCalendar"))
 
     def sign_in(self, token: str) -> None:

@@ -308,6 +308,7 @@ TORTURED_READS = (
     "get-calendar",
     "get-groups",
     "get-blocked-slot-webhooks",
+    "get-location",
 )
 
 
@@ -325,6 +326,7 @@ def _valid_request(operation_id: str, event_id: str) -> tuple[str, dict[str, str
         "get-calendar": (f"/calendars/{{calendarId={demo.CALENDAR_ID}}}", {}),
         "get-groups": ("/calendars/groups", location),
         "get-blocked-slot-webhooks": ("/calendars/webhooks", location),
+        "get-location": (f"/locations/{{locationId={demo.LOCATION_ID}}}", {}),
     }[operation_id]
 
 

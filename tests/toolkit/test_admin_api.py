@@ -137,6 +137,10 @@ async def test_own_tag_apart_from_the_official_operations(
         "admin-list-companies",
         "admin-add-app",
         "admin-list-apps",
+        "admin-list-locations",
+        "admin-create-token",
+        "admin-list-tokens",
+        "admin-revoke-token",
     }
     assert all(tags == [TAG] for tags in admin_ops.values())
     assert not set(admin_ops) & set(IMPLEMENTED)

@@ -73,8 +73,8 @@ async def test_429_twice_with_the_platform_headers(loaded: httpx.AsyncClient) ->
     assert listed == [{**rule, "hits": 2, "active": False}]
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_by_operation_id(loaded: httpx.AsyncClient, status: int) -> None:
+@pytest.mark.parametrize("status", [409, 500, 502, 503])
+async def test_error_statuses_by_operation_id(loaded: httpx.AsyncClient, status: int) -> None:
     await fault(loaded, match={"operationId": "get-calendar"}, status=status)
     assert (await groups(loaded)).status_code == 200
     for _ in range(3):  # no count: every matching request until the rule is deleted

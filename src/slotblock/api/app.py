@@ -25,6 +25,7 @@ from slotblock.api.routes import (
     docs,
     feeds,
     health,
+    locations,
     oauth,
     web_ui,
     webhooks,
@@ -41,6 +42,7 @@ from slotblock.service.workers.connection_syncer import ConnectionSyncer
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, Timeouts, is_database_outage, open_store
 from slotblock.toolkit.api import clock as admin_clock
+from slotblock.toolkit.api import locations as admin_locations
 from slotblock.toolkit.api import oauth as admin_oauth
 from slotblock.toolkit.api import routes as admin
 from slotblock.toolkit.api import webhooks as admin_webhooks
@@ -77,6 +79,7 @@ API_ROUTERS = (
     free_slots_router,
     block_slot_router,
     calendars.router,
+    locations.router,
 )
 
 
@@ -134,7 +137,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
     )
     control = admin.install(app, settings)
-    for router in (admin_webhooks.router, admin_clock.router, admin_oauth.router):
+    admin_routers = (
+        admin_webhooks.router,
+        admin_clock.router,
+        admin_oauth.router,
+        admin_locations.router,
+    )
+    for router in admin_routers:
         app.include_router(router)
     rate_limits.install(app, settings)
     metrics.install(app, settings)

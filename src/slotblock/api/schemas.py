@@ -397,6 +397,19 @@ class ErrorDTO(BaseModel):
     error: str
 
 
+class GetLocationByIdSchema(BaseModel):
+    """The Locations API's location, with the fields slotblock keeps (the others are optional
+    in the official model and left out)."""
+
+    id: str
+    name: str
+    timezone: str
+
+
+class GetLocationByIdSuccessfulResponseDto(BaseModel):
+    location: GetLocationByIdSchema
+
+
 # --- encoders ----------------------------------------------------------------------------
 
 

@@ -127,7 +127,7 @@ def _print_demo(host: str, port: int, token: str, *, web_ui: bool) -> None:
     if web_ui:
         typer.echo(
             f"the demo week in a browser (sign in with the demo token): "
-            f"{base}/ui/#location={location}&zone={demo_data.TIMEZONE}\n",
+            f"{base}/ui/#location={location}\n",
             err=True,
         )
     week_start, week_end = demo_data.coming_week(wall_clock_ms())

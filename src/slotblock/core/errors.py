@@ -62,6 +62,10 @@ class Conflict(SlotblockError):
     """The id is taken, or a concurrent change could not be merged: try again."""
 
 
+# What a transaction that lost to a concurrent one answers (also a fault rule's 409).
+CONTENTION = "the change conflicted with a concurrent one; retry it"
+
+
 class Gone(SlotblockError):
     """What the request refers to is no longer kept (a sync token past its retention)."""
 

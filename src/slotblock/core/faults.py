@@ -7,7 +7,8 @@ and token id (all given must hold). It fires for every matching request, for the
 `times` matching requests, or for each matching request with `probability` (the n-th draw
 of a rule is a function of its `seed` and n alone, so that processes sharing the draw count
 draw the sequence one process would). Its action: answer `status` (429 with the
-platform's rate-limit headers and Retry-After, 500, 502, 503), wait `latency_ms` first
+platform's rate-limit headers and Retry-After, 409 as a write that lost to concurrent
+ones, 500, 502, 503), wait `latency_ms` first
 (alone: then answer normally), or `drop` the connection. Paths under /_admin/ and the
 health probes are exempt: a test must always be able to reach the control plane.
 """
@@ -18,6 +19,8 @@ import random
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
+
+from slotblock.core.errors import CONTENTION
 
 EXEMPT_PATHS = ("/healthz", "/readyz")
 ADMIN_PREFIX = "/_admin"
@@ -76,12 +79,28 @@ class Match:
         return {k: v for k, v in names.items() if v is not None}
 
 
+# The message of each status a rule may answer; a 409 says what slotblock says of a write
+# that lost to concurrent ones.
+MESSAGES = {
+    409: CONTENTION,
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
 @dataclass(frozen=True)
 class Action:
     status: int | None = None
     latency_ms: int = 0
     drop: bool = False
     retry_after_s: int = 10
+
+    @property
+    def message(self) -> str:
+        """The error body's `message` of the status answered."""
+        return MESSAGES.get(self.status or 0, "")
 
     def rate_limit_headers(self) -> dict[str, str]:
         """The platform's rate-limit headers, as on a 429 past the burst limit."""

@@ -16,6 +16,7 @@ CALENDARS_WRITE = "calendars.write"
 GROUPS_READ = "calendars/groups.readonly"
 GROUPS_WRITE = "calendars/groups.write"
 FREEBUSY = "calendars/events.freebusy"  # free/busy only; EVENTS_READ includes it
+LOCATIONS_READ = "locations.readonly"  # the token's own location (CALENDARS_READ suffices)
 SCOPES = (
     EVENTS_READ,
     EVENTS_WRITE,
@@ -24,6 +25,7 @@ SCOPES = (
     GROUPS_READ,
     GROUPS_WRITE,
     FREEBUSY,
+    LOCATIONS_READ,
 )
 
 JSONObject = dict[str, Any]

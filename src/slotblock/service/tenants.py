@@ -1,14 +1,23 @@
-"""Tenants, as the operator manages them (CLI, demo): locations, their users and tokens —
-created, listed, revoked and removed."""
+"""Tenants, as the operator manages them (CLI, demo, the admin API): locations, their users
+and tokens — created, listed, revoked and removed; and a token's own location, as the API
+reads it (get-location)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from slotblock.core.errors import InvalidInput, NotFound, Unprocessable
+from slotblock.core.errors import InvalidInput, NotFound, ScopeMissing, Unprocessable
 from slotblock.core.isotime import zone
-from slotblock.core.model import SCOPES, Location, Principal, TokenInfo
+from slotblock.core.model import (
+    CALENDARS_READ,
+    LOCATIONS_READ,
+    SCOPES,
+    Location,
+    Principal,
+    TokenInfo,
+)
 from slotblock.core.tokens import hash_token, is_id, new_id, new_token
+from slotblock.service.auth import NO_SCOPE, check_location
 from slotblock.store import Store, directory
 from slotblock.store import tenants as tenant_store
 from slotblock.store import tokens as token_store
@@ -37,6 +46,16 @@ class TenantService:
         if found is None:
             raise NotFound(f"location {location_id} not found")
         return found
+
+    async def own_location(self, principal: Principal, location_id: str) -> Location:
+        """The caller's own location (get-location). The platform's scope is
+        `locations.readonly`; `calendars.readonly` is enough too, since a token that reads a
+        location's calendars needs its zone to read their times. Another location: 403, as
+        for every `locationId` the client names."""
+        if not principal.scopes & {LOCATIONS_READ, CALENDARS_READ}:
+            raise ScopeMissing(NO_SCOPE)
+        check_location(principal, location_id)
+        return await self.location(location_id)
 
     async def create_user(
         self, location_id: str, name: str, email: str = "", user_id: str | None = None

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from slotblock.core.errors import (
+    CONTENTION,
     AlreadyExists,
     Conflict,
     ReferenceMissing,
@@ -156,5 +157,5 @@ def reachable() -> Iterator[None]:
         if is_outage(exc):
             raise Unavailable(UNAVAILABLE) from exc
         if is_contention(exc):
-            raise Conflict("the change conflicted with a concurrent one; retry it") from exc
+            raise Conflict(CONTENTION) from exc
         raise

@@ -35,6 +35,7 @@ VERSION_HEADER = {
     "description": "API Version",
     "schema": {"type": "string", "enum": sorted(VERSIONS), "default": DEFAULT_VERSION},
 }
+API_PATHS = ("/calendars", "/locations/")
 _BLOCKED = "get-blocked-slots"
 _EVENT_ID = (
     "Event Id or Instance id. For recurring appointments send masterEventId to modify "
@@ -46,6 +47,7 @@ DESCRIPTIONS: dict[tuple[str, str, str], str] = {
     ("*", "path", "calendarId"): "Calendar Id",
     ("*", "path", "groupId"): "Group Id",
     ("*", "path", "eventId"): _EVENT_ID,
+    ("get-location", "path", "locationId"): "Location Id",
     ("get-calendars", "query", "groupId"): "Group Id",
     ("get-calendars", "query", "showDrafted"): "Show drafted",
     (_BLOCKED, "query", "userId"): (
@@ -67,10 +69,10 @@ def describe(parameter: dict[str, Any], operation_id: str) -> None:
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """Bearer auth, the Version header and the official descriptions on every API operation
-    (every path under /calendars)."""
+    (every path under /calendars and /locations)."""
     document.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = BEARER
     for path, item in document.get("paths", {}).items():
-        if not path.startswith("/calendars"):
+        if not path.startswith(API_PATHS):
             continue
         for operation in item.values():
             if not isinstance(operation, dict):

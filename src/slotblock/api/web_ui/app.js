@@ -2,6 +2,10 @@
 // hand. It speaks only the public API (the calls the README documents), with the location
 // token kept in this tab's session storage and sent as `Authorization`.
 //
+// Signing in with the admin token instead: the page lists the locations (`/_admin/locations`)
+// and mints a token of the one picked (`/_admin/locations/{id}/tokens`), then forgets the
+// admin token: it is held in a variable for those two calls only, never stored.
+//
 // Times: FullCalendar runs in UTC and is given wall-clock times of the location's zone
 // (the API answers in that zone; its offset is dropped), so every box sits at its local
 // time whatever the browser's zone. Writes turn a wall-clock time back into an instant with
@@ -12,6 +16,11 @@
   const VERSION = "2021-07-28";
   const ROOT = new URL("../", window.location.href); // the API beside /ui/
   const DAY = 86400000;
+  const MINTED_NAME = "web view (admin sign-in)";
+  const MINTED_SCOPES = [
+    "calendars/events.readonly", "calendars/events.write", "calendars.readonly",
+    "calendars/groups.readonly", "locations.readonly",
+  ];
   const FREE_SLOT_DAYS = 31; // the API's free-slots window
   const session = window.sessionStorage;
   const $ = (id) => document.getElementById(id);
@@ -19,7 +28,8 @@
   const state = {
     token: session.getItem("slotblock.token") || "",
     locationId: session.getItem("slotblock.location") || "",
-    zone: session.getItem("slotblock.zone") || "",
+    zone: "", // the location's, read from get-location at each sign-in
+    locationName: "",
     target: session.getItem("slotblock.target") || "",
     calendars: [],
     groups: [],
@@ -71,6 +81,7 @@
   const wallNow = () => new Date(Date.now() + offsetMinutes(state.zone, Date.now()) * 60000);
 
   function isZone(zone) {
+    if (typeof zone !== "string" || !zone) return false;
     try {
       new Intl.DateTimeFormat("en-US", { timeZone: zone });
       return true;
@@ -78,6 +89,9 @@
       return false;
     }
   }
+
+  /** A problem of the page's own (not an API answer), said as it is. */
+  class PageError extends Error {}
 
   // --- the API --------------------------------------------------------------------------
 
@@ -111,7 +125,7 @@
     for (const [name, value] of Object.entries(options.query || {})) {
       for (const one of [].concat(value)) url.searchParams.append(name, String(one));
     }
-    const headers = { Authorization: `Bearer ${state.token}`, Version: VERSION };
+    const headers = { Authorization: `Bearer ${options.token || state.token}`, Version: VERSION };
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     if (options.ifMatch) headers["If-Match"] = options.ifMatch;
     setBusy(1);
@@ -140,7 +154,7 @@
       case 401: return `The token was refused (401)${detail}. Sign in again.`;
       case 403: return `This token may not use that location (403)${detail}.`;
       case 404: return `Not found (404)${detail}; it may have been deleted elsewhere. The view was reloaded.`;
-      case 409: return `Conflict (409)${detail}. Nothing was changed; try again.`;
+      case 409: return `Conflict (409)${detail}. Nothing was changed; the view was reloaded.`;
       case 412: return "This block was changed elsewhere since you opened it (412): nothing was overwritten. The view was reloaded; open the block again to edit its current version.";
       case 422: return `The change was refused (422)${detail}.`;
       case 429: return `Too many requests (429): try again in ${error.retryAfter || "a few"} seconds.`;
@@ -153,6 +167,9 @@
     message.textContent = text;
     message.className = `message ${kind || ""}`;
   }
+
+  /** A sign-in problem in words. */
+  const said = (problem) => (problem instanceof ApiError ? explain(problem) : problem.message);
 
   function fail(error) {
     if (!(error instanceof ApiError)) throw error;
@@ -167,6 +184,7 @@
     state.token = "";
     for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
     $("app").hidden = true;
+    $("pick").hidden = true;
     $("signin").hidden = false;
     $("signin-error").textContent = explain(error);
     $("token").value = "";
@@ -178,36 +196,119 @@
   function prefill() {
     const hash = new URLSearchParams(window.location.hash.slice(1));
     $("location").value = state.locationId || hash.get("location") || "";
-    $("zone").value = state.zone || hash.get("zone") || Intl.DateTimeFormat().resolvedOptions().timeZone;
     $("token").value = "";
+  }
+
+  /** The location's name and zone (get-location): the view shows its times in that zone. */
+  async function loadLocation() {
+    const answer = await api("GET", `/locations/${encodeURIComponent(state.locationId)}`);
+    const location = (answer.body && answer.body.location) || {};
+    if (!isZone(location.timezone)) {
+      throw new PageError(`The location's zone "${location.timezone}" is not one this browser knows.`);
+    }
+    state.zone = location.timezone;
+    state.locationName = location.name || state.locationId;
+  }
+
+  /** Into the view with a location token, or the reason why not (in `error`). */
+  async function enter(token, locationId, error) {
+    Object.assign(state, { token, locationId });
+    try {
+      await loadLocation();
+      await loadTargets();
+    } catch (problem) {
+      if (!(problem instanceof ApiError || problem instanceof PageError)) throw problem;
+      state.token = "";
+      error.textContent = said(problem);
+      return false;
+    }
+    session.setItem("slotblock.token", token);
+    session.setItem("slotblock.location", locationId);
+    showApp();
+    return true;
   }
 
   async function signIn(event) {
     event.preventDefault();
     const token = $("token").value.trim();
     const locationId = $("location").value.trim();
-    const zone = $("zone").value.trim();
     const error = $("signin-error");
     error.textContent = "";
-    if (!token || !locationId) { error.textContent = "A token and a location id are needed."; return; }
-    if (!isZone(zone)) { error.textContent = `"${zone}" is not an IANA time zone (e.g. Europe/Paris).`; return; }
-    Object.assign(state, { token, locationId, zone });
+    if (!token) { error.textContent = "A token is needed."; return; }
+    // A location token is `pit-…`; anything else may be the admin token (an OAuth access
+    // token of a location is neither: tried as the admin token first, it is refused there).
+    if (!token.startsWith("pit-") && await signInAsAdmin(token, error)) return;
+    if (!locationId) {
+      error.textContent = "This is not the admin token (or the admin API is off): a location token needs the location id.";
+      return;
+    }
+    await enter(token, locationId, error);
+  }
+
+  // --- signing in with the admin token: pick a location ---------------------------------
+
+  let adminToken = ""; // between the admin sign-in and the pick only; never stored
+
+  /** True when `token` opened the admin API (the picker is shown), or it said why not. */
+  async function signInAsAdmin(token, error) {
+    let answer;
     try {
-      await loadTargets();
+      answer = await api("GET", "/_admin/locations", { token });
     } catch (problem) {
       if (!(problem instanceof ApiError)) throw problem;
-      state.token = "";
+      if (problem.status === 401 || problem.status === 404) return false; // not the admin's
+      error.textContent = explain(problem);
+      return true;
+    }
+    showPicker(token, answer.body.locations || []);
+    return true;
+  }
+
+  function showPicker(token, locations) {
+    adminToken = token;
+    $("token").value = "";
+    const wanted = $("location").value.trim();
+    const labels = locations.map((l) => option(l.id, `${l.name || l.id} (${l.timezone}) — ${l.id}`));
+    $("pick-location").replaceChildren(...labels);
+    if (locations.some((l) => l.id === wanted)) $("pick-location").value = wanted;
+    $("pick-error").textContent = locations.length ? "" : "There is no location yet (slotblock location create, or a fixture).";
+    $("pick-button").disabled = !locations.length;
+    $("signin").hidden = true;
+    $("pick").hidden = false;
+    $("pick-location").focus();
+  }
+
+  function leavePicker() {
+    adminToken = "";
+    $("pick").hidden = true;
+    $("signin").hidden = false;
+    $("token").focus();
+  }
+
+  /** A token of the picked location, minted with the admin token; then the admin token is
+   * forgotten and the page goes on with the location token alone. */
+  async function pickLocation(event) {
+    event.preventDefault();
+    const locationId = $("pick-location").value;
+    const error = $("pick-error");
+    error.textContent = "";
+    let minted;
+    try {
+      const path = `/_admin/locations/${encodeURIComponent(locationId)}/tokens`;
+      minted = await api("POST", path, { token: adminToken, body: { name: MINTED_NAME, scopes: MINTED_SCOPES } });
+    } catch (problem) {
+      if (!(problem instanceof ApiError)) throw problem;
       error.textContent = explain(problem);
       return;
     }
-    session.setItem("slotblock.token", token);
-    session.setItem("slotblock.location", locationId);
-    session.setItem("slotblock.zone", zone);
-    showApp();
+    adminToken = "";
+    $("pick").hidden = true;
+    $("location").value = locationId;
+    if (!await enter(minted.body.token, locationId, $("signin-error"))) $("signin").hidden = false;
   }
 
   function signOut() {
-    for (const key of ["token", "location", "zone", "target"]) session.removeItem(`slotblock.${key}`);
+    for (const key of ["token", "location", "target"]) session.removeItem(`slotblock.${key}`);
     window.location.reload();
   }
 
@@ -270,26 +371,97 @@
     return kind === "calendar" ? state.calendars.find((c) => c.id === id) : undefined;
   }
 
-  /** The calendar's weekly opening hours, as FullCalendar's business hours. */
-  function businessHours() {
-    const calendar = currentCalendar();
-    if (!calendar || !Array.isArray(calendar.openHours)) return false;
-    const pad = (n) => String(n || 0).padStart(2, "0");
-    const hours = [];
-    for (const rule of calendar.openHours) {
-      for (const range of rule.hours || []) {
-        const start = `${pad(range.openHour)}:${pad(range.openMinute)}`;
-        let end = `${pad(range.closeHour)}:${pad(range.closeMinute)}`;
-        if (end <= start) end = "24:00";
-        hours.push({ daysOfWeek: rule.daysOfTheWeek || [], startTime: start, endTime: end });
+  // --- opening hours: weekly (openHours) and custom dates (availabilities) -------------
+
+  /** A day's ranges as [open, close] minutes after midnight; a close not after the open is
+   * on the next day (as the free slots count it: 22:00-02:00 runs overnight). */
+  function minuteRanges(hours) {
+    const ranges = [];
+    for (const range of Array.isArray(hours) ? hours : []) {
+      const open = (Number(range.openHour) || 0) * 60 + (Number(range.openMinute) || 0);
+      let close = (Number(range.closeHour) || 0) * 60 + (Number(range.closeMinute) || 0);
+      if (close <= open) close += 1440;
+      ranges.push([open, close]);
+    }
+    return ranges;
+  }
+
+  /** What the calendar says of its hours: weekly by weekday (0 = Sunday), custom by date. */
+  function openingOf(calendar) {
+    const weekly = new Map();
+    const custom = new Map();
+    for (const rule of Array.isArray(calendar.openHours) ? calendar.openHours : []) {
+      for (const day of rule.daysOfTheWeek || []) {
+        weekly.set(day, (weekly.get(day) || []).concat(minuteRanges(rule.hours)));
       }
     }
-    return hours.length ? hours : false;
+    for (const entry of Array.isArray(calendar.availabilities) ? calendar.availabilities : []) {
+      if (entry.deleted === true || typeof entry.date !== "string") continue;
+      const day = entry.date.slice(0, 10); // `<local date>T00:00:00.000Z`
+      custom.set(day, (custom.get(day) || []).concat(minuteRanges(entry.hours)));
+    }
+    // availabilityType 0: weekly hours only; 1: custom dates only; else a custom date
+    // replaces that date's weekly hours (a custom date without hours is a day off)
+    const kind = calendar.availabilityType;
+    return { weekly: kind === 1 ? new Map() : weekly, custom: kind === 0 ? new Map() : custom };
+  }
+
+  /** The open intervals (wall-clock ms) of the local days from `startWall` to `endWall`,
+   * with the day before (its overnight ranges reach into the first day). */
+  function openIntervals(opening, startWall, endWall) {
+    const open = [];
+    for (let day = startWall - DAY; day < endWall; day += DAY) {
+      const date = new Date(day).toISOString().slice(0, 10);
+      const ranges = opening.custom.has(date) ? opening.custom.get(date) : opening.weekly.get(new Date(day).getUTCDay()) || [];
+      for (const [from, to] of ranges) open.push([day + from * 60000, day + to * 60000]);
+    }
+    return open.sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Closed time shaded as background boxes, one a day at most per gap (so each sits in its
+   * day's column); in the month view only the days closed all day. None for a calendar
+   * that declares no hours at all. */
+  function closedBoxes(startWall, endWall) {
+    const calendar = currentCalendar();
+    if (!calendar) return [];
+    const opening = openingOf(calendar);
+    if (!opening.weekly.size && !opening.custom.size) return [];
+    const open = openIntervals(opening, startWall, endWall);
+    const month = state.calendar && state.calendar.view.type === "dayGridMonth";
+    const boxes = [];
+    for (let day = startWall; day < endWall; day += DAY) {
+      let cursor = day;
+      const gaps = [];
+      for (const [from, to] of open) {
+        if (to <= cursor || from >= day + DAY) continue;
+        if (from > cursor) gaps.push([cursor, from]);
+        cursor = Math.max(cursor, to);
+      }
+      if (cursor < day + DAY) gaps.push([cursor, day + DAY]);
+      if (month) {
+        if (gaps.length === 1 && gaps[0][1] - gaps[0][0] === DAY) {
+          boxes.push({ start: day, allDay: true, display: "background", classNames: ["sb-closed"], extendedProps: { closed: "all day" } });
+        }
+        continue;
+      }
+      for (const [from, to] of gaps) {
+        const label = `${wallTime(from, day)}-${wallTime(to, day)}`;
+        boxes.push({ start: from, end: to, display: "background", classNames: ["sb-closed"], extendedProps: { closed: label } });
+      }
+    }
+    return boxes;
+  }
+
+  /** "HH:MM" of a wall-clock instant of `day` ("24:00" at the next midnight). */
+  function wallTime(ms, day) {
+    if (ms - day === DAY) return "24:00";
+    return new Date(ms).toISOString().slice(11, 16);
   }
 
   function showZone() {
     const offset = offsetMinutes(state.zone, Date.now());
     $("zone-label").textContent = `Times in ${state.zone} (UTC${offsetText(offset)})`;
+    $("location-name").textContent = state.locationName;
   }
 
   // --- reading blocked time ---------------------------------------------------------------
@@ -303,25 +475,12 @@
     };
   }
 
-  /** The location's answers carry its offsets: a warning when the zone given at sign-in
-   * is not the location's (the boxes would sit at the wrong local times). */
-  function checkZone(events) {
-    const wrong = events.find((e) => {
-      const written = e.startTime.slice(19);
-      const expected = offsetText(offsetMinutes(state.zone, Date.parse(e.startTime)));
-      return written !== expected && !(written === "Z" && expected === "+00:00");
-    });
-    if (wrong) say(`The location's times (${wrong.startTime}) are not in ${state.zone}: sign in again with the location's own zone.`, "error");
-  }
-
   async function blockedTime(startMs, endMs) {
     const { kind, id } = target();
     const query = { locationId: state.locationId, startTime: startMs, endTime: endMs };
     query[`${kind}Id`] = id;
     const answer = await api("GET", "/calendars/blocked-slots", { query });
-    const events = answer.body.events || [];
-    checkZone(events);
-    return events.map(toBox);
+    return (answer.body.events || []).map(toBox);
   }
 
   function slotLength(calendar) {
@@ -341,7 +500,7 @@
     for (const day of Object.values(answer.body || {})) {
       for (const slot of (day && day.slots) || []) {
         const wall = Date.parse(`${wallOf(slot)}Z`);
-        boxes.push({ start: wall, end: wall + length, display: "background", classNames: ["sb-free"] });
+        boxes.push({ start: wall, end: wall + length, display: "background", classNames: ["sb-free"], extendedProps: { free: true } });
       }
     }
     return boxes;
@@ -353,7 +512,7 @@
     const endMs = wallToInstant(state.zone, info.end.getTime());
     try {
       const [blocks, free] = await Promise.all([blockedTime(startMs, endMs), freeSlots(startMs, endMs)]);
-      success(blocks.concat(free));
+      success(blocks.concat(free, closedBoxes(info.start.getTime(), info.end.getTime())));
     } catch (problem) {
       if (!(problem instanceof ApiError)) throw problem;
       failure(problem);
@@ -582,7 +741,11 @@
   // --- the calendar ---------------------------------------------------------------------
 
   function labelBox(info) {
-    const dto = info.event.extendedProps.dto;
+    const { dto, closed } = info.event.extendedProps;
+    if (closed) {
+      info.el.dataset.closed = closed; // the closed hours of its day, local
+      return;
+    }
     if (!dto) {
       info.el.dataset.freeSlot = info.event.startStr.slice(0, 16); // the slot's local start
       return;
@@ -624,7 +787,6 @@
       editable: true,
       eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
       slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
-      businessHours: businessHours(),
       events: loadEvents,
       loading: (on) => setBusy(on ? 1 : -1),
       select: onSelect,
@@ -639,7 +801,6 @@
   function changeTarget() {
     state.target = $("target").value;
     session.setItem("slotblock.target", state.target);
-    state.calendar.setOption("businessHours", businessHours());
     state.calendar.refetchEvents();
   }
 
@@ -661,6 +822,8 @@
 
   function wire() {
     $("signin-form").addEventListener("submit", signIn);
+    $("pick-form").addEventListener("submit", pickLocation);
+    $("pick-cancel").addEventListener("click", leavePicker);
     $("sign-out").addEventListener("click", signOut);
     $("target").addEventListener("change", changeTarget);
     $("free-toggle").addEventListener("click", toggleFree);
@@ -677,14 +840,7 @@
   async function start() {
     wire();
     prefill();
-    if (!state.token) return;
-    try {
-      await loadTargets();
-      showApp();
-    } catch (problem) {
-      if (!(problem instanceof ApiError)) throw problem;
-      $("signin-error").textContent = explain(problem);
-    }
+    if (state.token) await enter(state.token, state.locationId, $("signin-error"));
   }
 
   document.addEventListener("DOMContentLoaded", start);

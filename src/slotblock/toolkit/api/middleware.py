@@ -34,12 +34,6 @@ from slotblock.toolkit.service.request_log import RequestRecord
 
 log = logging.getLogger("slotblock.admin")
 _ERROR_BODY_BYTES = 65_536
-_MESSAGES = {
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 @dataclass
@@ -198,7 +192,7 @@ class ControlMiddleware:
             await self.app(scope, receive, send)
             return
         headers = action.rate_limit_headers() if action.status == 429 else None
-        response = error_response(action.status, _MESSAGES[action.status], headers)
+        response = error_response(action.status, action.message, headers)
         await response(scope, receive, send)
 
     def _operation_id(self, scope: Scope) -> str | None:

@@ -69,7 +69,7 @@ class FaultMatchBody(_Body):
 
 class FaultBody(_Body):
     match: FaultMatchBody = FaultMatchBody()
-    status: Literal[429, 500, 502, 503] | None = None
+    status: Literal[409, 429, 500, 502, 503] | None = None
     retryAfter: int = Field(10, ge=0, le=86_400, description="Retry-After of a 429, seconds.")
     latencyMs: int = Field(0, ge=0, le=MAX_LATENCY_MS)
     drop: bool = False

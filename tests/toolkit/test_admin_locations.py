@@ -1,0 +1,116 @@
+"""The admin API's locations and tokens, on both backends: every location listed, a token
+minted for one (working on the public API with the scopes asked for), listed and revoked;
+404 while the admin API is off, 401 without the admin token (a location's token too)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import Tenant
+from tests.toolkit.conftest import ADMIN, API, LOCATION, load, readme_fixture
+
+pytestmark = pytest.mark.anyio
+
+PATHS = [
+    ("GET", "/_admin/locations"),
+    ("POST", f"/_admin/locations/{LOCATION}/tokens"),
+    ("GET", f"/_admin/locations/{LOCATION}/tokens"),
+    ("DELETE", "/_admin/tokens/someToken01"),
+]
+
+
+def api_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
+
+
+async def test_off_without_an_admin_token(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    for method, path in PATHS:
+        answer = await client.request(method, path, headers=tenant.headers(), json={})
+        assert answer.status_code == 404, (method, path)
+
+
+async def test_unauthorised_is_401(admin_client: httpx.AsyncClient) -> None:
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    for headers in ({}, API, {"Authorization": "Bearer sba-not-the-admin-token"}):
+        for method, path in PATHS:
+            answer = await admin_client.request(method, path, headers=headers, json={})
+            assert answer.status_code == 401, (method, path, headers)
+            assert answer.json()["message"] == "Invalid admin token"
+
+
+async def test_locations_listed(admin_client: httpx.AsyncClient) -> None:
+    assert (await admin_client.get("/_admin/locations", headers=ADMIN)).json() == {"locations": []}
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    answer = await admin_client.get("/_admin/locations", headers=ADMIN)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "locations": [{"id": LOCATION, "name": "Clinic", "timezone": "Europe/Paris"}]
+    }
+
+
+async def test_mint_use_list_and_revoke_a_token(admin_client: httpx.AsyncClient) -> None:
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    body = {"name": "web view", "scopes": ["calendars.readonly", "calendars/events.readonly"]}
+    minted = await admin_client.post(
+        f"/_admin/locations/{LOCATION}/tokens", headers=ADMIN, json=body
+    )
+    assert minted.status_code == 201, minted.text
+    made = minted.json()
+    assert made["token"].startswith("pit-")
+    assert (made["locationId"], made["name"], made["scopes"], made["revoked"]) == (
+        LOCATION,
+        "web view",
+        body["scopes"],
+        False,
+    )
+    headers = api_headers(made["token"])
+    location = await admin_client.get(f"/locations/{LOCATION}", headers=headers)
+    assert location.json()["location"]["timezone"] == "Europe/Paris"
+    calendars = await admin_client.get(
+        "/calendars/", params={"locationId": LOCATION}, headers=headers
+    )
+    assert calendars.status_code == 200
+    groups = await admin_client.get(
+        "/calendars/groups", params={"locationId": LOCATION}, headers=headers
+    )
+    assert groups.status_code == 401, "a scope not asked for"
+
+    listed = (await admin_client.get(f"/_admin/locations/{LOCATION}/tokens", headers=ADMIN)).json()
+    mine = [t for t in listed["tokens"] if t["id"] == made["id"]]
+    assert mine == [{k: v for k, v in made.items() if k != "token"}]
+    assert all("token" not in t for t in listed["tokens"])
+
+    revoked = await admin_client.delete(f"/_admin/tokens/{made['id']}", headers=ADMIN)
+    assert revoked.status_code == 200 and revoked.json() == {"revoked": made["id"]}
+    again = await admin_client.delete(f"/_admin/tokens/{made['id']}", headers=ADMIN)
+    assert again.status_code == 404
+    listed = (await admin_client.get(f"/_admin/locations/{LOCATION}/tokens", headers=ADMIN)).json()
+    assert [t["revoked"] for t in listed["tokens"] if t["id"] == made["id"]] == [True]
+
+
+async def test_all_scopes_by_default(admin_client: httpx.AsyncClient) -> None:
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    minted = await admin_client.post(f"/_admin/locations/{LOCATION}/tokens", headers=ADMIN, json={})
+    assert minted.status_code == 201
+    assert "calendars/events.write" in minted.json()["scopes"]
+    assert "locations.readonly" in minted.json()["scopes"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/_admin/locations/noSuchLocation01/tokens", {}, 404),
+        (f"/_admin/locations/{LOCATION}/tokens", {"scopes": ["calendars.everything"]}, 400),
+        (f"/_admin/locations/{LOCATION}/tokens", {"scopes": []}, 400),
+        (f"/_admin/locations/{LOCATION}/tokens", {"name": 7}, 400),
+        (f"/_admin/locations/{LOCATION}/tokens", {"expires": 1}, 400),
+    ],
+)
+async def test_bad_requests_said_clearly(
+    admin_client: httpx.AsyncClient, path: str, body: dict[str, object], status: int
+) -> None:
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    answer = await admin_client.post(path, headers=ADMIN, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["statusCode"] == status
