@@ -458,9 +458,12 @@
     return new Date(ms).toISOString().slice(11, 16);
   }
 
-  function showZone() {
-    const offset = offsetMinutes(state.zone, Date.now());
-    $("zone-label").textContent = `Times in ${state.zone} (UTC${offsetText(offset)})`;
+  /** The zone and its offset over the shown range (both offsets when it crosses a change). */
+  function showZone(startMs = Date.now(), endMs = startMs + 1) {
+    const first = offsetMinutes(state.zone, startMs);
+    const last = offsetMinutes(state.zone, endMs - 1);
+    const offsets = first === last ? offsetText(first) : `${offsetText(first)} → ${offsetText(last)}`;
+    $("zone-label").textContent = `Times in ${state.zone} (UTC${offsets})`;
     $("location-name").textContent = state.locationName;
   }
 
@@ -510,6 +513,7 @@
     if (!state.target) { success([]); return; }
     const startMs = wallToInstant(state.zone, info.start.getTime());
     const endMs = wallToInstant(state.zone, info.end.getTime());
+    showZone(startMs, endMs);
     try {
       const [blocks, free] = await Promise.all([blockedTime(startMs, endMs), freeSlots(startMs, endMs)]);
       success(blocks.concat(free, closedBoxes(info.start.getTime(), info.end.getTime())));
