@@ -15,21 +15,34 @@ from slotblock.core.model import TEXT_FIELDS, Event, text_chars
 EVENT_FIXED_BYTES = 560  # the keys, ids and timestamps of one CalendarEventDTO
 
 
+ANSWER_FIXED_BYTES = 14  # `{"events":[]}`
+
+
 def estimated_bytes(events: Sequence[Event]) -> int:
-    """The answer's size, estimated (the instances of a series that keep its texts are
-    counted once per series and multiplied)."""
-    size = 14
+    """The answer's size, estimated: ANSWER_FIXED_BYTES and each event's `event_estimate`
+    (the instances of a series that keep its texts are counted once per series and
+    multiplied)."""
+    size = ANSWER_FIXED_BYTES
     plain: dict[int, int] = {}  # id(block) -> the estimate of an event with its texts
     for event in events:
         if event.fields:
-            size += _fixed(event) + sum(len(event.text(name)) for name in TEXT_FIELDS)
+            size += event_estimate(event)
             continue
         known = plain.get(id(event.block))
         if known is None:
-            known = _fixed(event) + text_chars(event.block)
+            known = event_estimate(event)
             plain[id(event.block)] = known
         size += known
     return size
+
+
+def event_estimate(event: Event) -> int:
+    """One event's share of `estimated_bytes` (kept beside its encoding by
+    api/event_fragments.py, so that a window joined from encodings is refused exactly when
+    the same window encoded here would be)."""
+    if event.fields:
+        return _fixed(event) + sum(len(event.text(name)) for name in TEXT_FIELDS)
+    return _fixed(event) + text_chars(event.block)
 
 
 def _fixed(event: Event) -> int:

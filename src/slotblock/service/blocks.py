@@ -122,8 +122,18 @@ class BlockService:
     ) -> list[Event]:
         """Every block and instance overlapping [start, end), ordered by start, then id.
         `keys`: the window's block keys, read already by `reader.version_and_keys`."""
+        return await self.events_of(await self.window_blocks(principal, q, keys), q)
+
+    async def window_blocks(
+        self, principal: Principal, q: WindowQuery, keys: Keys | None = None
+    ) -> list[Block]:
+        """The query's first half: checked, then the stored blocks that can overlap the
+        window (404 for a missing filter target)."""
         self.check_query(principal, q)
-        found = await self._blocks_in_window(q, keys)
+        return await self._blocks_in_window(q, keys)
+
+    async def events_of(self, found: list[Block], q: WindowQuery) -> list[Event]:
+        """The query's second half: the events of `window_blocks` in the window."""
         if not any(block.rrule for block in found):
             return self._expand(found, q.start_ms, q.end_ms)
         known = self._known_events(found, q.start_ms, q.end_ms)

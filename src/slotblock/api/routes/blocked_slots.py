@@ -10,7 +10,7 @@ from starlette.responses import Response
 from slotblock.api.answer_size import capped
 from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
 from slotblock.api.dependencies import Caller, Svc, json_response
-from slotblock.api.event_fragments import EventFragments
+from slotblock.api.event_fragments import Encoders, EventFragments
 from slotblock.api.openapi import ERRORS, ETAG_HEADER, IDEMPOTENCY_KEY, IF_MATCH, PRECONDITION
 from slotblock.api.schemas import (
     BlockSlotBody,
@@ -22,7 +22,7 @@ from slotblock.api.schemas import (
 )
 from slotblock.core.etags import etag
 from slotblock.core.model import TEXT_FIELDS, Principal, Targets
-from slotblock.service.blocks import BlockInput, WindowQuery
+from slotblock.service.blocks import INLINE_EVENTS, BlockInput, BlockService, WindowQuery
 from slotblock.service.container import Services
 from slotblock.service.idempotency import fingerprint
 
@@ -58,9 +58,19 @@ async def blocked_slots_answer(
         targets=Targets(calendar_id=q.calendar_id, user_id=q.user_id, group_id=q.group_id),
     )
     zone = q.timeZone or who.location.timezone
-    limit = svc.blocks.settings.max_response_bytes
-    body = await svc.answers.body(who, query, zone, capped(fragments.body, limit))
+    encoders = fragments.encoders
+    if encoders is None or encoders[0] is not svc.blocks:
+        encoders = fragments.encoders = _encoders(svc.blocks, fragments)
+    body = await svc.answers.body(who, query, zone, encoders[1], encoders[2])
     return Response(body, media_type="application/json")
+
+
+def _encoders(blocks: BlockService, fragments: EventFragments) -> Encoders:
+    """A query's two ways to its body over `blocks` (built once, not per request): encoding
+    the service's events, capped; joining kept encodings (None where it cannot)."""
+    limit = blocks.settings.max_response_bytes
+    most = min(INLINE_EVENTS, blocks.settings.max_events)
+    return blocks, capped(fragments.body, limit), fragments.assembler(blocks.expansion, most, limit)
 
 
 @router.post(

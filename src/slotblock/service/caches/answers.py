@@ -21,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from slotblock.core.bounded_cache import BoundedCache, exact
-from slotblock.core.model import Event, Principal
+from slotblock.core.model import Block, Event, Principal
 from slotblock.service.blocks import INLINE_EVENTS, BlockService, WindowQuery
-from slotblock.store.window_query import WindowReader
+from slotblock.store.window_query import Keys, WindowReader
 
 Encode = Callable[[Sequence[Event], str], bytes]
+# The body of a window (blocks, start, end, zone) joined from kept encodings, or None where
+# the events must be built (api/event_fragments.py `EventFragments.window`).
+Assemble = Callable[[Sequence[Block], int, int, str], bytes | None]
 ENTRY_BYTES = 400  # the key, the tuple and the bytes object's header, estimated
 
 
@@ -40,10 +43,19 @@ class AnswerCache:
     def reader(self) -> WindowReader | None:
         return self.blocks.reader if self.cache.max_bytes else None
 
-    async def body(self, principal: Principal, q: WindowQuery, zone: str, encode: Encode) -> bytes:
+    async def body(
+        self,
+        principal: Principal,
+        q: WindowQuery,
+        zone: str,
+        encode: Encode,
+        assemble: Assemble | None = None,
+    ) -> bytes:
+        """The window's encoded answer: cached, else joined by `assemble` where it can,
+        else `encode` over the service's events."""
         reader = self.reader
         if reader is None:
-            return await self._encoded(encode, await self.blocks.query(principal, q), zone)
+            return await self._answer(principal, q, None, zone, encode, assemble)
         self.blocks.check_query(principal, q)
         # a plain tuple: hashing and comparing it is several times cheaper than the dataclass
         t = q.targets
@@ -59,10 +71,25 @@ class AnswerCache:
             version, keys = await reader.version_and_keys(
                 q.location_id, q.start_ms, q.end_ms, q.targets
             )
-        events = await self.blocks.query(principal, q, keys)
-        body = exact(await self._encoded(encode, events, zone))
+        body = exact(await self._answer(principal, q, keys, zone, encode, assemble))
         self.cache.put(key, (version, body), ENTRY_BYTES + len(body))
         return body
+
+    async def _answer(
+        self,
+        principal: Principal,
+        q: WindowQuery,
+        keys: Keys | None,
+        zone: str,
+        encode: Encode,
+        assemble: Assemble | None,
+    ) -> bytes:
+        found = await self.blocks.window_blocks(principal, q, keys)
+        if assemble is not None:
+            body = assemble(found, q.start_ms, q.end_ms, zone)
+            if body is not None:
+                return body
+        return await self._encoded(encode, await self.blocks.events_of(found, q), zone)
 
     async def _encoded(self, encode: Encode, events: Sequence[Event], zone: str) -> bytes:
         """`encode(events, zone)`: in a worker thread past INLINE_EVENTS events (a large

@@ -67,17 +67,27 @@ class WeekExpansion:
     def cached(self, block: Block, start: int, end: int) -> list[Event] | None:
         """`instances(block, start, end, …)` when the weeks of the window were expanded
         together before (no walk at all), else None."""
+        found = self.covering(block, start, end)
+        if found is None:
+            return None
+        return [e for e in found[1] if e.start_ms < end and e.end_ms > start]
+
+    def covering(
+        self, block: Block, start: int, end: int
+    ) -> tuple[tuple[object, ...], list[Event]] | None:
+        """The cache's key and instances of the weeks covering [start, end) (a superset of
+        the window's: cut them to it) when they were expanded together before, else None.
+        The key names exactly those instances: whatever is derived from them can be kept
+        under it."""
         if self.cache.max_bytes == 0:
             return None
         first, last = start // WEEK_MS, (end - 1) // WEEK_MS
         if first == last:
-            events = self.cache.get(self._week_key(block, first))
+            key = self._week_key(block, first)
         else:
             key = (block.location_id, block.id, block.version, block.group_id, first, last)
-            events = self.cache.get(key)
-        if events is None:
-            return None
-        return [e for e in events if e.start_ms < end and e.end_ms > start]
+        events = self.cache.get(key)
+        return None if events is None else (key, events)
 
     def _span(
         self, block: Block, first: int, last: int, limit: int, budget: Budget | None
