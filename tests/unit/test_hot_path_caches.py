@@ -174,3 +174,13 @@ def test_parsed_rules_are_kept_within_their_bytes() -> None:
     for n in range(1, 120):  # 120 x ~140 KB estimated: past the memo's bytes
         recurrence.stored_rule(f"RRULE:FREQ=DAILY;INTERVAL={n}\nEXDATE:" + stamps)
     assert 0 < recurrence._STORED.bytes <= recurrence.MEMO_BYTES
+
+
+def test_get_many_is_get_of_each_key() -> None:
+    cache: BoundedCache[str] = BoundedCache(300)
+    for key in "abc":
+        cache.put(key, key.upper(), 100)
+    assert cache.get_many(["a", "x", "c"]) == ["A", None, "C"]
+    assert (cache.hits, cache.misses) == (2, 1)
+    cache.put("d", "D", 100)  # "b" is the least recently used now: "a" and "c" were read
+    assert cache.get_many(["a", "b", "c", "d"]) == ["A", None, "C", "D"]

@@ -17,7 +17,7 @@ events, refused (422) at the same size, or None where the service's path must de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from operator import itemgetter
 
 import orjson
@@ -89,17 +89,19 @@ class EventFragments:
         if self.cache.max_bytes == 0:
             return None
         most, max_bytes = limits
-        rows: list[Row] = []
+        singles = [b for b in blocks if b.rrule is None]
+        if len(singles) > most:
+            return None
+        rows = self._singles(singles, timezone)
         for block in blocks:
             if block.rrule is None:
-                rows.append(self._one(master_event(block), timezone))
-            else:
-                covering = expansion.covering(block, start, end)
-                if covering is None:
-                    return None
-                key, events = covering
-                weeks = self._weeks(key, events, timezone)
-                rows.extend([r for r in weeks if r[0] < end and r[2] > start])
+                continue
+            covering = expansion.covering(block, start, end)
+            if covering is None:
+                return None
+            key, events = covering
+            weeks = self._weeks(key, events, timezone)
+            rows.extend([r for r in weeks if r[0] < end and r[2] > start])
             if len(rows) > most:
                 return None
         rows.sort(key=_ORDER)
@@ -118,6 +120,21 @@ class EventFragments:
             found = (row(event, timezone),)
             self.cache.put(key, found, ENTRY_BYTES + len(found[0][4]))
         return found[0]
+
+    def _singles(self, blocks: list[Block], timezone: str) -> list[Row]:
+        """The rows of one-off blocks (`_one` of each: the same keys), read in one go."""
+        keys: list[Hashable] = [
+            (b.location_id, b.id, b.version, b.group_id, timezone) for b in blocks
+        ]
+        rows: list[Row] = []
+        for block, key, found in zip(blocks, keys, self.cache.get_many(keys), strict=True):
+            if found is not None:
+                rows.append(found[0])
+                continue
+            made = row(master_event(block), timezone)
+            self.cache.put(key, (made,), ENTRY_BYTES + len(made[4]))
+            rows.append(made)
+        return rows
 
     def _weeks(
         self, key: tuple[object, ...], events: list[Event], timezone: str

@@ -68,6 +68,23 @@ class BoundedCache(Generic[V]):
             self._entries.move_to_end(key)
             return found[0]
 
+    def get_many(self, keys: list[Hashable]) -> list[V | None]:
+        """`[get(k) for k in keys]` under one hold of the lock (a window's many entries)."""
+        out: list[V | None] = []
+        with self._lock:
+            entries = self._entries
+            for key in keys:
+                found = entries.get(key)
+                if found is None:
+                    out.append(None)
+                    continue
+                entries.move_to_end(key)
+                out.append(found[0])
+            hits = len(keys) - out.count(None)
+            self.hits += hits
+            self.misses += len(keys) - hits
+        return out
+
     def put(self, key: Hashable, value: V, size: int) -> None:
         """Keep `value` unless it alone is larger than the bound."""
         if size > self.max_bytes:
