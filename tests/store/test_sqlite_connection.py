@@ -1,5 +1,6 @@
 """SQLite connections run their short steps on the event loop, and what can wait in a thread:
-a writer waiting for another process's write lock leaves the loop free."""
+a writer waiting for another process's write lock leaves the loop free (its `BEGIN
+IMMEDIATE`, refused at once on the loop, waits in the thread with the busy timeout)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from slotblock.store import open_store
+from slotblock.store import Store, open_store
 from slotblock.store.sqlite_connection import LoopConnection
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_statements_on_the_loop_begin_and_commit_in_the_thread(
+async def test_statements_and_an_uncontended_begin_on_the_loop_commit_in_the_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loop_thread = threading.get_ident()
@@ -49,7 +50,8 @@ async def test_statements_on_the_loop_begin_and_commit_in_the_thread(
     finally:
         await store.dispose()
     where = dict(ran)
-    assert where["BEGIN"] is False and where["commit"] is False  # in aiosqlite's thread
+    assert where["commit"] is False  # in aiosqlite's thread
+    assert where["BEGIN"] is True  # nobody else held the write lock: taken at once
     assert where["INSERT"] is True and where["SELECT"] is True  # on the loop
     assert where["fetchall"] is True
 
@@ -67,6 +69,7 @@ async def test_a_writer_waiting_for_the_lock_leaves_the_loop_free(tmp_path: Path
             async with store.begin() as conn:
                 await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
 
+        busy_before = await _busy_timeout(store)
         writer = asyncio.create_task(write())
         ticks, began = 0, time.perf_counter()
         while time.perf_counter() - began < 0.5:  # the writer waits; the loop goes on
@@ -79,5 +82,26 @@ async def test_a_writer_waiting_for_the_lock_leaves_the_loop_free(tmp_path: Path
         await asyncio.wait_for(writer, 10)
         async with store.read() as conn:
             assert (await conn.execute(sa.text("SELECT x FROM t"))).scalar_one() == 2
+        assert busy_before > 1_000 and await _busy_timeout(store) == busy_before  # restored
+    finally:
+        await store.dispose()
+
+
+async def _busy_timeout(store: Store) -> int:
+    async with store.read() as conn:
+        found: int = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+        return found
+
+
+async def test_a_begin_refused_for_another_reason_is_that_error(tmp_path: Path) -> None:
+    """Only SQLITE_BUSY sends a BEGIN IMMEDIATE to wait in the thread: any other error is
+    raised as it is (here: a transaction already open on the connection)."""
+    store = open_store(f"sqlite:///{tmp_path / 'x.db'}", pool_size=1)
+    try:
+        async with store.begin() as conn:
+            with pytest.raises(sa.exc.OperationalError, match="within a transaction"):
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except sa.exc.OperationalError:
+        pass  # the transaction is unusable after; its rollback may say so too
     finally:
         await store.dispose()
