@@ -42,6 +42,7 @@ from slotblock.core.model import TEXT_FIELDS, Block, Override, Targets
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, Timeouts, ssl_argument
 from slotblock.store.integrity import UNAVAILABLE, driver_outage, reachable
+from slotblock.store.shared_reads import SharedReads
 from slotblock.store.tables import blocks, calendars, data_versions
 
 _NAMES = [column.name for column in _COLUMNS]
@@ -132,6 +133,9 @@ class WindowReader:
         self._sqlite: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # PostgreSQL: a location's version reads at once share a round trip (each a read
+        # that began after its caller asked: store/shared_reads.py)
+        self.versions: SharedReads[str, int] = SharedReads(self._postgres_version)
 
     @property
     def is_sqlite(self) -> bool:
@@ -206,6 +210,9 @@ class WindowReader:
         if self.is_sqlite:
             found: int = self._on_sqlite(_SQLITE_VERSION, {})[0][0]
             return found
+        return await self.versions.get(location_id)
+
+    async def _postgres_version(self, location_id: str) -> int:
         rows = await self._fetch(_POSTGRES_VERSION, [location_id])
         return rows[0][0] if rows else 0
 
