@@ -18,7 +18,7 @@ from slotblock.config import Settings
 from slotblock.core.errors import Unauthenticated
 from slotblock.core.model import Principal
 from slotblock.service.container import wall_clock_ms
-from slotblock.service.rate_limits import RateLimiter, Verdict, open_rate_limiter
+from slotblock.service.rate_limits import ALLOWED, RateLimiter, Verdict, open_rate_limiter
 
 T = TypeVar("T")
 
@@ -58,9 +58,10 @@ async def failures_limited(
     limiter: RateLimiter = request.app.state.rate_limiter
     address = client_address(request)
     verdict = await limiter.before_authentication(address)
-    _keep(request, verdict.headers)
-    if not verdict.allowed:
-        raise _refuse(verdict, "address")
+    if verdict is not ALLOWED:  # the address has failed before: its bucket is reported
+        _keep(request, verdict.headers)
+        if not verdict.allowed:
+            raise _refuse(verdict, "address")
     try:
         return await authenticate()
     except failures:

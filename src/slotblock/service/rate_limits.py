@@ -16,6 +16,7 @@ from slotblock.store.counters import Bucket, Counters, open_counters
 
 DAY_MS = 86_400_000
 _FLOODING_LIMIT = 100_000  # addresses remembered per process
+_OWNERS_LIMIT = 100_000  # tokens whose buckets are kept built, per process
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class Verdict:
     headers: dict[str, str] = field(default_factory=dict)
     retry_after_seconds: int = 0
     message: str = ""
+
+
+ALLOWED = Verdict(True)  # a request that may go on, nothing to report (never mutated)
 
 
 class RateLimiter:
@@ -41,17 +45,14 @@ class RateLimiter:
         # only these are checked before authentication, so that a good request costs one
         # counter round trip, not two. Each node learns of a flood at its first failure.
         self._flooding: dict[str, int] = {}
+        # The buckets of each token in its location, built once (a request looks them up).
+        self._owners: dict[tuple[str, str], tuple[Bucket, ...]] = {}
 
     async def admit(self, principal: Principal) -> Verdict:
         """Count one request of this token in its location, if both limits leave room."""
-        owner = f"rl:{principal.token_id}:{principal.location.id}"
-        buckets = []
-        if self.burst:
-            buckets.append(Bucket(f"{owner}:burst", self.burst, self.interval_ms))
-        if self.daily:
-            buckets.append(Bucket(f"{owner}:daily", self.daily, DAY_MS))
+        buckets = self._buckets(principal)
         if not buckets:
-            return Verdict(True)
+            return ALLOWED
         now = self.clock()
         tally = await self.counters.count(buckets, now, "take")
         headers: dict[str, str] = {}
@@ -62,11 +63,26 @@ class RateLimiter:
         full = [b for b, used in zip(buckets, tally.counts, strict=True) if used >= b.limit]
         return _refusal(headers, full[0], now, "requests for this token")
 
+    def _buckets(self, principal: Principal) -> tuple[Bucket, ...]:
+        key = (principal.token_id, principal.location.id)
+        found = self._owners.get(key)
+        if found is None:
+            owner = f"rl:{principal.token_id}:{principal.location.id}"
+            made = []
+            if self.burst:
+                made.append(Bucket(f"{owner}:burst", self.burst, self.interval_ms))
+            if self.daily:
+                made.append(Bucket(f"{owner}:daily", self.daily, DAY_MS))
+            if len(self._owners) >= _OWNERS_LIMIT:
+                self._owners.clear()
+            found = self._owners[key] = tuple(made)
+        return found
+
     async def before_authentication(self, address: str) -> Verdict:
         """Refuse an address that has failed authentication too often in this interval."""
+        if not self.auth_failures or self._flooding.get(address, 0) <= self.clock():
+            return ALLOWED
         now = self.clock()
-        if not self.auth_failures or self._flooding.get(address, 0) <= now:
-            return Verdict(True)
         bucket = self._failures(address)
         tally = await self.counters.count([bucket], now, "peek")
         headers = _headers(bucket, tally.counts[0])
@@ -95,12 +111,12 @@ def _headers(bucket: Bucket, used: int) -> dict[str, str]:
     remaining = str(max(bucket.limit - used, 0))
     if bucket.window_ms == DAY_MS:
         return {
-            "X-RateLimit-Limit-Daily": str(bucket.limit),
+            "X-RateLimit-Limit-Daily": bucket.limit_text,
             "X-RateLimit-Daily-Remaining": remaining,
         }
     return {
-        "X-RateLimit-Interval-Milliseconds": str(bucket.window_ms),
-        "X-RateLimit-Max": str(bucket.limit),
+        "X-RateLimit-Interval-Milliseconds": bucket.window_text,
+        "X-RateLimit-Max": bucket.limit_text,
         "X-RateLimit-Remaining": remaining,
     }
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, Protocol
 
 import redis.asyncio as aioredis
@@ -31,6 +32,14 @@ class Bucket:
     name: str
     limit: int
     window_ms: int
+
+    @cached_property
+    def limit_text(self) -> str:
+        return str(self.limit)
+
+    @cached_property
+    def window_text(self) -> str:
+        return str(self.window_ms)
 
     def key(self, now_ms: int) -> str:
         return f"{self.name}:{self.window_ms}:{now_ms // self.window_ms}"
