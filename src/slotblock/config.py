@@ -369,6 +369,12 @@ class Settings(BaseSettings):
         description="Answer the usual GET /calendars/blocked-slots before FastAPI's router "
         "(same answers; off: every request through the framework).",
     )
+    lean_create_route: bool = Field(
+        True,
+        description="Answer the usual POST /calendars/events/block-slots (a JSON body the "
+        "model accepts, no Idempotency-Key) before FastAPI's router (same answers; off: every "
+        "create through the framework).",
+    )
     web_ui: bool = Field(
         True,
         description="Serve the web week view at /ui/ (off: /ui/ answers 404).",

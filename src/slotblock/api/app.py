@@ -17,6 +17,7 @@ from slotblock.api.middleware.security_headers import SecurityHeaders
 from slotblock.api.middleware.single_query_values import SingleQueryValues
 from slotblock.api.middleware.size_limits import RequestLimits
 from slotblock.api.routes import (
+    block_slot_create_lean,
     blocked_slots,
     blocked_slots_lean,
     calendars,
@@ -164,4 +165,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
     if settings.lean_query_route:
         blocked_slots_lean.install(app, settings.retry_after_seconds)
+    if settings.lean_create_route:
+        block_slot_create_lean.install(app)
     return app

@@ -97,8 +97,14 @@ async def create_block_slot(
             lambda event: event_json(event, timezone),
         )
         return _tagged(json_response(answer.body, answer.status), answer.etag)
+    return await create_answer(body, who, svc)
+
+
+async def create_answer(body: BlockSlotBody, who: Principal, svc: Services) -> Response:
+    """The answer of a create without an Idempotency-Key (the route's, and
+    api/routes/block_slot_create_lean.py's)."""
     event = await svc.blocks.create(who, _input(body))
-    return _tagged(json_response(event_json(event, timezone), 201), etag(event.block))
+    return _tagged(json_response(event_json(event, who.location.timezone), 201), etag(event.block))
 
 
 def _tagged(response: Response, tag: str) -> Response:
