@@ -9,8 +9,8 @@ creates (a calendar's, a user's, a series, every optional text), bodies FastAPI 
 (not JSON, not an object, a missing or unknown field, a wrong type, an invalid rule), other
 content types, a repeated Content-Type, an Idempotency-Key, headers the caller's checks
 refuse (no or unknown token, no Version), another location, a calendar that does not exist
-or belongs to another location, a token without calendars.write, a body over the size limit,
-a client gone mid-body, and a burst past the rate limit; and on PostgreSQL the database cut
+or belongs to another location, a token without calendars.write, a body over the size limit
+(declared and streamed), and a burst past the rate limit; and on PostgreSQL the database cut
 off behind a proxy (503 with the configured Retry-After, nothing written) and back.
 """
 
