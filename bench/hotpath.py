@@ -36,8 +36,8 @@ of seed answers under 1 and 10 ms inside the server (its /metrics histogram), RS
 --pin (off by default): where `taskset` exists and at least 2 CPUs are usable, every server
 (slotblock and the floors) runs under `taskset -c` the first CPU and every load generator
 (bench/load.py, and wrk, which it starts) and the round-trip client under the second, so
-that concurrency figures are measured with server and load on separate cores; else it says
-why it is skipped. The report's header says whether pinning was on. Prints the table and
+that concurrency figures are measured with server and load on separate cores (PostgreSQL's
+own server, a service of the machine, is not pinned); else it says why it is skipped. The report's header says whether pinning was on. Prints the table and
 the targets and writes them into bench/RESULTS.md (`--output`).
 """
 
@@ -135,7 +135,8 @@ def pinning(asked: bool, taskset: str | None, cpus: Iterable[int]) -> Pinning:
         load_cpu=load,
         note=(
             f"on: every server (slotblock and the floors) under `taskset -c {server}`, the load "
-            f"generators and the round-trip client under `taskset -c {load}`"
+            f"generators and the round-trip client under `taskset -c {load}` (PostgreSQL's own "
+            "server, a service of the machine, is not pinned)"
         ),
     )
 
