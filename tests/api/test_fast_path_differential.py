@@ -133,6 +133,9 @@ def app_settings(url: str, switches: Switches, *, tight: bool = False) -> Settin
         block_cache_bytes=size(switches.blocks),
         direct_reads=switches.direct,
         lean_query_route=switches.lean,
+        # the lean route's own cache, on with it (it does nothing without it); on and off
+        # behind the lean route in tests/api/test_parsed_queries.py
+        parsed_query_cache_bytes=size(switches.lean),
         **(TIGHT if tight else {}),  # type: ignore[arg-type]
     )
 
@@ -194,7 +197,8 @@ async def compare(apps: list[App], reference: App, requests: list[Request]) -> l
 
 
 _SWITCHES = {"direct_reads", "lean_query_route", "expansion_cache_bytes", "fragment_cache_bytes",
-             "answer_cache_bytes", "block_cache_bytes", "max_events"}  # fmt: skip
+             "answer_cache_bytes", "block_cache_bytes", "parsed_query_cache_bytes",
+             "max_events"}  # fmt: skip
 
 
 # --- data ----------------------------------------------------------------------------------
