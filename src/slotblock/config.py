@@ -375,6 +375,12 @@ class Settings(BaseSettings):
         "model accepts, no Idempotency-Key) before FastAPI's router (same answers; off: every "
         "create through the framework).",
     )
+    parsed_query_cache_bytes: int = Field(
+        1024 * 1024,
+        ge=0,
+        description="Bytes of parsed and validated blocked-slots queries kept per process, by "
+        "their raw query string, refused ones too (with the lean query route; 0: off).",
+    )
     web_ui: bool = Field(
         True,
         description="Serve the web week view at /ui/ (off: /ui/ answers 404).",

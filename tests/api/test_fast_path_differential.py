@@ -5,11 +5,11 @@ event, read through SQLAlchemy, answer through FastAPI's router). Against it, on
 PostgreSQL, with the production machinery on (rate limits counting every request, request
 ids, metrics), every answer — status, headers, body — must be the same bytes:
 
-1. every combination of the switches that can occur (40: the answer and block caches exist
-   only with direct reads), half of them with tight limits so that every 422 (window, event
-   cap, work budget, answer size) is compared too, on windows, filters, zones and unusual
-   requests drawn by Hypothesis, each followed by repeated, shifted and nearby windows that
-   hit the caches;
+1. every combination of the switches that can occur (60: the answer and block caches exist
+   only with direct reads, the parsed queries' cache only behind the lean route), half of
+   them with tight limits so that every 422 (window, event cap, work budget, answer size) is
+   compared too, on windows, filters, zones and unusual requests drawn by Hypothesis, each
+   followed by repeated, shifted and nearby windows that hit the caches;
 2. apps with warm caches while another process writes (an edit, a moved instance, a delete,
    a calendar moved to another group) and while the location is reset and loaded again with
    the same ids and other content; a group's answers holding a team member's blocks synced
@@ -92,18 +92,23 @@ class Switches:
     blocks: bool = False
     direct: bool = False
     lean: bool = False
+    parsed: bool = False
 
 
 REFERENCE = Switches()
-ALL_ON = Switches(True, True, True, True, True, True)
+ALL_ON = Switches(True, True, True, True, True, True, True)
 
 
 def combinations() -> list[Switches]:
-    """Every combination that behaves apart: the answer and block caches need direct reads."""
+    """Every combination that behaves apart: the answer and block caches need direct reads,
+    the parsed queries' cache the lean route."""
     out = []
     for direct, expansion, fragments, lean in itertools.product((False, True), repeat=4):
-        pairs = itertools.product((False, True), repeat=2) if direct else [(False, False)]
-        out += [Switches(expansion, fragments, a, b, direct, lean) for a, b in pairs]
+        pairs = list(itertools.product((False, True), repeat=2)) if direct else [(False, False)]
+        kept = (False, True) if lean else (False,)
+        out += [
+            Switches(expansion, fragments, a, b, direct, lean, p) for p in kept for a, b in pairs
+        ]
     return out
 
 
@@ -133,6 +138,7 @@ def app_settings(url: str, switches: Switches, *, tight: bool = False) -> Settin
         block_cache_bytes=size(switches.blocks),
         direct_reads=switches.direct,
         lean_query_route=switches.lean,
+        parsed_query_cache_bytes=size(switches.parsed),
         **(TIGHT if tight else {}),  # type: ignore[arg-type]
     )
 
@@ -194,7 +200,8 @@ async def compare(apps: list[App], reference: App, requests: list[Request]) -> l
 
 
 _SWITCHES = {"direct_reads", "lean_query_route", "expansion_cache_bytes", "fragment_cache_bytes",
-             "answer_cache_bytes", "block_cache_bytes", "max_events"}  # fmt: skip
+             "answer_cache_bytes", "block_cache_bytes", "parsed_query_cache_bytes",
+             "max_events"}  # fmt: skip
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -354,7 +361,7 @@ async def test_every_switch_combination_answers_as_the_reference(
 ) -> None:
     data = await populated(services, client, tenant)
     combos = combinations()
-    assert len(combos) == 40 and ALL_ON in combos
+    assert len(combos) == 60 and ALL_ON in combos
     statuses: set[int] = set()
     async with (
         serving(app_settings(database_url, REFERENCE)) as reference,

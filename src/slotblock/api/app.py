@@ -164,7 +164,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # request id and is logged and counted.
     app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
     if settings.lean_query_route:
-        blocked_slots_lean.install(app, settings.retry_after_seconds)
+        blocked_slots_lean.install(
+            app, settings.retry_after_seconds, settings.parsed_query_cache_bytes
+        )
     if settings.lean_create_route:
         block_slot_create_lean.install(app)
     return app

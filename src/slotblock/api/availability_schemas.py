@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, RootModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
 from slotblock.api.openapi import EXTENSION
 from slotblock.api.schemas import BlockedSlotsQuery, IdText, MillisString, Query
@@ -50,7 +50,12 @@ def millis(text: str) -> int:
 
 
 class ZonedBlockedSlotsQuery(BlockedSlotsQuery):
-    """`GET /calendars/blocked-slots` query, with the `timeZone` extension."""
+    """`GET /calendars/blocked-slots` query, with the `timeZone` extension.
+
+    Frozen: api/routes/blocked_slots_lean.py keeps a validated query by its raw query string
+    and hands the same object to every request that sends those bytes again."""
+
+    model_config = ConfigDict(frozen=True)
 
     timeZone: Annotated[ZoneName | None, _zone_field(TIME_ZONE)] = None
 

@@ -126,12 +126,14 @@ WEBHOOK_WAITING = Gauge(
 )
 OUTCOMES = ("delivered", "retried", "dead")
 
-# Every cache of service/caches/__init__.py's table, by its metrics label.
-CACHES = ("expansion", "fragments", "answers", "blocks", "feeds")
+# Every cache of service/caches/__init__.py's table, by its metrics label, and the lean
+# route's parsed queries (api/routes/blocked_slots_lean.py).
+CACHES = ("expansion", "fragments", "answers", "blocks", "feeds", "parsed_queries")
 
 
 def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
-    """The app's caches by label (no `blocks` without direct reads)."""
+    """The app's caches by label (no `blocks` without direct reads, no `parsed_queries`
+    without the lean query route)."""
     services = app.state.services
     found: dict[str, BoundedCache[Any]] = {
         "expansion": services.blocks.expansion.cache,
@@ -141,6 +143,9 @@ def caches(app: FastAPI) -> dict[str, BoundedCache[Any]]:
     }
     if services.blocks.reader is not None:
         found["blocks"] = services.blocks.reader.blocks
+    parsed = getattr(app.state, "parsed_queries", None)
+    if parsed is not None:
+        found["parsed_queries"] = parsed.cache
     return found
 
 

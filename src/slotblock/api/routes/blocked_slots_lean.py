@@ -13,11 +13,18 @@ Errors are answered by the application's own exception handlers (`api/errors.py`
 the configured Retry-After), looked up as Starlette's exception middleware looks them up;
 an exception no handler takes goes on up to `Failures` (500), as it does from the router.
 So every status, body and header is the route's.
+
+The outcome of reading a query string — the validated query, or "the route answers it" — is
+kept by the raw bytes (`ParsedQueries`, `parsed_query_cache_bytes`), so that a repeated
+request skips `parse_qsl` and the model's validation. Both outcomes are kept, so that a stream
+of distinct refused queries is bounded as the usual ones are; a kept query is frozen, shared
+by every request that sends the same bytes. The cache is its own: the long tail of distinct
+windows evicts only other query strings.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
@@ -31,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from slotblock.api.availability_schemas import ZonedBlockedSlotsQuery
 from slotblock.api.dependencies import caller
 from slotblock.api.routes.blocked_slots import blocked_slots_answer, router
+from slotblock.core.bounded_cache import BoundedCache, text_bytes
 
 PATH = "/calendars/blocked-slots"
 OPERATION = "get-blocked-slots"
@@ -48,13 +56,64 @@ def usual_query(query_string: bytes) -> ZonedBlockedSlotsQuery | None:
         return None
 
 
+# A kept outcome: the validated query, or False when the route answers the query string.
+Outcome = ZonedBlockedSlotsQuery | Literal[False]
+
+# An entry beside its characters (the query string's, and the kept query's field values):
+# the key's bytes header, the map's slot, the (value, size) pair and its size, and for a
+# query its object, its __dict__, its set of given fields and its values' str headers;
+# measured (sys.getsizeof, deep, the shared field names left out) at about 990 bytes with
+# four parameters and 1,650 with all seven (the set of given fields grows past four). A
+# refused query string keeps only the key, the slot and the pair: about 220. Checked whole
+# (tracemalloc over 5,000 entries): 1,135 bytes an entry of four parameters (charged 1,875),
+# 1,935 of seven (charged 2,014), 272 a refused one (charged 327).
+QUERY_ENTRY_BYTES = 1_700
+REFUSED_ENTRY_BYTES = 250
+
+
+def entry_bytes(query_string: bytes, q: ZonedBlockedSlotsQuery | None) -> int:
+    """What an entry of `ParsedQueries` takes, high."""
+    if q is None:
+        return REFUSED_ENTRY_BYTES + len(query_string)
+    values = (q.location_id, q.user_id, q.calendar_id, q.group_id, q.start_time, q.end_time,
+              q.timeZone)  # fmt: skip
+    return QUERY_ENTRY_BYTES + len(query_string) + text_bytes("".join(filter(None, values)))
+
+
+class ParsedQueries:
+    """`usual_query`'s outcome by the raw query string, least recently used out past
+    `max_bytes` (0: every query string read again)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.cache: BoundedCache[Outcome] = BoundedCache(max_bytes)
+        self.on = max_bytes > 0
+
+    def __call__(self, query_string: bytes) -> ZonedBlockedSlotsQuery | None:
+        if not self.on:
+            return usual_query(query_string)
+        found = self.cache.get(query_string)
+        if found is None:
+            q = usual_query(query_string)
+            kept: Outcome = False if q is None else q
+            self.cache.put(query_string, kept, entry_bytes(query_string, q))
+            return q
+        return None if found is False else found
+
+
 class LeanBlockedSlots:
     """ASGI middleware, innermost: answers the usual blocked-slots query itself."""
 
-    def __init__(self, app: ASGIApp, fastapi: FastAPI, retry_after_seconds: int = 5) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        fastapi: FastAPI,
+        retry_after_seconds: int = 5,
+        queries: ParsedQueries | None = None,
+    ) -> None:
         self.app = app
         self.fastapi = fastapi
         self.retry_after_seconds = retry_after_seconds
+        self.queries = ParsedQueries(0) if queries is None else queries
         # the route object the router puts in the scope, for the access log and the metrics
         self.route = next(
             r for r in router.routes if isinstance(r, APIRoute) and r.operation_id == OPERATION
@@ -64,7 +123,7 @@ class LeanBlockedSlots:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        q = usual_query(scope["query_string"])
+        q = self.queries(scope["query_string"])
         if q is None:
             await self.app(scope, receive, send)
             return
@@ -93,9 +152,17 @@ class LeanBlockedSlots:
         return None
 
 
-def install(app: FastAPI, retry_after_seconds: int) -> None:
+def install(app: FastAPI, retry_after_seconds: int, parsed_query_cache_bytes: int) -> None:
     """Innermost of the middleware: after every other one, just before the router. A 503
-    says to retry after `retry_after_seconds`, as the app's error handlers do."""
+    says to retry after `retry_after_seconds`, as the app's error handlers do. The parsed
+    queries' cache goes to `app.state.parsed_queries` (for the metrics)."""
+    queries = ParsedQueries(parsed_query_cache_bytes)
+    app.state.parsed_queries = queries
     app.user_middleware.append(
-        Middleware(LeanBlockedSlots, fastapi=app, retry_after_seconds=retry_after_seconds)
+        Middleware(
+            LeanBlockedSlots,
+            fastapi=app,
+            retry_after_seconds=retry_after_seconds,
+            queries=queries,
+        )
     )
