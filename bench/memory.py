@@ -32,14 +32,21 @@ from bench.run import database, load, process, rss_mb
 from tests.live import free_port
 
 N = 10_000
-CACHES = ("expansion", "fragments", "answers", "blocks")
+CACHES = ("expansion", "fragments", "answers", "blocks", "parsed_queries")
 BOUNDS = {
     "expansion": "SLOTBLOCK_EXPANSION_CACHE_BYTES",
     "fragments": "SLOTBLOCK_FRAGMENT_CACHE_BYTES",
     "answers": "SLOTBLOCK_ANSWER_CACHE_BYTES",
     "blocks": "SLOTBLOCK_BLOCK_CACHE_BYTES",
+    "parsed_queries": "SLOTBLOCK_PARSED_QUERY_CACHE_BYTES",
 }
-DEFAULT_BOUNDS = {"expansion": 32, "fragments": 32, "answers": 16, "blocks": 16}  # MiB
+DEFAULT_BOUNDS = {
+    "expansion": 32,
+    "fragments": 32,
+    "answers": 16,
+    "blocks": 16,
+    "parsed_queries": 1,
+}  # MiB
 ZONES = ("", "&timeZone=UTC", "&timeZone=America/Los_Angeles")
 MIB = 1024 * 1024
 
