@@ -23,7 +23,6 @@ from slotblock import logs
 from slotblock.api import metrics
 from slotblock.api.errors import error_response
 
-access = logging.getLogger("slotblock.access")
 crashes = logging.getLogger("slotblock.core.errors")
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
@@ -103,13 +102,9 @@ class Observability:
             self.sample(scope)
         if self.access_log:
             state = scope["state"]
-            access.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                template,
-                status,
-                seconds * 1000,
-                extra={
+            logs.access(
+                (scope["method"], template, status, seconds * 1000),
+                {
                     "method": scope["method"],
                     "route": template,
                     "status": status,
