@@ -1,6 +1,7 @@
 """What one PostgreSQL read of the hot path costs at each layer, in one process, side by side:
 `SELECT 1` and the data-version statement on one open asyncpg connection, the same statement
-through the window reader's pool (acquire, fetch, release), the reader's `_fetch` (its outage
+through asyncpg's pool (acquire, fetch, release) and through the window reader's own
+connections (take, fetch, give: store/pg_connections.py), the reader's `_fetch` (its outage
 translation and retry around that), and `data_version` (with its shared reads). The p50 of
 3,000 of each, after 300 unmeasured, in alternating passes.
 
@@ -52,16 +53,28 @@ async def main(url: str) -> None:
             location = "benchLocation0000000"
             await conn.execute("INSERT INTO data_versions (location_id, version) VALUES ($1, 1)",
                                location)  # fmt: skip
-        pool = await reader._postgres_pool()
+        # asyncpg's pool, as the reader had it before store/pg_connections.py: not reset on
+        # release (reads change no session state)
+        pool = await asyncpg.create_pool(url.replace("postgresql+asyncpg", "postgresql"),
+                                         min_size=1, max_size=4, reset=_keep_session)  # fmt: skip
+        connections = reader._postgres_connections()
 
         async def pooled() -> object:
             async with pool.acquire() as c:
                 return await c.fetch(_POSTGRES_VERSION, location)
 
+        async def lent() -> object:
+            c = await connections.take()
+            try:
+                return await c.fetch(_POSTGRES_VERSION, location)
+            finally:
+                connections.give(c, True)
+
         reads: dict[str, Callable[[], Awaitable[object]]] = {
             "SELECT 1, one open connection": lambda: conn.fetchval("SELECT 1"),
             "data version, one open connection": lambda: conn.fetch(_POSTGRES_VERSION, location),
-            "data version, the reader's pool (acquire, fetch, release)": pooled,
+            "data version, asyncpg's pool (acquire, fetch, release)": pooled,
+            "data version, the reader's connections (take, fetch, give)": lent,
             "data version, the reader's _fetch": lambda: reader._fetch(
                 _POSTGRES_VERSION, [location]
             ),
@@ -73,12 +86,17 @@ async def main(url: str) -> None:
                 found[name].append(await p50_us(read))
     finally:
         await conn.close()
+        await pool.close()
         await reader.close()
         await store.dispose()
     print(f"p50 of {COUNT:,} reads, the better of {PASSES} passes\n")
     print("| read | p50 us |\n|---|---|")
     for name, values in found.items():
         print(f"| {name} | {min(values):.0f} |")
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    pass
 
 
 if __name__ == "__main__":

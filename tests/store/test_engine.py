@@ -74,7 +74,7 @@ async def test_a_process_opens_up_to_three_pools_worth_of_connections(pg_templat
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(store.engine.connect(), 0.5)
         assert await reader.data_version("nowhere") == 0  # opens the direct reads' pool
-        assert reader._pool is not None and reader._pool.get_max_size() == 2
+        assert reader._connections is not None and reader._connections.size == 2
     finally:
         for conn in held:
             await conn.close()

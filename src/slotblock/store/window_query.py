@@ -10,10 +10,11 @@ processing.
   statement runs in tens of microseconds, less than a hop to a thread would cost). It also
   answers `data_version`: SQLite changes it whenever another connection, of this process or
   any other, commits (https://sqlite.org/pragma.html#pragma_data_version).
-- PostgreSQL: an asyncpg pool whose connections keep their prepared statements and are not
-  reset on release (reads change no session state). It is this reader's own, apart from
-  SQLAlchemy's (whose checkout would add a ping and a reset round trip to every read): up to
-  `SLOTBLOCK_POOL_SIZE` connections, beside the engine's pool and overflow.
+- PostgreSQL: up to `SLOTBLOCK_POOL_SIZE` asyncpg connections of this reader's own
+  (`store/pg_connections.py`), beside the engine's pool and overflow, lent from a free list:
+  they keep their prepared statements and are not reset between reads (reads change no
+  session state). SQLAlchemy's checkout would add a ping and a reset round trip to every
+  read, and asyncpg's pool a task per release.
 
 Failures are the store's: every driver call runs inside `integrity.reachable()`, so an
 outage is `Unavailable` (503 with the configured Retry-After), as in `Store.read()`. A
@@ -25,7 +26,6 @@ A statement that fails on a fresh connection as well is an outage.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -42,6 +42,7 @@ from slotblock.core.model import TEXT_FIELDS, Block, Override, Targets
 from slotblock.store.blocks import _COLUMNS, _READ, _window_params, _window_statement
 from slotblock.store.engine import Store, Timeouts, ssl_argument
 from slotblock.store.integrity import UNAVAILABLE, driver_outage, reachable
+from slotblock.store.pg_connections import Connections
 from slotblock.store.shared_reads import SharedReads
 from slotblock.store.tables import blocks, calendars, data_versions
 
@@ -131,8 +132,7 @@ class WindowReader:
         # (location, id, version, joined group) names one content: its Block is built once
         self.blocks: BoundedCache[Block] = BoundedCache(block_cache_bytes)
         self._sqlite: sqlite3.Connection | None = None
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._connections: Connections | None = None
         # PostgreSQL: a location's version reads at once share a round trip (each a read
         # that began after its caller asked: store/shared_reads.py)
         self.versions: SharedReads[str, int] = SharedReads(self._postgres_version)
@@ -221,29 +221,38 @@ class WindowReader:
             return self._sqlite_connection().execute(sql, params).fetchall()
 
     async def _fetch(self, sql: str, args: list[Any]) -> Sequence[Sequence[Any]]:
-        """The rows of one statement on a pooled connection: a dropped connection is
+        """The rows of one statement on one of the reader's connections: a dropped one is
         replaced and the statement run once more; an outage is Unavailable."""
         with reachable():
             try:
                 return await self._fetch_once(sql, args)
             except _Dropped:
                 pass
-            if self._pool is not None:
-                await self._pool.expire_connections()
+            if self._connections is not None:
+                self._connections.expire()
             try:
                 return await self._fetch_once(sql, args)
             except _Dropped as again:
                 raise Unavailable(UNAVAILABLE) from again.__cause__
 
     async def _fetch_once(self, sql: str, args: list[Any]) -> Sequence[Sequence[Any]]:
-        pool = await self._postgres_pool()
-        async with pool.acquire(timeout=self.timeouts.pool) as conn:
-            try:
-                rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *args)
-            except Exception as exc:
-                if driver_outage(exc) or _confused(exc) or _closed(conn):
-                    raise _Dropped from exc
-                raise
+        connections = self._postgres_connections()
+        conn = await connections.take()
+        clean = False
+        try:
+            rows: Sequence[Sequence[Any]] = await conn.fetch(sql, *args)
+            clean = True
+        except asyncpg.PostgresError as exc:
+            clean = not _closed(conn)  # the server's error, and the connection idle again
+            if not clean or driver_outage(exc):
+                raise _Dropped from exc
+            raise
+        except Exception as exc:
+            if driver_outage(exc) or _confused(exc) or _closed(conn):
+                raise _Dropped from exc
+            raise
+        finally:
+            connections.give(conn, clean)
         return rows
 
     async def fetch_row(self, sql: str) -> Sequence[Any] | None:
@@ -252,10 +261,8 @@ class WindowReader:
         if self.is_sqlite:
             row: Sequence[Any] | None = self._sqlite_connection().execute(sql).fetchone()
             return row
-        pool = await self._postgres_pool()
-        async with pool.acquire(timeout=self.timeouts.pool) as conn:
-            found: Sequence[Any] | None = await conn.fetchrow(sql)
-        return found
+        rows = await self._fetch(sql, [])
+        return rows[0] if rows else None
 
     async def mapped_rows(
         self, compiled: Callable[[bool], tuple[str, tuple[str, ...]]], params: dict[str, Any]
@@ -283,35 +290,34 @@ class WindowReader:
             self._sqlite = conn
         return self._sqlite
 
-    async def _postgres_pool(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        async with self._opening:
-            if self._pool is None:
-                url, ssl = ssl_argument(self.url)
-                dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-                waits: dict[str, float] = {}
-                if self.timeouts.connect is not None:
-                    waits["timeout"] = self.timeouts.connect
-                if self.timeouts.statement is not None:
-                    waits["command_timeout"] = self.timeouts.statement
-                self._pool = await asyncpg.create_pool(
-                    dsn,
-                    min_size=1,
-                    max_size=self.pool_size,
-                    reset=_keep_session,
-                    **ssl,
-                    **waits,
-                )
-        return self._pool
+    def _postgres_connections(self) -> Connections:
+        if self._connections is None:
+            url, ssl = ssl_argument(self.url)
+            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            waits: dict[str, float] = {}
+            if self.timeouts.connect is not None:
+                waits["timeout"] = self.timeouts.connect
+            if self.timeouts.statement is not None:
+                waits["command_timeout"] = self.timeouts.statement
+
+            async def connect() -> asyncpg.Connection:
+                return await asyncpg.connect(dsn, **ssl, **waits)
+
+            self._connections = Connections(
+                connect,
+                self.pool_size,
+                wait=self.timeouts.pool,
+                retire_seconds=self.timeouts.statement or 5.0,
+            )
+        return self._connections
 
     async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
 
 
 class _Dropped(Exception):
@@ -331,10 +337,6 @@ def _closed(conn: Any) -> bool:
         return bool(conn.is_closed())
     except asyncpg.InterfaceError:
         return True
-
-
-async def _keep_session(_: asyncpg.Connection) -> None:
-    """Reads leave no session state behind: skip asyncpg's reset round trip on release."""
 
 
 def window_reader(store: Store, pool_size: int, block_cache_bytes: int) -> WindowReader | None:
