@@ -183,6 +183,8 @@ async def test_a_crash_is_500_in_the_official_shape_with_its_request_id(
         "error": "Internal Server Error",
     }
     assert response.headers["X-Request-Id"] == "crash-1"
+    assert response.headers["cache-control"] == "no-store"  # the standard headers too
+    assert response.headers["x-content-type-options"] == "nosniff"
     logged = [r for r in caplog.records if r.name == "slotblock.core.errors"]
     assert logged and "crash-1" in logged[0].getMessage()
 

@@ -13,7 +13,7 @@ from slotblock.api.event_fragments import EventFragments
 from slotblock.api.middleware.body_timeout import BodyTimeout
 from slotblock.api.middleware.failures import Failures
 from slotblock.api.middleware.observability import Observability
-from slotblock.api.middleware.security_headers import SecurityHeaders
+from slotblock.api.middleware import security_headers
 from slotblock.api.middleware.single_query_values import SingleQueryValues
 from slotblock.api.middleware.size_limits import RequestLimits
 from slotblock.api.routes import (
@@ -159,10 +159,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         Failures, outage=is_database_outage, retry_after_seconds=settings.retry_after_seconds
     )
     app.add_middleware(SingleQueryValues, lists=list_parameters)
-    app.add_middleware(SecurityHeaders)
     # Outermost: every answer, the refusals of the middleware above included, carries a
-    # request id and is logged and counted.
-    app.add_middleware(Observability, access_log=settings.access_log, sample=metrics.sampler(app))
+    # request id and the standard headers, and is logged and counted.
+    app.add_middleware(
+        Observability,
+        access_log=settings.access_log,
+        sample=metrics.sampler(app),
+        headers=security_headers.RAW,
+    )
     if settings.lean_query_route:
         blocked_slots_lean.install(
             app, settings.retry_after_seconds, settings.parsed_query_cache_bytes

@@ -3,8 +3,9 @@
 `X-Request-Id` is taken from the request when it is a sane token (≤ 128 letters, digits and
 `._:-`), generated otherwise; it is `request.state.request_id` for the handlers and is sent
 back on every answer, with the rate-limit headers the auth step left in
-`request.state.rate_limit_headers`. The access log has the method, the route template (never
-the concrete path, which may carry ids), status, duration, request id and the caller's
+`request.state.rate_limit_headers` and the standard headers it is given
+(`security_headers.py`). The access log has the method, the route template (never the
+concrete path, which may carry ids), status, duration, request id and the caller's
 location: never a header value, a query string or a body. A pure ASGI middleware.
 """
 
@@ -14,7 +15,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,9 +47,15 @@ def route_of(scope: Scope) -> tuple[str, str]:
 
 class Observability:
     def __init__(
-        self, app: ASGIApp, *, access_log: bool, sample: Callable[[Scope], None] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool,
+        sample: Callable[[Scope], None] | None = None,
+        headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
         self.app = app
+        self.headers = tuple(headers)  # added to every answer that does not set them
         self.access_log = access_log
         self.sample = sample
         # The metric children of each (operation, method, status), bound once.
@@ -70,9 +77,12 @@ class Observability:
                 ours = [(b"x-request-id", request_id.encode("latin-1"))]
                 for name, value in state.get("rate_limit_headers", {}).items():
                     ours.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-                # ours replace any of the same name the app set
+                # ours replace any of the same name the app set; a standard header the app
+                # set is kept, the others are added (security_headers.py)
                 names = {name for name, _ in ours}
                 kept = [h for h in message.get("headers", ()) if h[0].lower() not in names]
+                present = {name.lower() for name, _ in kept}
+                kept.extend(item for item in self.headers if item[0] not in present)
                 message["headers"] = kept + ours
             await send(message)
 
