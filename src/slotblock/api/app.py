@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from slotblock import __version__
 from slotblock.api import errors, metrics, rate_limits
 from slotblock.api.event_fragments import EventFragments
+from slotblock.api.middleware import security_headers
 from slotblock.api.middleware.body_timeout import BodyTimeout
 from slotblock.api.middleware.failures import Failures
 from slotblock.api.middleware.observability import Observability
-from slotblock.api.middleware import security_headers
 from slotblock.api.middleware.single_query_values import SingleQueryValues
 from slotblock.api.middleware.size_limits import RequestLimits
 from slotblock.api.routes import (
