@@ -37,6 +37,8 @@ PG_URL = os.environ.get(
     "SLOTBLOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# For `@pytest.mark.parametrize("database_url", POSTGRESQL, indirect=True)`: PostgreSQL's case only.
+POSTGRESQL = BACKENDS[1:]
 # Tests that are not about rate limits (and the servers and CLI they start) are not limited;
 # the rate-limit and fleet tests set their limits explicitly.
 for _limit in ("RATE_LIMIT_BURST", "RATE_LIMIT_DAILY", "AUTH_FAILURE_LIMIT"):

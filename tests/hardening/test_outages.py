@@ -33,12 +33,11 @@ from slotblock.config import Settings
 from slotblock.service.container import wall_clock_ms
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store, open_store
-from tests.conftest import PG_URL, Tenant, _pg_execute, pg_url, seed_tenants
+from tests.conftest import PG_URL, POSTGRESQL, Tenant, _pg_execute, pg_url, seed_tenants
 from tests.db_proxy import DbProxy
 from tests.hardening.helpers import client_with
 
 pytestmark = pytest.mark.anyio
-POSTGRESQL = [pytest.param("postgresql", marks=pytest.mark.postgres)]
 ADMIN_TOKEN = "sba-outage-admin-token-0001"
 RETRY_AFTER = 7
 

@@ -14,10 +14,10 @@ import pytest
 
 from slotblock.store import Store
 from slotblock.toolkit.service.fixtures import FixtureService, RuleLimits
+from tests.conftest import POSTGRESQL
 from tests.toolkit.conftest import ADMIN, API, CALENDAR, LOCATION, SERIES, load, readme_fixture
 
 pytestmark = pytest.mark.anyio
-POSTGRESQL = [pytest.param("postgresql", marks=pytest.mark.postgres)]
 BLOCK = {"locationId": LOCATION, "calendarId": CALENDAR,
          "startTime": "2026-01-05T15:00:00+01:00", "endTime": "2026-01-05T16:00:00+01:00"}  # fmt: skip
 # 400: a load of a location that is stored; 401: a writer whose token a reset removed;

@@ -13,7 +13,7 @@ import secrets
 import time
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -165,19 +165,21 @@ def install(app: FastAPI, settings: Settings) -> None:
     if settings.metrics == "off":
         return
     expected = f"Bearer {settings.metrics_token}" if settings.metrics == "token" else None
-    router = APIRouter()
+    app.state.metrics_expected = expected
+    app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
 
-    @router.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        if expected is not None:
-            given = request.headers.get("authorization", "")
-            if not secrets.compare_digest(given.encode(), expected.encode()):
-                return error_response(401, "a valid metrics token is required")
-        await sample_outbox(request.app)
-        sampler(request.app).sample()
-        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(router)
+async def metrics(request: Request) -> Response:
+    """The exposition (a module-level endpoint: one that closes over its app would keep
+    every app ever made alive in FastAPI's caches of endpoint callables)."""
+    expected: str | None = request.app.state.metrics_expected
+    if expected is not None:
+        given = request.headers.get("authorization", "")
+        if not secrets.compare_digest(given.encode(), expected.encode()):
+            return error_response(401, "a valid metrics token is required")
+    await sample_outbox(request.app)
+    sampler(request.app).sample()
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def sample_outbox(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ in the official spec's words.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import swagger_ui_bundle
@@ -118,13 +119,22 @@ def _refs(node: object) -> set[str]:
     return set()
 
 
+@dataclass
+class _Served:
+    """What the document's endpoints need of their app (kept in `app.state.docs`: endpoints
+    that are closures over an app would keep every app ever made alive in FastAPI's
+    process-wide caches of endpoint callables)."""
+
+    prefix: str
+    is_on: Callable[[], Awaitable[bool]]
+    public: dict[str, Any] | None = None
+
+
 def install(app: FastAPI, hidden_while_off: tuple[str, Callable[[], Awaitable[bool]]]) -> None:
     """Serve `/docs` and its assets, and `/openapi.json` completed once; the operations under
     `hidden_while_off`'s prefix are left out of the served document while its check says
     they are off (they answer 404 then)."""
     build = app.openapi
-    prefix, is_on = hidden_while_off
-    public: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -132,25 +142,29 @@ def install(app: FastAPI, hidden_while_off: tuple[str, Callable[[], Awaitable[bo
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get(OPENAPI_URL, include_in_schema=False)
-    async def served_openapi() -> JSONResponse:
-        if await is_on():
-            return JSONResponse(app.openapi())
-        if not public:
-            public.append(without_prefix(app.openapi(), prefix))
-        return JSONResponse(public[0])
-
+    app.state.docs = _Served(*hidden_while_off)
+    app.add_api_route(OPENAPI_URL, served_openapi, methods=["GET"], include_in_schema=False)
     app.mount(ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
-            openapi_url=f"{root}{OPENAPI_URL}",
-            title=f"{app.title} — docs",
-            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS}/favicon-32x32.png",
-            swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True},
-        )
+
+async def served_openapi(request: Request) -> JSONResponse:
+    app = request.app
+    served: _Served = app.state.docs
+    if await served.is_on():
+        return JSONResponse(app.openapi())
+    if served.public is None:
+        served.public = without_prefix(app.openapi(), served.prefix)
+    return JSONResponse(served.public)
+
+
+async def docs(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{OPENAPI_URL}",
+        title=f"{request.app.title} — docs",
+        swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{root}{ASSETS}/favicon-32x32.png",
+        swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True},
+    )
