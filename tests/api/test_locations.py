@@ -1,5 +1,5 @@
 """`GET /locations/{locationId}` (get-location) over HTTP, on both backends: the token's own
-location in the official shape, 403 for another's, and its scope rule (`locations.readonly`
+location in the official shape (its company's id when one owns it), 403 for another's, and its scope rule (`locations.readonly`
 or `calendars.readonly`)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 
 from slotblock.core.model import CALENDARS_READ, EVENTS_READ, EVENTS_WRITE, LOCATIONS_READ
 from slotblock.service.container import Services
+from slotblock.store import oauth as oauth_store
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.anyio
@@ -20,6 +21,18 @@ async def test_the_tokens_own_location(client: httpx.AsyncClient, tenant: Tenant
     assert answer.json() == {
         "location": {"id": tenant.location_id, "name": "Test location", "timezone": "Asia/Kolkata"}
     }
+
+
+async def test_a_company_owned_location_names_its_company(
+    client: httpx.AsyncClient, services: Services, tenant: Tenant, other: Tenant
+) -> None:
+    async with services.store.begin() as conn:
+        await oauth_store.insert_company(conn, "agency0000000001", "Agency", 0)
+        await oauth_store.own_location(conn, "agency0000000001", tenant.location_id)
+    answer = await client.get(f"/locations/{tenant.location_id}", headers=tenant.headers())
+    assert answer.json()["location"]["companyId"] == "agency0000000001"
+    answer = await client.get(f"/locations/{other.location_id}", headers=other.headers())
+    assert "companyId" not in answer.json()["location"]  # owned by no company
 
 
 async def test_another_locations_id_is_forbidden(

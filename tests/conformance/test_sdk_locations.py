@@ -1,6 +1,7 @@
 """The official Python SDK's get-location (`ghl.locations.get_location`) against a live
 slotblock, changed only in its base URL: the answer parses with the SDK's own model
-(`GetLocationByIdSuccessfulResponseDto`, every field but id, name and timezone left out),
+(`GetLocationByIdSuccessfulResponseDto`, every field but id, name, timezone and the owning
+company's id left out),
 a token that reads calendars may read its location, and another location's id is 403."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ models = pytest.importorskip("highlevel.services.locations.models")
 errors = pytest.importorskip("highlevel.error")
 
 pytestmark = pytest.mark.anyio
+COMPANY = "agency0000000001"  # owns the first location
 
 
 @pytest.fixture
@@ -37,8 +39,13 @@ async def _calendar_reader(url: str, location_id: str) -> str:
 
     store = open_store(url, pool_size=1)
     try:
+        from slotblock.store import oauth as oauth_store
+
         tenants = build_services(store, Settings(database_url=url)).tenants
         token, _ = await tenants.create_token(location_id, (CALENDARS_READ,), "reader")
+        async with store.begin() as conn:
+            await oauth_store.insert_company(conn, COMPANY, "Agency", 0)
+            await oauth_store.own_location(conn, COMPANY, location_id)
         return token
     finally:
         await store.dispose()
@@ -61,13 +68,14 @@ async def test_get_location_through_the_official_sdk(
             await ghl.close()
         parsed = models.GetLocationByIdSuccessfulResponseDto.model_validate(answer)
         assert parsed.location is not None
-        assert (parsed.location.id, parsed.location.name, parsed.location.timezone) == (
-            mine.location_id,
-            "Test location",
-            "Europe/Paris",
-        )
+        assert (
+            parsed.location.id,
+            parsed.location.name,
+            parsed.location.timezone,
+            parsed.location.companyId,
+        ) == (mine.location_id, "Test location", "Europe/Paris", COMPANY)
         assert parsed.location.address is None and parsed.location.settings is None
-        assert set(answer["location"]) == {"id", "name", "timezone"}
+        assert set(answer["location"]) == {"id", "name", "timezone", "companyId"}
 
     ghl = sdk(base, mine.token)
     try:

@@ -404,6 +404,7 @@ class GetLocationByIdSchema(BaseModel):
     id: str
     name: str
     timezone: str
+    companyId: str | None = None
 
 
 class GetLocationByIdSuccessfulResponseDto(BaseModel):

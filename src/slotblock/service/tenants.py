@@ -19,6 +19,7 @@ from slotblock.core.model import (
 from slotblock.core.tokens import hash_token, is_id, new_id, new_token
 from slotblock.service.auth import NO_SCOPE, check_location
 from slotblock.store import Store, directory
+from slotblock.store import oauth as oauth_store
 from slotblock.store import tenants as tenant_store
 from slotblock.store import tokens as token_store
 
@@ -47,15 +48,22 @@ class TenantService:
             raise NotFound(f"location {location_id} not found")
         return found
 
-    async def own_location(self, principal: Principal, location_id: str) -> Location:
-        """The caller's own location (get-location). The platform's scope is
-        `locations.readonly`; `calendars.readonly` is enough too, since a token that reads a
-        location's calendars needs its zone to read their times. Another location: 403, as
-        for every `locationId` the client names."""
+    async def own_location(
+        self, principal: Principal, location_id: str
+    ) -> tuple[Location, str | None]:
+        """The caller's own location (get-location) and the company (agency) that owns it,
+        if one does. The platform's scope is `locations.readonly`; `calendars.readonly` is
+        enough too, since a token that reads a location's calendars needs its zone to read
+        their times. Another location: 403, as for every `locationId` the client names."""
         if not principal.scopes & {LOCATIONS_READ, CALENDARS_READ}:
             raise ScopeMissing(NO_SCOPE)
         check_location(principal, location_id)
-        return await self.location(location_id)
+        async with self.store.read() as conn:
+            found = await directory.get_location(conn, location_id)
+            company = await oauth_store.company_of(conn, location_id)
+        if found is None:
+            raise NotFound(f"location {location_id} not found")
+        return found, company
 
     async def create_user(
         self, location_id: str, name: str, email: str = "", user_id: str | None = None

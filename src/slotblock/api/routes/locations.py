@@ -1,7 +1,8 @@
 """Route of the token's own location: `GET /locations/{locationId}` (the platform's
 get-location, Locations API), answered in the official SDK's shape
 (`GetLocationByIdSuccessfulResponseDto`) with the fields slotblock keeps: id, name and
-IANA timezone. The web view reads its zone from it."""
+IANA timezone, and `companyId` when a company (agency) owns the location. The web view
+reads its zone from it."""
 
 from __future__ import annotations
 
@@ -26,12 +27,16 @@ def location_json(location: Location) -> dict[str, str]:
     summary="Get Sub-Account (Formerly Location)",
     description=(
         "Get details of a Sub-Account (Formerly Location) by passing the sub-account id. "
-        "slotblock keeps a location's `id`, `name` and `timezone` (IANA) and answers those; "
+        "slotblock keeps a location's `id`, `name` and `timezone` (IANA) and answers those, "
+        "and `companyId` when a company (agency) owns the location; "
         "the platform's other fields (address, business, settings…) are left out. Scope "
         "`locations.readonly`, or `calendars.readonly`; another location's id is 403."
     ),
     responses={200: {"model": GetLocationByIdSuccessfulResponseDto}, **ERRORS},
 )
 async def get_location(locationId: str, who: Caller, svc: Svc) -> Response:
-    location = await svc.tenants.own_location(who, locationId)
-    return json_response({"location": location_json(location)})
+    location, company = await svc.tenants.own_location(who, locationId)
+    found: dict[str, str] = location_json(location)
+    if company is not None:
+        found["companyId"] = company
+    return json_response({"location": found})
