@@ -91,6 +91,9 @@ def test_package_data_ships_the_page() -> None:
 async def test_off_with_the_setting(database_url: str) -> None:
     app = create_app(Settings(database_url=database_url, web_ui=False))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://slotblock") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://slotblock") as client,
+    ):
         for path in ("/ui/", "/ui", "/ui/assets/app.js"):
             assert (await client.get(path)).status_code == 404, path
