@@ -489,8 +489,9 @@ def admin_call(base: str, method: str, path: str) -> Any:
 
 
 def test_admin_sign_in_then_pick_a_location(database_url: str) -> None:
-    """The admin token lists the locations; the page mints a token of the one picked, keeps
-    only that one, and from then on calls the public API with it alone."""
+    """The admin token lists the locations; the page mints a token of the one picked (that
+    expires after 12 hours), keeps only that one, and from then on calls the public API with
+    it alone."""
     paris, tokyo = asyncio.run(seed_tenants(database_url, ("Europe/Paris", "Asia/Tokyo")))
     settings = Settings(database_url=database_url, admin_token=ADMIN)
     with live_server(settings) as base, chromium() as driver:
@@ -519,6 +520,7 @@ def test_admin_sign_in_then_pick_a_location(database_url: str) -> None:
         minted = admin_call(base, "GET", f"/_admin/locations/{tokyo.location_id}/tokens")
         [token] = [t for t in minted["tokens"] if t["name"] == "web view (admin sign-in)"]
         assert not token["revoked"]
+        assert token["expiresAt"] - token["dateAdded"] == 12 * 3_600_000, "a session's token"
         driver.find_element("css selector", ".fc-next-button").click()
         view.settled()
         logged = admin_call(base, "GET", "/_admin/requests?limit=50")["requests"]

@@ -85,6 +85,12 @@ def test_create_everything(database_url: str) -> None:
     assert "revoked" in ok(database_url, "token", "list", "--location", location)
     again = run(database_url, "token", "revoke", token_id)
     assert again.returncode == 1
+    ok(database_url, "token", "create", "--location", location, "--expires-in", "3600")
+    states = [
+        line.split("\t")[1]
+        for line in ok(database_url, "token", "list", "--location", location).splitlines()
+    ]
+    assert states == ["revoked", "active"]
 
 
 @pytest.mark.parametrize(
@@ -102,6 +108,7 @@ def test_create_everything(database_url: str) -> None:
         (("calendar", "create", "--location", "nowhere", "--name", "X"), "not found"),
         (("group", "create", "--location", "nowhere", "--name", "X"), "location nowhere not found"),
         (("token", "create", "--location", "nowhere"), "not found"),
+        (("token", "create", "--location", "nowhere", "--expires-in", "59"), "60 to 31622400"),
     ],
 )
 def test_bad_input_is_one_line(database_url: str, args: tuple[str, ...], message: str) -> None:

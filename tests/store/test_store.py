@@ -151,6 +151,7 @@ def test_the_keys_that_do_not_lead_with_the_location_are_the_documented_ones() -
         ("outbox", ("state", "finished_ms")),
         ("calendar_connections", ("next_sync_ms",)),
         ("block_changes", ("changed_ms",)),
+        ("tokens", ("expires_ms",)),
         ("tokens", ("token_hash",)),
         ("feed_tokens", ("token_hash",)),
         ("admin_tokens", ("token_hash",)),

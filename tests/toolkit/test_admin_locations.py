@@ -7,6 +7,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from slotblock.api.schemas import event_json
+from slotblock.config import Settings
+from slotblock.service.workers.webhook_dispatcher import Dispatcher
+from slotblock.store import Store
 from tests.conftest import Tenant
 from tests.toolkit.conftest import ADMIN, API, LOCATION, load, readme_fixture
 
@@ -105,6 +109,9 @@ async def test_all_scopes_by_default(admin_client: httpx.AsyncClient) -> None:
         (f"/_admin/locations/{LOCATION}/tokens", {"scopes": []}, 400),
         (f"/_admin/locations/{LOCATION}/tokens", {"name": 7}, 400),
         (f"/_admin/locations/{LOCATION}/tokens", {"expires": 1}, 400),
+        (f"/_admin/locations/{LOCATION}/tokens", {"expiresIn": 59}, 400),
+        (f"/_admin/locations/{LOCATION}/tokens", {"expiresIn": 366 * 86_400 + 1}, 400),
+        (f"/_admin/locations/{LOCATION}/tokens", {"expiresIn": "1h"}, 400),
     ],
 )
 async def test_bad_requests_said_clearly(
@@ -114,3 +121,69 @@ async def test_bad_requests_said_clearly(
     answer = await admin_client.post(path, headers=ADMIN, json=body)
     assert answer.status_code == status, answer.text
     assert answer.json()["statusCode"] == status
+
+
+async def test_a_token_minted_with_an_expiry_is_refused_then_deleted(
+    admin_client: httpx.AsyncClient, admin_settings: Settings, store: Store
+) -> None:
+    """Refused from `expiresAt` on by the service's clock (a token the node remembers too),
+    deleted by the workers' housekeeping; a fixture export keeps the expiry."""
+    assert (await load(admin_client, readme_fixture())).status_code == 201
+    clock = await admin_client.post(
+        "/_admin/clock", json={"now": "2026-01-05T09:00:00Z", "freeze": True}, headers=ADMIN
+    )
+    now: int = clock.json()["now"]
+    path = f"/_admin/locations/{LOCATION}/tokens"
+    minted = await admin_client.post(path, headers=ADMIN, json={"expiresIn": 3600})
+    assert minted.status_code == 201, minted.text
+    made = minted.json()
+    assert made["expiresAt"] == now + 3_600_000
+    lasting = (await admin_client.post(path, headers=ADMIN, json={})).json()
+    assert lasting["expiresAt"] is None
+    headers = api_headers(made["token"])
+
+    async def status() -> int:
+        return (await admin_client.get(f"/locations/{LOCATION}", headers=headers)).status_code
+
+    assert await status() == 200
+    exported = (await admin_client.get("/_admin/fixtures", headers=ADMIN)).json()
+    [doc] = [t for t in exported["locations"][0]["tokens"] if t["id"] == made["id"]]
+    assert doc["expiresAt"] == made["expiresAt"]
+
+    await admin_client.post("/_admin/clock", json={"advance": 3_599_999}, headers=ADMIN)
+    assert await status() == 200
+    await admin_client.post("/_admin/clock", json={"advance": 1}, headers=ADMIN)
+    assert await status() == 401
+    answer = await admin_client.get(f"/locations/{LOCATION}", headers=headers)
+    assert answer.json()["message"] == "Invalid Private Integration token"
+
+    def listed() -> set[str]:
+        return {t["id"] for t in tokens.json()["tokens"]}
+
+    tokens = await admin_client.get(path, headers=ADMIN)
+    assert {made["id"], lasting["id"]} <= listed()
+    housekeeping = Dispatcher(store, admin_settings, lambda: now + 3_600_000, event_json)
+    await housekeeping.prune()
+    tokens = await admin_client.get(path, headers=ADMIN)
+    assert made["id"] not in listed() and lasting["id"] in listed()
+    assert await status() == 401
+    lasting_headers = api_headers(lasting["token"])
+    assert (
+        await admin_client.get(f"/locations/{LOCATION}", headers=lasting_headers)
+    ).status_code == 200
+
+
+async def test_a_fixture_token_with_an_expiry(admin_client: httpx.AsyncClient) -> None:
+    clock = await admin_client.post(
+        "/_admin/clock", json={"now": "2026-01-05T09:00:00Z", "freeze": True}, headers=ADMIN
+    )
+    now: int = clock.json()["now"]
+    tokens = [
+        {"id": "pastToken01", "token": "pit-expired-token-0001", "expiresAt": now},
+        {"id": "soonToken01", "token": "pit-expiring-token-0001", "expiresAt": now + 1},
+    ]
+    place = {"id": "expiryLocation01", "name": "E", "timezone": "UTC", "tokens": tokens}
+    assert (await load(admin_client, {"locations": [place]})).status_code == 201
+    for token, status in (("pit-expired-token-0001", 401), ("pit-expiring-token-0001", 200)):
+        answer = await admin_client.get("/locations/expiryLocation01", headers=api_headers(token))
+        assert answer.status_code == status, token

@@ -61,6 +61,7 @@ class TokenInfo:
     scopes: tuple[str, ...]
     created_ms: int
     revoked_ms: int | None
+    expires_ms: int | None = None  # refused from then on; None: until revoked
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ class Authenticator:
     A token is a private integration's, or an OAuth access token (service/oauth.py): a
     location's works on every API route as a private token of its location and scopes
     would; a company's only on the agency routes (`company`), elsewhere 401 as the
-    platform answers it. An OAuth token expires by the service's clock (`now_ms`), cached
-    or not.
+    platform answers it. An OAuth token, and a private token minted with an expiry, expire
+    by the service's clock (`now_ms`), cached or not.
 
     The cache saves the token lookup on the hot path; its price is that a revoked token
     keeps working for at most `ttl` seconds on a node that saw it just before (0 disables).
@@ -47,7 +47,8 @@ class Authenticator:
         self.ttl = ttl
         self.clock = clock
         self.now_ms = now_ms
-        self._live: dict[str, tuple[float, Principal, int | None]] = {}
+        # digest -> (remembered until, principal, expires at (service ms), its 401's message)
+        self._live: dict[str, tuple[float, Principal, int | None, str]] = {}
 
     async def authenticate(self, token: str) -> Principal:
         """The principal of a live token, or Unauthenticated."""
@@ -56,23 +57,30 @@ class Authenticator:
         cached = self._live.get(digest)
         if cached is not None and cached[0] > now:
             if cached[2] is not None and cached[2] <= self.now_ms():
-                raise Unauthenticated(INVALID_JWT)
+                self._live.pop(digest, None)
+                raise Unauthenticated(cached[3])
             return cached[1]
-        principal, expires_ms = await self._lookup(digest)
+        principal, expires_ms, expired = await self._lookup(digest)
         if self.ttl > 0:
             if len(self._live) >= _CACHE_LIMIT:
                 self._live.clear()
-            self._live[digest] = (now + self.ttl, principal, expires_ms)
+            self._live[digest] = (now + self.ttl, principal, expires_ms, expired)
         return principal
 
-    async def _lookup(self, digest: str) -> tuple[Principal, int | None]:
+    async def _lookup(self, digest: str) -> tuple[Principal, int | None, str]:
+        """The principal, when it expires (None: never) and the message its 401 says then."""
         async with self.store.read() as conn:
             found = await token_store.find_active(conn, digest)
             oauth = None if found is not None else await oauth_store.find_access(conn, digest)
         if found is not None:
             info, location = found
-            scopes = frozenset(info.scopes)
-            return Principal(token_id=info.id, location=location, scopes=scopes), None
+            if info.expires_ms is not None and info.expires_ms <= self.now_ms():
+                self._live.pop(digest, None)
+                raise Unauthenticated(BAD_TOKEN)
+            principal = Principal(
+                token_id=info.id, location=location, scopes=frozenset(info.scopes)
+            )
+            return principal, info.expires_ms, BAD_TOKEN
         self._live.pop(digest, None)
         if oauth is None:
             raise Unauthenticated(BAD_TOKEN)
@@ -81,7 +89,7 @@ class Authenticator:
         if grant.user_type != LOCATION or place is None:
             raise Unauthenticated(AUTH_CLASS)
         principal = Principal(token_id=grant.id, location=place, scopes=frozenset(grant.scopes))
-        return principal, grant.expires_ms
+        return principal, grant.expires_ms, INVALID_JWT
 
     async def company(self, token: str) -> CompanyPrincipal:
         """The principal of a company's live OAuth access token (not cached: the agency

@@ -23,6 +23,10 @@ from slotblock.store import oauth as oauth_store
 from slotblock.store import tenants as tenant_store
 from slotblock.store import tokens as token_store
 
+# A token minted with an expiry lives one minute to a year.
+MIN_EXPIRY_S = 60
+MAX_EXPIRY_S = 366 * 86_400
+
 
 class TenantService:
     def __init__(self, store: Store, clock: Callable[[], int]) -> None:
@@ -75,9 +79,19 @@ class TenantService:
         return new
 
     async def create_token(
-        self, location_id: str, scopes: Sequence[str] = (), name: str = ""
+        self,
+        location_id: str,
+        scopes: Sequence[str] = (),
+        name: str = "",
+        expires_in_s: int | None = None,
     ) -> tuple[str, TokenInfo]:
-        """A new token (returned once, in clear) and what is stored of it."""
+        """A new token (returned once, in clear) and what is stored of it; with
+        `expires_in_s`, refused that many seconds from now (by the service's clock) and then
+        deleted by the housekeeping."""
+        if expires_in_s is not None and not MIN_EXPIRY_S <= expires_in_s <= MAX_EXPIRY_S:
+            raise InvalidInput(
+                f"a token's expiry must be {MIN_EXPIRY_S} to {MAX_EXPIRY_S} seconds away"
+            )
         await self.location(location_id)
         unknown = sorted(set(scopes) - set(SCOPES))
         if unknown:
@@ -90,8 +104,9 @@ class TenantService:
             location_id=location_id,
             name=name,
             scopes=tuple(scopes or SCOPES),
-            created_ms=self.clock(),
+            created_ms=(now := self.clock()),
             revoked_ms=None,
+            expires_ms=None if expires_in_s is None else now + expires_in_s * 1000,
         )
         async with self.store.begin() as conn:
             await token_store.insert_token(conn, info, hash_token(token))

@@ -181,7 +181,9 @@ tokens = sa.Table(
     sa.Column("scopes", sa.Text, nullable=False),
     sa.Column("created_ms", Ms, nullable=False),
     sa.Column("revoked_ms", Ms, nullable=True),
+    sa.Column("expires_ms", Ms, nullable=True),  # refused from then on, then deleted; null: never
     sa.Index(None, "location_id"),
+    sa.Index(None, "expires_ms"),
 )
 
 # The secret addresses of iCalendar feeds (`GET /calendars/ical/{feedToken}.ics`), stored by

@@ -19,6 +19,7 @@ def _info(row: Any) -> TokenInfo:
         scopes=tuple(row.scopes.split()),
         created_ms=row.created_ms,
         revoked_ms=row.revoked_ms,
+        expires_ms=row.expires_ms,
     )
 
 
@@ -32,12 +33,14 @@ async def insert_token(conn: AsyncConnection, info: TokenInfo, token_hash: str) 
             scopes=" ".join(info.scopes),
             created_ms=info.created_ms,
             revoked_ms=None,
+            expires_ms=info.expires_ms,
         )
     )
 
 
 async def find_active(conn: AsyncConnection, token_hash: str) -> tuple[TokenInfo, Location] | None:
-    """The live token with this hash and its location, in one indexed query."""
+    """The unrevoked token with this hash and its location, in one indexed query (whether it
+    has expired is the caller's to judge, by the service's clock)."""
     query = (
         sa.select(tokens, locations.c.name.label("location_name"), locations.c.timezone)
         .join(locations, locations.c.id == tokens.c.location_id)
@@ -63,3 +66,11 @@ async def revoke(conn: AsyncConnection, token_id: str, now_ms: int) -> bool:
         .values(revoked_ms=now_ms)
     )
     return result.rowcount == 1
+
+
+async def delete_expired(conn: AsyncConnection, now_ms: int) -> int:
+    """Delete the tokens that expired before `now_ms`; how many."""
+    result = await conn.execute(
+        tokens.delete().where(tokens.c.expires_ms.is_not(None), tokens.c.expires_ms <= now_ms)
+    )
+    return result.rowcount

@@ -3,8 +3,9 @@
 // token kept in this tab's session storage and sent as `Authorization`.
 //
 // Signing in with the admin token instead: the page lists the locations (`/_admin/locations`)
-// and mints a token of the one picked (`/_admin/locations/{id}/tokens`), then forgets the
-// admin token: it is held in a variable for those two calls only, never stored.
+// and mints a token of the one picked (`/_admin/locations/{id}/tokens`, expiring after 12
+// hours), then forgets the admin token: it is held in a variable for those two calls only,
+// never stored.
 //
 // Times: FullCalendar runs in UTC and is given wall-clock times of the location's zone
 // (the API answers in that zone; its offset is dropped), so every box sits at its local
@@ -17,6 +18,9 @@
   const ROOT = new URL("../", window.location.href); // the API beside /ui/
   const DAY = 86400000;
   const MINTED_NAME = "web view (admin sign-in)";
+  // A minted token lasts a working day, then is refused (sign in again) and deleted: signing
+  // in does not pile up live tokens.
+  const MINTED_EXPIRES_IN = 12 * 3600;
   const MINTED_SCOPES = [
     "calendars/events.readonly", "calendars/events.write", "calendars.readonly",
     "calendars/groups.readonly", "locations.readonly",
@@ -295,7 +299,7 @@
     let minted;
     try {
       const path = `/_admin/locations/${encodeURIComponent(locationId)}/tokens`;
-      minted = await api("POST", path, { token: adminToken, body: { name: MINTED_NAME, scopes: MINTED_SCOPES } });
+      minted = await api("POST", path, { token: adminToken, body: { name: MINTED_NAME, scopes: MINTED_SCOPES, expiresIn: MINTED_EXPIRES_IN } });
     } catch (problem) {
       if (!(problem instanceof ApiError)) throw problem;
       error.textContent = explain(problem);

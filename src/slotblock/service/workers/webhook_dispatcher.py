@@ -48,6 +48,7 @@ from slotblock.service.webhook_events import RenderEvent, UnknownVersion, payloa
 from slotblock.service.webhooks import SIGNATURE_HEADER, Signer
 from slotblock.store import Store
 from slotblock.store import idempotency as key_store
+from slotblock.store import tokens as token_store
 from slotblock.store import webhooks as webhook_store
 from slotblock.store.webhooks import DEAD, DELIVERED, Attempt, Delivery
 
@@ -228,13 +229,15 @@ class Dispatcher:
 
     async def prune(self) -> None:
         """Forget delivered and dead-lettered rows past their retention, Idempotency-Key
-        answers past their keep period, and changes past the tombstone retention."""
+        answers past their keep period, changes past the tombstone retention, and tokens
+        past their expiry."""
         now = self.clock()
         s = self.settings
         await self.prune_outbox(DELIVERED, now - int(s.webhook_delivered_retention_days * DAY_MS))
         await self.prune_outbox(DEAD, now - int(s.webhook_dead_retention_days * DAY_MS))
         async with self.store.begin() as conn:
             await key_store.prune_answers(conn, now - int(s.idempotency_hours * 3_600_000))
+            await token_store.delete_expired(conn, now)
         await ChangeFeed(self.store, self.settings, self.clock).prune()
 
     async def prune_outbox(self, state: str, before_ms: int) -> int:

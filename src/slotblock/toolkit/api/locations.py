@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from slotblock.api.dependencies import Svc, json_response
 from slotblock.core.model import SCOPES, Location, TokenInfo
+from slotblock.service.tenants import MAX_EXPIRY_S, MIN_EXPIRY_S
 from slotblock.toolkit.api.routes import TAG, Control
 
 router = APIRouter(prefix="/_admin", tags=[TAG])
@@ -28,6 +29,12 @@ class TokenBody(BaseModel):
         description=f"Default: all ({', '.join(SCOPES)}).",
     )
     name: str = Field("", max_length=MAX_NAME)
+    expiresIn: int | None = Field(
+        None,
+        ge=MIN_EXPIRY_S,
+        le=MAX_EXPIRY_S,
+        description="Seconds until the token is refused (and then deleted); default: never.",
+    )
 
 
 def location_json(location: Location) -> dict[str, str]:
@@ -42,6 +49,7 @@ def token_json(info: TokenInfo) -> dict[str, object]:
         "scopes": list(info.scopes),
         "dateAdded": info.created_ms,
         "revoked": info.revoked_ms is not None,
+        "expiresAt": info.expires_ms,
     }
 
 
@@ -60,9 +68,11 @@ async def list_locations(control: Control, svc: Svc) -> Response:
 @router.post("/locations/{locationId}/tokens", operation_id="admin-create-token", status_code=201)
 async def create_token(locationId: str, body: TokenBody, control: Control, svc: Svc) -> Response:
     """Mint a private-integration token of the location (404 if none; 400 for an unknown
-    scope). `token` is shown only in this answer; only its hash is stored."""
+    scope). `token` is shown only in this answer; only its hash is stored. With `expiresIn`
+    (seconds), it is refused from `expiresAt` on (ms, by the service's clock)."""
     tenants = _checked(control, svc).tenants
-    token, info = await tenants.create_token(locationId, tuple(body.scopes or ()), body.name)
+    scopes = tuple(body.scopes or ())
+    token, info = await tenants.create_token(locationId, scopes, body.name, body.expiresIn)
     return json_response({"token": token, **token_json(info)}, 201)
 
 

@@ -131,6 +131,7 @@ class TokenDoc(_Strict):
     tokenHash: str | None = None
     scopes: list[str] | None = None
     revoked: bool = False
+    expiresAt: int | None = None  # ms since the epoch (by the service's clock); None: never
 
 
 class FeedDoc(_Strict):

@@ -416,6 +416,7 @@ class _Builder:
             scopes=scopes,
             created_ms=self.now,
             revoked_ms=revoked,
+            expires_ms=doc.expiresAt,
         )
         self.plan.tokens.append((info, digest, path))
 
@@ -826,6 +827,8 @@ def _token_doc(info: TokenInfo, digest: str) -> dict[str, Any]:
     }
     if info.revoked_ms is not None:
         doc["revoked"] = True
+    if info.expires_ms is not None:
+        doc["expiresAt"] = info.expires_ms
     return doc
 
 
