@@ -1,6 +1,7 @@
 """The window reader's own PostgreSQL connections (store/pg_connections.py), on a real server:
 never more than `size` open, a fair wait bounded by `wait`, a connection whose statement did not
-finish cleanly never lent again, expiry and closing, and no place lost under cancellations."""
+finish cleanly never lent again, one idle too long ended, expiry and closing, and no place lost
+under cancellations."""
 
 from __future__ import annotations
 
@@ -90,6 +91,29 @@ async def test_at_most_size_connections_serve_many_callers(server: Server) -> No
         assert connections.open == 3 and await server.backends() == 3
         # idle again, each read lends one of the same three
         assert {await read(connections) for _ in range(10)} <= set(pids)
+    finally:
+        await connections.close()
+    assert connections.open == 0 and await server.backends() == 0
+
+
+async def test_a_connection_idle_too_long_is_ended_not_lent(server: Server) -> None:
+    now = [0.0]
+    connections = Connections(server.connect, 2, wait=5, idle_seconds=300, clock=lambda: now[0])
+    try:
+        first, second = await connections.take(), await connections.take()
+        connections.give(first, clean=True)
+        now[0] = 200.0
+        connections.give(second, clean=True)  # idle since 200, `first` since 0
+        now[0] = 300.5  # `first` idle past 300 s, `second` not
+        assert await connections.take() is second
+        assert first.is_closed() and connections.open == 1
+        assert await server.backends() == 1
+        connections.give(second, clean=True)
+        now[0] = 1000.0  # every idle one is stale: a new connection, in the freed place
+        fresh = await connections.take()
+        assert fresh is not second and second.is_closed()
+        assert connections.open == 1 and await fresh.fetchval("SELECT 1") == 1
+        connections.give(fresh, clean=True)
     finally:
         await connections.close()
     assert connections.open == 0 and await server.backends() == 0

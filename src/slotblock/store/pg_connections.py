@@ -22,14 +22,19 @@ What the pool gave and this keeps:
   being closed; a caller still waiting is failed with `asyncpg.InterfaceError`, as
   asyncpg's closed pool fails.
 
-Not kept: asyncpg's recycling of a connection after 50,000 statements or 300 idle
-seconds. A connection that a server or a middlebox dropped meanwhile is met as a dropped
-connection by the reader, which expires the set and reads again.
+* a connection left idle for `idle_seconds` (300, asyncpg's default) is closed rather than
+  lent: a firewall or NAT that forgets an idle connection silently would otherwise leave
+  the next statement on it waiting out the statement timeout.
+
+Not kept: asyncpg's recycling of a connection after 50,000 statements. A connection that a
+server or a middlebox dropped within the idle time is met as a dropped connection by the
+reader, which expires the set and reads again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -44,16 +49,20 @@ class Connections:
         size: int,
         wait: float | None,
         retire_seconds: float = 5.0,
+        idle_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
         self.size = size
         self.wait = wait
         self.retire_seconds = retire_seconds
+        self.idle_seconds = idle_seconds
+        self._clock = clock
         self._retiring: set[asyncio.Task[None]] = set()
         self._pending: set[asyncio.Task[asyncpg.Connection]] = set()  # being opened
         self._connect = connect
-        self._free: list[asyncpg.Connection] = []
+        self._free: list[tuple[asyncpg.Connection, float]] = []  # idle since, oldest first
         self._places = 0  # connections open or being opened: at most `size`
         self._waiting: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._generation: dict[asyncpg.Connection, int] = {}
@@ -69,8 +78,12 @@ class Connections:
         """A connection of the set, for one statement: give it back with `give`."""
         if self._closed:
             raise asyncpg.InterfaceError("the connections are closed")
+        if self._free:
+            stale = self._clock() - self.idle_seconds
+            while self._free and self._free[0][1] < stale:
+                self._end_idle(self._free.pop(0)[0])
         while self._free:
-            conn = self._free.pop()
+            conn = self._free.pop()[0]
             if not conn.is_closed():
                 return conn
             self._drop(conn)
@@ -91,13 +104,13 @@ class Connections:
                 if not waiter.done():
                     waiter.set_result(conn)
                     return
-            self._free.append(conn)
+            self._free.append((conn, self._clock()))
 
     def expire(self) -> None:
         """End every connection opened so far: the idle now, the lent when given back."""
         self._current += 1
         idle, self._free = self._free, []
-        for conn in idle:
+        for conn, _ in idle:
             self._drop(conn)
 
     async def close(self) -> None:
@@ -108,7 +121,7 @@ class Connections:
             waiter = self._waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(asyncpg.InterfaceError("the connections are closed"))
-        for conn in idle:
+        for conn, _ in idle:
             self._drop(conn)
         while busy := {task for task in self._retiring | self._pending if not task.done()}:
             await asyncio.wait(busy)
@@ -178,6 +191,14 @@ class Connections:
             else:
                 waiter.cancel()
             raise
+
+    def _end_idle(self, conn: asyncpg.Connection) -> None:
+        """End an idle connection at once (no statement of its own runs: nothing to cancel,
+        and a peer that a middlebox forgot would not answer a goodbye)."""
+        self._generation.pop(conn, None)
+        conn.terminate()
+        self._places -= 1
+        self._vacated()
 
     def _drop(self, conn: asyncpg.Connection) -> None:
         """End `conn`; its place is free once it is closed."""
