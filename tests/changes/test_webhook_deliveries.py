@@ -19,13 +19,16 @@ from slotblock.api.app import create_app
 from slotblock.api.schemas import event_json
 from slotblock.config import Settings
 from slotblock.service.container import Services, build_services, wall_clock_ms
+from slotblock.service.webhook_events import CREATE
 from slotblock.service.webhooks import new_key_pair
 from slotblock.service.workers.webhook_dispatcher import Dispatcher
 from slotblock.store import Store
+from slotblock.store import webhooks as webhook_store
 from slotblock.store.tables import outbox, webhook_attempts
+from slotblock.store.webhooks import Webhook
 from tests.api.calls import create, edit
 from tests.changes.receiver import Receiver, receiving
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import POSTGRESQL, Tenant, make_tenant
 
 pytestmark = pytest.mark.anyio
 sdk_logging = pytest.importorskip("highlevel.logging")
@@ -306,3 +309,50 @@ async def test_a_delivery_removed_while_it_is_sent_records_nothing(
         assert await _attempt_rows(store) == 0
         async with store.read() as conn:
             assert (await conn.execute(sa.select(outbox))).all() == []
+
+
+@pytest.mark.parametrize("database_url", POSTGRESQL, indirect=True)
+async def test_an_unsubscribe_waits_for_an_attempt_being_recorded(
+    store: Store, tenant: Tenant
+) -> None:
+    """The interleaving the test above meets by chance on PostgreSQL, made certain: the
+    dispatcher has updated a delivery and inserted its attempt, uncommitted, when the
+    subscription is removed. The removal waits for it and deletes that attempt too: no
+    attempt outlives its delivery."""
+    async with store.begin() as conn:
+        hook = Webhook(tenant.location_id, "hook1", "https://hooks.example.com/", (CREATE,), 0)
+        await webhook_store.insert_webhook(conn, hook)
+        await webhook_store.enqueue(conn, tenant.location_id, "b", CREATE, {"v": 1}, 0)
+        [row] = (await conn.execute(sa.select(outbox))).all()
+    delivery = webhook_store.Delivery(
+        row.id, tenant.location_id, "hook1", "b", CREATE, {"v": 1}, 0, 0, hook.url
+    )
+    recorded, removing_started = asyncio.Event(), asyncio.Event()
+    commit = asyncio.Event()
+
+    async def dispatcher_records() -> None:
+        async with store.begin() as conn:
+            number = await webhook_store.retry_later(conn, delivery.id, 1, "timed out")
+            assert number == 1
+            attempt = webhook_store.Attempt(number, 0, 300, None, "timed out", None)
+            await webhook_store.record_attempt(conn, delivery, attempt, 10)
+            recorded.set()
+            await commit.wait()
+
+    async def unsubscribe() -> bool:
+        await recorded.wait()
+        async with store.begin() as conn:
+            removing_started.set()
+            return await webhook_store.delete_webhook(conn, "hook1", tenant.location_id)
+
+    recording = asyncio.create_task(dispatcher_records())
+    removing = asyncio.create_task(unsubscribe())
+    await removing_started.wait()
+    await asyncio.sleep(0.3)
+    assert not removing.done(), "the removal waits for the delivery's row"
+    commit.set()
+    await recording
+    assert await removing
+    assert await _attempt_rows(store) == 0
+    async with store.read() as conn:
+        assert (await conn.execute(sa.select(outbox))).all() == []

@@ -135,10 +135,24 @@ async def delete_webhook(conn: AsyncConnection, webhook_id: str, location_id: st
     result = await conn.execute(webhooks.delete().where(*where))
     if result.rowcount:
         pending = (outbox.c.webhook_id == webhook_id, outbox.c.state == PENDING)
-        keys = await conn.execute(sa.select(outbox.c.location_id, outbox.c.id).where(*pending))
-        await forget_attempts(conn, [(row.location_id, row.id) for row in keys])
-        await conn.execute(outbox.delete().where(*pending))
+        await _delete_with_attempts(conn, pending)
     return bool(result.rowcount)
+
+
+async def _delete_with_attempts(conn: AsyncConnection, where: Sequence[Any]) -> int:
+    """Delete the outbox rows matching `where`, then their attempts; how many rows.
+
+    In this order: deleting a row waits for a dispatcher that is recording an attempt of it
+    (its update holds the row), and the attempts' deletion then sees that attempt too —
+    attempts deleted first would miss one still uncommitted and leave it behind. A row
+    changed meanwhile so that it no longer matches (a redelivery) is left, as are its
+    attempts."""
+    deleted = await conn.execute(
+        outbox.delete().where(*where).returning(outbox.c.location_id, outbox.c.id)
+    )
+    keys = [(row.location_id, row.id) for row in deleted]
+    await forget_attempts(conn, keys)
+    return len(keys)
 
 
 async def enqueue(
@@ -410,6 +424,5 @@ async def prune_finished(conn: AsyncConnection, state: str, before_ms: int, limi
     keys = [(row.location_id, row.id) for row in await conn.execute(oldest)]
     if not keys:
         return 0
-    await forget_attempts(conn, keys)
-    result = await conn.execute(outbox.delete().where(outbox.c.id.in_([k[1] for k in keys])))
-    return int(result.rowcount)
+    still = (outbox.c.state == state, outbox.c.finished_ms < before_ms)
+    return await _delete_with_attempts(conn, (outbox.c.id.in_([k[1] for k in keys]), *still))
